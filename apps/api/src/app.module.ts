@@ -1,0 +1,63 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { dataSourceOptions, initializeDataSource } from '../../../migrations/data-source';
+import { AuthGuard } from './auth/auth.guard';
+import { AuthService } from './auth/auth.service';
+import { ProblemFilter } from './common/problem.filter';
+import { API_CONFIG, ApiConfig } from './config';
+import { ContainersController } from './containers/containers.controller';
+import { ContainersService } from './containers/containers.service';
+import { EventBus } from './events/event-bus';
+import { HealthController } from './health/health.controller';
+import { HostsController } from './hosts/hosts.controller';
+import { HostsService } from './hosts/hosts.service';
+import { ImagesController, UploadsController } from './images/images.controller';
+import { ImagesService } from './images/images.service';
+import { UploadStore } from './images/upload-store';
+import { OperationsController } from './operations/operations.controller';
+import { OperationsService } from './operations/operations.service';
+import { Dispatcher } from './queue/dispatcher';
+import { JobProducer } from './queue/job-producer';
+import { RedisConnections } from './queue/redis.provider';
+import { ReportsConsumer } from './reports/reports.consumer';
+import { WorkerRpc } from './rpc/worker-rpc.service';
+import { TeamsController } from './teams/teams.controller';
+
+export interface AppModuleOptions {
+  config: ApiConfig;
+  /** Background work (reports consumer, dispatcher, host sweeps); off when only the OpenAPI document is wanted. */
+  background: boolean;
+}
+
+@Module({})
+export class AppModule {
+  static forRoot({ config, background }: AppModuleOptions): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        TypeOrmModule.forRootAsync({
+          useFactory: () => ({ ...dataSourceOptions({ url: config.databaseUrl, sqlitePath: config.sqlitePath }), migrationsRun: background }),
+          dataSourceFactory: async (options) => initializeDataSource(options!),
+        }),
+      ],
+      controllers: [HealthController, TeamsController, HostsController, ContainersController, ImagesController, UploadsController, OperationsController],
+      providers: [
+        { provide: API_CONFIG, useValue: config },
+        { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_FILTER, useClass: ProblemFilter },
+        AuthService,
+        RedisConnections,
+        EventBus,
+        JobProducer,
+        HostsService,
+        OperationsService,
+        ContainersService,
+        ImagesService,
+        UploadStore,
+        WorkerRpc,
+        ...(background ? [ReportsConsumer, Dispatcher] : []),
+      ],
+    };
+  }
+}

@@ -1,0 +1,268 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform, Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsObject,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+  ValidateBy,
+  ValidationOptions,
+} from 'class-validator';
+import { Container, ContainerStatus, DesiredState } from '@berth/domain';
+import { OperationDto } from '../operations/operation.dto';
+
+export const CONTAINER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
+
+/** A map of string to string (labels), checked key by key. */
+function IsStringMap(options?: ValidationOptions) {
+  return ValidateBy(
+    {
+      name: 'isStringMap',
+      validator: {
+        validate: (v: unknown) =>
+          typeof v === 'object' && v !== null && !Array.isArray(v) && Object.entries(v).every(([k, x]) => k.length > 0 && k.length <= 255 && typeof x === 'string' && x.length <= 4096),
+        defaultMessage: (args) => `${args?.property} must be an object of string keys to string values`,
+      },
+    },
+    options,
+  );
+}
+
+/** Query booleans: `true`/`1` and `false`/`0`; anything else fails validation. */
+export const ToBoolean = () =>
+  Transform(({ value }) => (value === 'true' || value === '1' || value === true ? true : value === 'false' || value === '0' || value === false ? false : value));
+
+export class CreateContainerDto {
+  @ApiPropertyOptional({ description: 'Unique within the team; generated when absent', example: 'web-1', pattern: CONTAINER_NAME.source })
+  @IsOptional()
+  @IsString()
+  @Matches(CONTAINER_NAME, { message: 'name must start with a letter or digit and use only letters, digits, _ . - (at most 128)' })
+  name?: string;
+
+  @ApiProperty({ description: 'Image reference, as Docker writes it', example: 'busybox:latest' })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(512)
+  image: string;
+
+  @ApiPropertyOptional({ type: [String], description: 'Replaces the image’s CMD', example: ['sh', '-c', 'echo hello'] })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(1024)
+  @IsString({ each: true })
+  cmd?: string[];
+
+  @ApiPropertyOptional({ type: [String], description: 'Replaces the image’s ENTRYPOINT (and resets its CMD)' })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(1024)
+  @IsString({ each: true })
+  entrypoint?: string[];
+
+  @ApiPropertyOptional({ type: [String], description: '`KEY=value` pairs, over the image’s environment', example: ['MODE=prod'] })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(1024)
+  @IsString({ each: true })
+  @Matches(/^[^=\s]+=/, { each: true, message: 'each value in env must look like KEY=value' })
+  env?: string[];
+
+  @ApiPropertyOptional({ example: '/app' })
+  @IsOptional()
+  @IsString()
+  @Matches(/^\//, { message: 'workingDir must be an absolute path' })
+  workingDir?: string;
+
+  @ApiPropertyOptional({ description: '`user`, `uid`, `user:group` or `uid:gid`', example: '1000:1000' })
+  @IsOptional()
+  @IsString()
+  @Matches(/^[a-zA-Z0-9_.-]+(:[a-zA-Z0-9_.-]+)?$/, { message: 'user must be user, uid, user:group or uid:gid' })
+  user?: string;
+
+  @ApiPropertyOptional({ example: 'web-1' })
+  @IsOptional()
+  @IsString()
+  @Matches(/^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/, { message: 'hostname must be a valid host name label' })
+  hostname?: string;
+
+  @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string' }, example: { app: 'web' } })
+  @IsOptional()
+  @IsObject()
+  @IsStringMap()
+  labels?: Record<string, string>;
+
+  @ApiPropertyOptional({ description: 'Start the container once created', default: true })
+  @IsOptional()
+  @IsBoolean()
+  start?: boolean;
+}
+
+export class ContainerErrorDto {
+  @ApiProperty() class: string;
+  @ApiProperty() reason: string;
+  @ApiProperty() message: string;
+}
+
+export class ContainerDto {
+  @ApiProperty({ example: 'ctr_01jd8x6w3q0000000000000000' }) id: string;
+  @ApiProperty({ example: 'web-1' }) name: string;
+  @ApiProperty({ example: 'docker.io/library/busybox:latest' }) image: string;
+  @ApiPropertyOptional({ nullable: true, example: 'sha256:…' }) imageDigest: string | null;
+  @ApiProperty({ enum: ContainerStatus, enumName: 'ContainerStatus' }) status: ContainerStatus;
+  @ApiProperty({ enum: DesiredState, enumName: 'ContainerDesiredState' }) desiredState: DesiredState;
+  @ApiProperty() generation: number;
+  @ApiProperty() hostId: string;
+  @ApiPropertyOptional({ type: [String], nullable: true }) cmd: string[] | null;
+  @ApiPropertyOptional({ type: [String], nullable: true }) entrypoint: string[] | null;
+  @ApiProperty({ type: [String] }) env: string[];
+  @ApiPropertyOptional({ nullable: true }) workingDir: string | null;
+  @ApiPropertyOptional({ nullable: true }) user: string | null;
+  @ApiPropertyOptional({ nullable: true }) hostname: string | null;
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } }) labels: Record<string, string>;
+  @ApiPropertyOptional({ nullable: true }) exitCode: number | null;
+  @ApiPropertyOptional({ nullable: true }) pid: number | null;
+  @ApiProperty() oomKilled: boolean;
+  @ApiPropertyOptional({ type: ContainerErrorDto, nullable: true }) error: ContainerErrorDto | null;
+  @ApiProperty({ format: 'date-time' }) createdAt: string;
+  @ApiPropertyOptional({ format: 'date-time', nullable: true }) startedAt: string | null;
+  @ApiPropertyOptional({ format: 'date-time', nullable: true }) finishedAt: string | null;
+}
+
+export function toContainerDto(c: Container): ContainerDto {
+  return {
+    id: c.id,
+    name: c.name,
+    image: c.spec.image,
+    imageDigest: c.spec.imageDigest ?? null,
+    status: c.status,
+    desiredState: c.desiredState,
+    generation: c.generation,
+    hostId: c.hostId,
+    cmd: c.spec.cmd ?? null,
+    entrypoint: c.spec.entrypoint ?? null,
+    env: c.spec.env,
+    workingDir: c.spec.workingDir ?? null,
+    user: c.spec.user ?? null,
+    hostname: c.spec.hostname ?? null,
+    labels: c.spec.labels,
+    exitCode: c.exitCode,
+    pid: c.pid,
+    oomKilled: c.oomKilled,
+    error: c.error,
+    createdAt: c.createdAt.toISOString(),
+    startedAt: c.startedAt?.toISOString() ?? null,
+    finishedAt: c.finishedAt?.toISOString() ?? null,
+  };
+}
+
+/** The answer to every change: the container as recorded, and the operation carrying it out. */
+export class ContainerOperationDto {
+  @ApiProperty({ type: ContainerDto }) container: ContainerDto;
+  @ApiProperty({ type: OperationDto }) operation: OperationDto;
+}
+
+export class ContainerPageDto {
+  @ApiProperty({ type: [ContainerDto] }) items: ContainerDto[];
+  @ApiPropertyOptional({ nullable: true, description: 'Pass as `cursor` for the next page; null on the last page' }) nextCursor: string | null;
+}
+
+export class ListContainersQueryDto {
+  @ApiPropertyOptional({ enum: ContainerStatus, enumName: 'ContainerStatus', description: 'Only containers in this status' })
+  @IsOptional()
+  @IsIn(ContainerStatus)
+  state?: ContainerStatus;
+
+  @ApiPropertyOptional({ type: [String], description: '`key` or `key=value`; repeat to require several', example: ['app=web'] })
+  @IsOptional()
+  @Transform(({ value }) => (Array.isArray(value) ? value : [value]))
+  @IsString({ each: true })
+  label?: string[];
+
+  @ApiPropertyOptional({ default: 50, minimum: 1, maximum: 500 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(500)
+  limit?: number;
+
+  @ApiPropertyOptional({ description: 'From a previous page’s nextCursor' })
+  @IsOptional()
+  @IsString()
+  cursor?: string;
+}
+
+export class StopQueryDto {
+  @ApiPropertyOptional({ description: 'Seconds between SIGTERM and SIGKILL', default: 10, minimum: 0, maximum: 3600 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(3600)
+  timeout?: number;
+}
+
+export class KillQueryDto {
+  @ApiPropertyOptional({ description: 'Signal name (SIGKILL, TERM) or number', default: 'SIGKILL' })
+  @IsOptional()
+  @IsString()
+  @Matches(/^(SIG)?[A-Z0-9+-]+$|^[0-9]+$/, { message: 'signal must be a signal name like SIGTERM or a number' })
+  signal?: string;
+}
+
+export class DeleteQueryDto {
+  @ApiPropertyOptional({ description: 'Kill a running container first', default: false })
+  @IsOptional()
+  @ToBoolean()
+  @IsBoolean()
+  force?: boolean;
+}
+
+export const WaitCondition = ['not-running', 'exited', 'running', 'removed'] as const;
+export type WaitCondition = (typeof WaitCondition)[number];
+
+export class ContainerWaitQueryDto {
+  @ApiPropertyOptional({ enum: WaitCondition, enumName: 'ContainerWaitCondition', default: 'not-running' })
+  @IsOptional()
+  @IsIn(WaitCondition)
+  condition?: WaitCondition;
+
+  @ApiPropertyOptional({ description: 'Seconds to wait at most (0–300)', default: 60, minimum: 0, maximum: 300 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(300)
+  timeout?: number;
+}
+
+export class ContainerWaitDto {
+  @ApiProperty({ enum: WaitCondition, enumName: 'ContainerWaitCondition' }) condition: WaitCondition;
+  @ApiProperty({ description: 'Whether the condition was reached before the timeout' }) met: boolean;
+  @ApiProperty({ enum: [...ContainerStatus, 'removed'], enumName: 'ContainerWaitStatus' }) status: ContainerStatus | 'removed';
+  @ApiPropertyOptional({ nullable: true }) exitCode: number | null;
+  @ApiPropertyOptional({ type: ContainerErrorDto, nullable: true }) error: ContainerErrorDto | null;
+}
+
+export class LogsQueryDto {
+  @ApiPropertyOptional({ default: true }) @IsOptional() @ToBoolean() @IsBoolean() stdout?: boolean;
+  @ApiPropertyOptional({ default: true }) @IsOptional() @ToBoolean() @IsBoolean() stderr?: boolean;
+  @ApiPropertyOptional({ description: 'Only the last N lines' }) @IsOptional() @Type(() => Number) @IsInt() @Min(0) @Max(1_000_000) tail?: number;
+  @ApiPropertyOptional({ description: 'RFC 3339 time or Unix seconds: only lines at or after it' }) @IsOptional() @IsString() since?: string;
+  @ApiPropertyOptional({ description: 'RFC 3339 time or Unix seconds: only lines before it' }) @IsOptional() @IsString() until?: string;
+  @ApiPropertyOptional({ description: 'Keep the response open and stream new lines', default: false }) @IsOptional() @ToBoolean() @IsBoolean() follow?: boolean;
+  @ApiPropertyOptional({ description: 'Prefix each text line with its RFC 3339 time', default: false }) @IsOptional() @ToBoolean() @IsBoolean() timestamps?: boolean;
+  @ApiPropertyOptional({ enum: ['text', 'ndjson'], enumName: 'LogFormat', default: 'text', description: '`ndjson`: one {stream,time,line} object per line' })
+  @IsOptional()
+  @IsIn(['text', 'ndjson'])
+  format?: 'text' | 'ndjson';
+}

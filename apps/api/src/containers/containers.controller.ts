@@ -1,0 +1,134 @@
+import { Body, Controller, Delete, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiProduces, ApiTags } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { Auth, AuthContext } from '../auth/auth-context';
+import { clientGone } from '../common/abort';
+import { Endpoint } from '../common/endpoint.decorator';
+import { HostsService } from '../hosts/hosts.service';
+import { toOperationDto } from '../operations/operation.dto';
+import { WorkerRpc } from '../rpc/worker-rpc.service';
+import {
+  ContainerDto,
+  ContainerOperationDto,
+  ContainerPageDto,
+  ContainerWaitDto,
+  ContainerWaitQueryDto,
+  CreateContainerDto,
+  DeleteQueryDto,
+  KillQueryDto,
+  ListContainersQueryDto,
+  LogsQueryDto,
+  StopQueryDto,
+  toContainerDto,
+} from './container.dto';
+import { formatLogLine, toLogParams } from './container-logs';
+import { ContainerChange, ContainersService } from './containers.service';
+
+@ApiTags('containers')
+@ApiBearerAuth()
+@Controller('v1/containers')
+export class ContainersController {
+  constructor(
+    private readonly containers: ContainersService,
+    private readonly hosts: HostsService,
+    private readonly rpc: WorkerRpc,
+  ) {}
+
+  @Post()
+  @Endpoint({
+    operationId: 'createContainer',
+    summary: 'Create (and by default start) a container',
+    description: 'Answers 202 with the container and the operation that creates it on a host; `Location` points at the operation.',
+    status: 202,
+    type: ContainerOperationDto,
+    errors: [400, 409, 503],
+  })
+  async create(@Auth() auth: AuthContext, @Body() dto: CreateContainerDto, @Res({ passthrough: true }) res: Response): Promise<ContainerOperationDto> {
+    return accepted(res, await this.containers.create(auth, dto));
+  }
+
+  @Get()
+  @Endpoint({ operationId: 'listContainers', summary: 'List the team’s containers, newest first', type: ContainerPageDto, errors: [400] })
+  async list(@Auth() auth: AuthContext, @Query() query: ListContainersQueryDto): Promise<ContainerPageDto> {
+    const page = await this.containers.list(auth, query);
+    return { items: page.items.map(toContainerDto), nextCursor: page.nextCursor };
+  }
+
+  @Get(':id')
+  @Endpoint({ operationId: 'getContainer', summary: 'Get a container by id or name', type: ContainerDto, errors: [404] })
+  async get(@Auth() auth: AuthContext, @Param('id') id: string): Promise<ContainerDto> {
+    return toContainerDto(await this.containers.get(auth, id));
+  }
+
+  @Post(':id/start')
+  @Endpoint({ operationId: 'startContainer', summary: 'Start a container', status: 202, type: ContainerOperationDto, errors: [404, 409] })
+  async start(@Auth() auth: AuthContext, @Param('id') id: string, @Res({ passthrough: true }) res: Response): Promise<ContainerOperationDto> {
+    return accepted(res, await this.containers.start(auth, id));
+  }
+
+  @Post(':id/stop')
+  @Endpoint({ operationId: 'stopContainer', summary: 'Stop a container: SIGTERM, then SIGKILL after `timeout` seconds', status: 202, type: ContainerOperationDto, errors: [400, 404, 409] })
+  async stop(@Auth() auth: AuthContext, @Param('id') id: string, @Query() q: StopQueryDto, @Res({ passthrough: true }) res: Response): Promise<ContainerOperationDto> {
+    return accepted(res, await this.containers.stop(auth, id, q.timeout));
+  }
+
+  @Post(':id/kill')
+  @Endpoint({ operationId: 'killContainer', summary: 'Send a signal to a running container', status: 202, type: ContainerOperationDto, errors: [400, 404, 409] })
+  async kill(@Auth() auth: AuthContext, @Param('id') id: string, @Query() q: KillQueryDto, @Res({ passthrough: true }) res: Response): Promise<ContainerOperationDto> {
+    return accepted(res, await this.containers.kill(auth, id, q.signal ?? 'SIGKILL'));
+  }
+
+  @Delete(':id')
+  @Endpoint({ operationId: 'deleteContainer', summary: 'Delete a container (force=true kills a running one first)', status: 202, type: ContainerOperationDto, errors: [400, 404, 409] })
+  async remove(@Auth() auth: AuthContext, @Param('id') id: string, @Query() q: DeleteQueryDto, @Res({ passthrough: true }) res: Response): Promise<ContainerOperationDto> {
+    return accepted(res, await this.containers.remove(auth, id, q.force ?? false));
+  }
+
+  @Get(':id/wait')
+  @Endpoint({
+    operationId: 'waitContainer',
+    summary: 'Wait for a container to reach a condition',
+    description: 'Long-poll. `met` is false when the timeout passed first or the container can no longer reach the condition (it failed or was removed).',
+    type: ContainerWaitDto,
+    errors: [400, 404],
+  })
+  async wait(@Auth() auth: AuthContext, @Param('id') id: string, @Query() q: ContainerWaitQueryDto, @Req() req: Request): Promise<ContainerWaitDto> {
+    const { condition, met, status, exitCode, error } = await this.containers.wait(auth, id, q.condition ?? 'not-running', q.timeout ?? 60, clientGone(req));
+    return { condition, met, status, exitCode, error };
+  }
+
+  @Get(':id/logs')
+  @ApiProduces('text/plain', 'application/x-ndjson')
+  @Endpoint({
+    operationId: 'getContainerLogs',
+    summary: 'Read (or follow) a container’s stdout and stderr',
+    description: 'Text lines by default; `format=ndjson` gives one `{stream, time, line}` object per line. With `follow=true` the response stays open until the container exits or the client disconnects.',
+    type: String,
+    errors: [400, 404, 503],
+  })
+  async logs(@Auth() auth: AuthContext, @Param('id') id: string, @Query() q: LogsQueryDto, @Req() req: Request, @Res() res: Response): Promise<void> {
+    const c = await this.containers.get(auth, id);
+    const host = await this.hosts.byId(c.hostId);
+    const format = q.format ?? 'text';
+    const stream = this.rpc.logs(host.name, c.id, toLogParams(q), clientGone(req));
+    // Read the first batch before answering, so an error still becomes a problem+json.
+    const first = await stream.next();
+    res.status(200).type(format === 'ndjson' ? 'application/x-ndjson' : 'text/plain; charset=utf-8');
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    const write = (lines: { stream: 'stdout' | 'stderr'; time: string; line: string }[]) => {
+      if (lines.length) res.write(lines.map((l) => formatLogLine(l, format, q.timestamps ?? false)).join(''));
+    };
+    try {
+      if (!first.done) write(first.value);
+      if (q.follow) res.flushHeaders();
+      for await (const batch of stream) write(batch);
+    } finally {
+      res.end();
+    }
+  }
+}
+
+function accepted(res: Response, change: ContainerChange): ContainerOperationDto {
+  res.setHeader('Location', `/v1/operations/${change.operation.id}`);
+  return { container: toContainerDto(change.container), operation: toOperationDto(change.operation) };
+}

@@ -1,0 +1,268 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { randomBytes } from 'node:crypto';
+import { Brackets, DataSource, EntityManager } from 'typeorm';
+import {
+  AlreadyExistsError,
+  ConflictError,
+  Container,
+  ContainerAction,
+  ContainerSpec,
+  DesiredState,
+  Image,
+  InvalidArgumentError,
+  JobName,
+  NotFoundError,
+  Operation,
+  OperationKind,
+  assertActionAllowed,
+  newId,
+  normalizeImageReference,
+} from '@berth/domain';
+import { AuthContext } from '../auth/auth-context';
+import { EventBus } from '../events/event-bus';
+import { HostsService } from '../hosts/hosts.service';
+import { JobProducer, jobFor } from '../queue/job-producer';
+import { OperationsService } from '../operations/operations.service';
+import { CreateContainerDto, ListContainersQueryDto, WaitCondition } from './container.dto';
+import { decodeCursor, encodeCursor } from '../common/cursor';
+
+export interface ContainerChange {
+  container: Container;
+  operation: Operation;
+}
+
+const DEFAULT_STOP_TIMEOUT_SEC = 10;
+
+@Injectable()
+export class ContainersService {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly hosts: HostsService,
+    private readonly operations: OperationsService,
+    private readonly producer: JobProducer,
+    private readonly events: EventBus,
+  ) {}
+
+  async create(auth: AuthContext, dto: CreateContainerDto): Promise<ContainerChange> {
+    const image = normalizeImageReference(dto.image, 'image');
+    const imageDigest = await this.resolveImageDigest(auth, image);
+    const host = await this.hosts.schedule(auth, imageDigest);
+    const id = newId('container');
+    const name = dto.name ?? `berth-${randomBytes(4).toString('hex')}`;
+    const spec: ContainerSpec = {
+      name,
+      image,
+      imageDigest,
+      cmd: dto.cmd,
+      entrypoint: dto.entrypoint,
+      env: dto.env ?? [],
+      workingDir: dto.workingDir,
+      user: dto.user,
+      hostname: dto.hostname,
+      labels: dto.labels ?? {},
+    };
+    const desired: DesiredState = dto.start === false ? 'stopped' : 'running';
+    const now = new Date();
+    const change = await this.db.transaction(async (tx) => {
+      if (await tx.getRepository(Container).exists({ where: { teamId: auth.teamId, name } })) {
+        throw new AlreadyExistsError(`a container named "${name}" already exists`, 'ContainerNameInUse');
+      }
+      const container = Object.assign(new Container(), {
+        id,
+        teamId: auth.teamId,
+        name,
+        hostId: host.id,
+        spec,
+        desiredState: desired,
+        generation: 1,
+        status: 'pending',
+        exitCode: null,
+        pid: null,
+        oomKilled: false,
+        error: null,
+        reportSeq: 0,
+        startedAt: null,
+        finishedAt: null,
+        createdAt: now,
+        updatedAt: now,
+      });
+      await tx.getRepository(Container).insert(container).catch((err) => {
+        throw isUniqueViolation(err) ? new AlreadyExistsError(`a container named "${name}" already exists`, 'ContainerNameInUse') : err;
+      });
+      const operation = await this.convergeOperation(tx, container, 'container.create', host.name, DEFAULT_STOP_TIMEOUT_SEC);
+      return { container: await tx.getRepository(Container).findOneByOrFail({ id }), operation };
+    });
+    await this.producer.enqueue(change.operation);
+    return change;
+  }
+
+  async list(auth: AuthContext, query: ListContainersQueryDto): Promise<{ items: Container[]; nextCursor: string | null }> {
+    const limit = query.limit ?? 50;
+    const qb = this.db.getRepository(Container).createQueryBuilder('c').where('c.teamId = :teamId', { teamId: auth.teamId });
+    if (query.state) qb.andWhere('c.status = :status', { status: query.state });
+    if (query.cursor) qb.andWhere('c.id < :after', { after: decodeCursor(query.cursor) });
+    const labels = (query.label ?? []).map(parseLabelFilter);
+    // Labels live in the JSON spec: filter in pages until the page is full.
+    const items: Container[] = [];
+    let after: string | undefined;
+    for (let round = 0; round < 50 && items.length <= limit; round++) {
+      const q = qb.clone().orderBy('c.id', 'DESC').take(limit + 1);
+      if (after) q.andWhere(new Brackets((w) => w.where('c.id < :page', { page: after })));
+      const batch = await q.getMany();
+      items.push(...batch.filter((c) => labels.every(([k, v]) => k in c.spec.labels && (v === undefined || c.spec.labels[k] === v))));
+      if (batch.length < limit + 1) break;
+      after = batch[batch.length - 1].id;
+    }
+    const page = items.slice(0, limit);
+    return { items: page, nextCursor: items.length > limit ? encodeCursor(page[page.length - 1].id) : null };
+  }
+
+  /** By id or by name, within the caller's team only. */
+  async get(auth: AuthContext, idOrName: string, tx?: EntityManager): Promise<Container> {
+    const repo = (tx ?? this.db.manager).getRepository(Container);
+    const c = await repo.findOne({ where: [{ teamId: auth.teamId, id: idOrName }, { teamId: auth.teamId, name: idOrName }] });
+    if (!c) throw new NotFoundError(`container ${idOrName} not found`, 'ContainerNotFound');
+    return c;
+  }
+
+  start(auth: AuthContext, idOrName: string): Promise<ContainerChange> {
+    return this.change(auth, idOrName, 'start', 'container.start', () => ({ desiredState: 'running' }));
+  }
+
+  stop(auth: AuthContext, idOrName: string, timeoutSec = DEFAULT_STOP_TIMEOUT_SEC): Promise<ContainerChange> {
+    return this.change(auth, idOrName, 'stop', 'container.stop', () => ({ desiredState: 'stopped' }), timeoutSec);
+  }
+
+  remove(auth: AuthContext, idOrName: string, force: boolean): Promise<ContainerChange> {
+    return this.change(auth, idOrName, force ? 'forceRemove' : 'remove', 'container.delete', () => ({ desiredState: 'removed', status: 'removing' }), 0);
+  }
+
+  /** Signals are not desired state: they go to the worker as they are, without a new generation. */
+  async kill(auth: AuthContext, idOrName: string, signal: string): Promise<ContainerChange> {
+    const change = await this.db.transaction(async (tx) => {
+      const c = await this.get(auth, idOrName, tx);
+      assertActionAllowed('kill', c.status, c.id);
+      const host = await this.hosts.byId(c.hostId);
+      const operationId = newId('operation');
+      const operation = await this.operations.insert(tx, {
+        id: operationId,
+        teamId: auth.teamId,
+        kind: 'container.kill',
+        targetKind: 'container',
+        targetId: c.id,
+        hostId: c.hostId,
+        job: jobFor(JobName.ContainerSignal, host.name, { operationId, teamId: auth.teamId, containerId: c.id, signal }),
+      });
+      return { container: c, operation };
+    });
+    await this.producer.enqueue(change.operation);
+    return change;
+  }
+
+  /**
+   * One path for every change of desired state: check the transition, bump the
+   * generation and write the operation in one transaction; enqueue after commit.
+   */
+  private async change(
+    auth: AuthContext,
+    idOrName: string,
+    action: ContainerAction,
+    kind: OperationKind,
+    patch: (c: Container) => Partial<Container>,
+    stopTimeoutSec = DEFAULT_STOP_TIMEOUT_SEC,
+  ): Promise<ContainerChange> {
+    const change = await this.db.transaction(async (tx) => {
+      const c = await this.get(auth, idOrName, tx);
+      assertActionAllowed(action, c.status, c.id);
+      const changes = { ...patch(c), generation: c.generation + 1, updatedAt: new Date(), version: c.version + 1 };
+      // Conditional on the version read: a concurrent change makes this one fail instead of being lost.
+      const res = await tx.getRepository(Container).update({ id: c.id, version: c.version }, changes);
+      if (!res.affected) throw new ConflictError(`container ${c.id} changed meanwhile; try again`, 'ConcurrentChange');
+      const updated = Object.assign(c, changes);
+      const host = await this.hosts.byId(c.hostId);
+      const operation = await this.convergeOperation(tx, updated, kind, host.name, stopTimeoutSec);
+      return { container: updated, operation };
+    });
+    await this.producer.enqueue(change.operation);
+    await this.events.publish({ type: 'container.updated', id: change.container.id, teamId: auth.teamId }).catch(() => undefined);
+    return change;
+  }
+
+  private convergeOperation(tx: EntityManager, c: Container, kind: OperationKind, hostName: string, stopTimeoutSec: number): Promise<Operation> {
+    const operationId = newId('operation');
+    return this.operations.insert(tx, {
+      id: operationId,
+      teamId: c.teamId,
+      kind,
+      targetKind: 'container',
+      targetId: c.id,
+      hostId: c.hostId,
+      job: jobFor(JobName.ContainerConverge, hostName, {
+        operationId,
+        teamId: c.teamId,
+        containerId: c.id,
+        generation: c.generation,
+        desired: c.desiredState,
+        spec: c.spec,
+        stopTimeoutSec,
+      }),
+    });
+  }
+
+  /** The team's own mapping of a reference to a digest; undefined when the team has no such image. */
+  private async resolveImageDigest(auth: AuthContext, reference: string): Promise<string | undefined> {
+    const at = reference.indexOf('@');
+    if (at >= 0) return reference.slice(at + 1);
+    const images = await this.db.getRepository(Image).find({ where: { teamId: auth.teamId }, order: { createdAt: 'DESC' } });
+    return images.find((i) => i.references.includes(reference))?.digest;
+  }
+
+  async wait(auth: AuthContext, idOrName: string, condition: WaitCondition, timeoutSec: number, signal?: AbortSignal) {
+    const first = await this.get(auth, idOrName).catch((err) => {
+      // Already removed (or never in this team): a wait for removal is over.
+      if (condition === 'removed' && err instanceof NotFoundError) return undefined;
+      throw err;
+    });
+    if (!first) return waitOutcome(null, condition);
+    const id = first.id;
+    const evaluate = async () => {
+      const c = await this.db.getRepository(Container).findOneBy({ teamId: auth.teamId, id });
+      const outcome = waitOutcome(c, condition);
+      return outcome.done ? outcome : undefined;
+    };
+    const result = await this.events.waitFor(id, evaluate, timeoutSec * 1000, signal);
+    if (result) return result;
+    const c = await this.db.getRepository(Container).findOneBy({ teamId: auth.teamId, id });
+    return { ...waitOutcome(c, condition), met: false };
+  }
+}
+
+/** Whether a wait is over, and whether its condition was met (a container that can never meet it ends the wait too). */
+export function waitOutcome(c: Container | null, condition: WaitCondition) {
+  if (!c) return { done: true, met: condition === 'removed', condition, status: 'removed' as const, exitCode: null, error: null };
+  const base = { condition, status: c.status, exitCode: c.exitCode, error: c.error };
+  const notRunning = c.status === 'exited' || c.status === 'failed' || (c.status === 'created' && c.desiredState === 'stopped');
+  switch (condition) {
+    case 'running':
+      return { ...base, done: c.status === 'running' || c.status === 'failed', met: c.status === 'running' };
+    case 'exited':
+      return { ...base, done: c.status === 'exited' || c.status === 'failed', met: c.status === 'exited' };
+    case 'not-running':
+      return { ...base, done: notRunning, met: notRunning };
+    case 'removed':
+      return { ...base, done: false, met: false };
+  }
+}
+
+function parseLabelFilter(filter: string): [string, string | undefined] {
+  const eq = filter.indexOf('=');
+  if (eq === 0) throw new InvalidArgumentError('label filters look like key or key=value', [{ field: 'label', message: 'empty key' }]);
+  return eq < 0 ? [filter, undefined] : [filter.slice(0, eq), filter.slice(eq + 1)];
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  return e?.code === '23505' || /UNIQUE constraint failed/.test(e?.message ?? '');
+}
+

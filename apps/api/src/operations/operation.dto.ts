@@ -1,0 +1,50 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsInt, IsOptional, Max, Min } from 'class-validator';
+import { Operation, OperationKind, OperationStatus, TargetKind } from '@berth/domain';
+
+export class OperationErrorDto {
+  @ApiProperty({ example: 'NotFound', description: 'The error class' }) class: string;
+  @ApiProperty({ example: 'ImageNotFound' }) reason: string;
+  @ApiProperty({ example: 'image docker.io/library/nope:latest is not on host h1; load or pull it first' }) message: string;
+}
+
+export class OperationDto {
+  @ApiProperty({ example: 'op_01jd8x6w3q0000000000000000' }) id: string;
+  @ApiProperty({ enum: OperationKind, enumName: 'OperationKind' }) kind: OperationKind;
+  @ApiProperty({ enum: OperationStatus, enumName: 'OperationStatus' }) status: OperationStatus;
+  @ApiProperty({ enum: TargetKind, enumName: 'OperationTargetKind' }) targetKind: TargetKind;
+  @ApiProperty() targetId: string;
+  @ApiProperty() hostId: string;
+  @ApiPropertyOptional({ type: OperationErrorDto, nullable: true }) error: OperationErrorDto | null;
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true, nullable: true }) result: Record<string, unknown> | null;
+  @ApiProperty({ format: 'date-time' }) createdAt: string;
+  @ApiPropertyOptional({ format: 'date-time', nullable: true }) startedAt: string | null;
+  @ApiPropertyOptional({ format: 'date-time', nullable: true }) finishedAt: string | null;
+}
+
+export function toOperationDto(op: Operation): OperationDto {
+  return {
+    id: op.id,
+    kind: op.kind,
+    status: op.status,
+    targetKind: op.targetKind,
+    targetId: op.targetId,
+    hostId: op.hostId,
+    error: op.error,
+    result: op.result,
+    createdAt: op.createdAt.toISOString(),
+    startedAt: op.startedAt?.toISOString() ?? null,
+    finishedAt: op.finishedAt?.toISOString() ?? null,
+  };
+}
+
+export class WaitQueryDto {
+  @ApiPropertyOptional({ description: 'Seconds to wait at most (0–300)', default: 30, minimum: 0, maximum: 300 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(300)
+  timeout?: number;
+}

@@ -1,0 +1,147 @@
+import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { Job, Worker } from 'bullmq';
+import { DataSource, EntityManager, In } from 'typeorm';
+import { Container, Host, InventoryEntry, ObservedContainer, Operation, REPORTS_QUEUE, Report, SerializedError, statusFromObserved } from '@berth/domain';
+import { BerthEvent, EventBus } from '../events/event-bus';
+import { HostsService } from '../hosts/hosts.service';
+import { ImagesService } from '../images/images.service';
+import { UploadStore } from '../images/upload-store';
+import { RedisConnections } from '../queue/redis.provider';
+
+type PendingEvent = Omit<BerthEvent, 'at'>;
+
+/**
+ * Applies what workers observed. One report at a time per API process (BullMQ
+ * concurrency 1, FIFO); across replicas, each container's report sequence keeps
+ * a late report from overwriting a newer one.
+ */
+@Injectable()
+export class ReportsConsumer implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger('Reports');
+  private worker?: Worker;
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly redis: RedisConnections,
+    private readonly hosts: HostsService,
+    private readonly images: ImagesService,
+    private readonly uploads: UploadStore,
+    private readonly events: EventBus,
+  ) {}
+
+  onModuleInit(): void {
+    this.worker = new Worker(REPORTS_QUEUE, (job: Job<Report>) => this.apply(job.data), {
+      connection: this.redis.bullConnection,
+      concurrency: 1,
+      removeOnComplete: { count: 0 },
+      removeOnFail: { age: 24 * 3600 },
+    });
+    this.worker.on('error', (err) => this.logger.warn(`reports queue: ${err.message}`));
+    this.worker.on('failed', (job, err) => this.logger.error(`report ${job?.name} failed: ${err.message}`));
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.worker?.close();
+  }
+
+  async apply(report: Report): Promise<void> {
+    const events: PendingEvent[] = [];
+    const afterCommit: (() => Promise<void>)[] = [];
+    await this.db.transaction(async (tx) => {
+      switch (report.kind) {
+        case 'host.heartbeat': {
+          const host = await this.hosts.heartbeat(tx, report.host, new Date(report.at));
+          if (report.inventory) await this.applyInventory(tx, host, report.inventory, events);
+          break;
+        }
+        case 'container':
+          await this.applyContainer(tx, report.containerId, report.seq, report.observed, events);
+          break;
+        case 'operation':
+          await this.applyOperation(tx, report, events);
+          break;
+        case 'images.loaded': {
+          const op = await tx.getRepository(Operation).findOneBy({ id: report.operationId });
+          if (!op) return;
+          await this.images.recordLoaded(tx, op.teamId, op.hostId, report.images);
+          await tx.getRepository(Operation).update({ id: op.id }, { result: { images: report.images } });
+          if (op.targetKind === 'image') afterCommit.push(() => this.uploads.remove(op.targetId));
+          break;
+        }
+      }
+    });
+    for (const task of afterCommit) await task().catch(() => undefined);
+    for (const e of events) await this.events.publish(e).catch(() => undefined);
+  }
+
+  private async applyContainer(tx: EntityManager, id: string, seq: number, observed: ObservedContainer, events: PendingEvent[]): Promise<void> {
+    const repo = tx.getRepository(Container);
+    const c = await repo.findOneBy({ id });
+    if (!c || seq <= c.reportSeq) return; // unknown (already deleted) or stale
+    const next = statusFromObserved(c.status, observed.status);
+    if (next === 'deleted') {
+      await repo.delete({ id });
+      events.push({ type: 'container.deleted', id, teamId: c.teamId });
+      return;
+    }
+    await repo.update(
+      { id },
+      {
+        status: next,
+        reportSeq: seq,
+        exitCode: observed.exitCode ?? (observed.status === 'running' ? null : c.exitCode),
+        pid: observed.status === 'running' ? (observed.pid ?? null) : null,
+        oomKilled: observed.oomKilled ?? false,
+        error: observed.error ?? null,
+        startedAt: observed.startedAt ? new Date(observed.startedAt) : c.startedAt,
+        finishedAt: observed.status === 'running' ? null : observed.finishedAt ? new Date(observed.finishedAt) : c.finishedAt,
+        updatedAt: new Date(),
+        version: c.version + 1,
+      },
+    );
+    events.push({ type: 'container.updated', id, teamId: c.teamId });
+  }
+
+  /** A restarted worker lists what it runs; containers it no longer has are gone. */
+  private async applyInventory(tx: EntityManager, host: Host, inventory: InventoryEntry[], events: PendingEvent[]): Promise<void> {
+    for (const entry of inventory) await this.applyContainer(tx, entry.containerId, entry.seq, entry.observed, events);
+    const present = new Set(inventory.map((e) => e.containerId));
+    const known = await tx.getRepository(Container).find({ where: { hostId: host.id, status: In(['created', 'running', 'exited', 'removing']) } });
+    for (const c of known) {
+      if (present.has(c.id)) continue;
+      if (c.status === 'removing') {
+        await tx.getRepository(Container).delete({ id: c.id });
+        events.push({ type: 'container.deleted', id: c.id, teamId: c.teamId });
+      } else {
+        const error: SerializedError = { class: 'NotFound', reason: 'ContainerLost', message: `host ${host.name} no longer has this container` };
+        await tx.getRepository(Container).update({ id: c.id }, { status: 'failed', pid: null, error, updatedAt: new Date(), version: c.version + 1 });
+        events.push({ type: 'container.updated', id: c.id, teamId: c.teamId });
+      }
+    }
+  }
+
+  private async applyOperation(tx: EntityManager, report: Extract<Report, { kind: 'operation' }>, events: PendingEvent[]): Promise<void> {
+    const repo = tx.getRepository(Operation);
+    const op = await repo.findOneBy({ id: report.operationId });
+    if (!op || op.status === 'succeeded' || op.status === 'failed') return; // finished operations never change
+    const at = new Date(report.at);
+    if (report.status === 'running') {
+      await repo.update({ id: op.id }, { status: 'running', startedAt: op.startedAt ?? at });
+    } else {
+      await repo.update({ id: op.id }, { status: report.status, startedAt: op.startedAt ?? at, finishedAt: at, error: report.error ?? null });
+      if (report.status === 'failed' && op.kind === 'container.create') await this.markCreateFailed(tx, op, report, events);
+      if (op.kind === 'image.load') events.push({ type: 'image.updated', id: op.id, teamId: op.teamId });
+    }
+    events.push({ type: 'operation.updated', id: op.id, teamId: op.teamId });
+  }
+
+  /** A container whose creation failed says so, with the reason, instead of staying pending forever. */
+  private async markCreateFailed(tx: EntityManager, op: Operation, report: Extract<Report, { kind: 'operation' }>, events: PendingEvent[]): Promise<void> {
+    const repo = tx.getRepository(Container);
+    const c = await repo.findOneBy({ id: op.targetId });
+    if (!c || c.status !== 'pending') return;
+    await repo.update({ id: c.id }, { status: 'failed', error: report.error ?? null, updatedAt: new Date(), version: c.version + 1 });
+    events.push({ type: 'container.updated', id: c.id, teamId: c.teamId });
+  }
+}

@@ -1,0 +1,34 @@
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export interface WorkerConfig {
+  hostName: string;
+  dataDir: string;
+  redisUrl: string;
+  /** Where the API answers, for bulk downloads (uploaded image tars). */
+  apiUrl: string;
+  concurrency: number;
+  heartbeatMs: number;
+  logLevel: string;
+  runcPath: string;
+  conmonPath: string;
+}
+
+const HOST_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
+
+export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
+  const hostName = env.BERTH_HOST_NAME ?? hostname();
+  if (!HOST_NAME.test(hostName)) throw new Error(`BERTH_HOST_NAME "${hostName}" must be letters, digits, _ . - (at most 63)`);
+  if (!env.REDIS_URL) throw new Error('REDIS_URL is not set');
+  return {
+    hostName,
+    dataDir: resolve(env.BERTH_WORKER_DATA_DIR ?? join(env.BERTH_DATA_DIR ?? '/var/lib/berth', 'worker')),
+    redisUrl: env.REDIS_URL,
+    apiUrl: (env.BERTH_API_URL ?? 'http://127.0.0.1:8080').replace(/\/$/, ''),
+    concurrency: Number(env.BERTH_WORKER_CONCURRENCY ?? 8),
+    heartbeatMs: Number(env.BERTH_HEARTBEAT_MS ?? 5000),
+    logLevel: env.LOG_LEVEL ?? 'info',
+    runcPath: env.BERTH_RUNC_PATH ?? '/usr/bin/runc',
+    conmonPath: env.BERTH_CONMON_PATH ?? '/usr/bin/conmon',
+  };
+}

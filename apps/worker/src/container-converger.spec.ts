@@ -1,0 +1,92 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ContainerConvergeJob, NotFoundError, ObservedContainer } from '@berth/domain';
+import { FakeRuntime, ResolvedImage } from '@berth/runtime';
+import { ContainerConverger } from './container-converger';
+import { GenerationStore } from './generation-store';
+
+const DIGEST = `sha256:${'c'.repeat(64)}`;
+const image: ResolvedImage = { digest: DIGEST, config: { cmd: ['sh'] }, layerDirs: [] };
+
+describe('ContainerConverger (fake runtime)', () => {
+  let dir: string;
+  let runtime: FakeRuntime;
+  let reports: { id: string; observed: ObservedContainer }[];
+  let converger: ContainerConverger;
+  let store: { has: jest.Mock; resolve: jest.Mock };
+
+  const job = (over: Partial<ContainerConvergeJob> = {}): ContainerConvergeJob => ({
+    operationId: 'op_x',
+    teamId: 'team_x',
+    containerId: 'ctr_0000000000aaaaaaaaaaaaaaaa',
+    generation: 1,
+    desired: 'running',
+    stopTimeoutSec: 1,
+    spec: { name: 'c', image: 'docker.io/library/busybox:latest', imageDigest: DIGEST, cmd: ['sleep', '1000'], env: [], labels: {} },
+    ...over,
+  });
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'converger-'));
+    runtime = new FakeRuntime();
+    reports = [];
+    store = { has: jest.fn(async (d: string) => d === DIGEST), resolve: jest.fn(async () => image) };
+    const generations = new GenerationStore(join(dir, 'gen'));
+    await generations.init();
+    converger = new ContainerConverger(runtime, store, generations, { container: async (id, observed) => void reports.push({ id, observed }) }, 'h1');
+  });
+
+  afterEach(async () => {
+    for (const c of await runtime.list()) await runtime.remove(c.id, { force: true });
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('creates and starts a missing container, reporting each step', async () => {
+    await converger.converge(job());
+    expect((await runtime.inspect(job().containerId)).status).toBe('running');
+    expect(reports.map((r) => r.observed.status)).toEqual(['created', 'running']);
+    expect(reports.every((r) => r.observed.generation === 1)).toBe(true);
+  });
+
+  it('treats a repeated or older generation as a no-op', async () => {
+    await converger.converge(job({ generation: 2 }));
+    await runtime.stop(job().containerId, 0);
+    const before = reports.length;
+    await converger.converge(job({ generation: 2 }));
+    await converger.converge(job({ generation: 1 }));
+    expect(reports.length).toBe(before);
+    expect((await runtime.inspect(job().containerId)).status).toBe('exited');
+  });
+
+  it('stops, starts again and removes as newer generations ask', async () => {
+    await converger.converge(job({ generation: 1 }));
+    await converger.converge(job({ generation: 2, desired: 'stopped' }));
+    expect((await runtime.inspect(job().containerId)).status).toBe('exited');
+    await converger.converge(job({ generation: 3, desired: 'running' }));
+    expect((await runtime.inspect(job().containerId)).status).toBe('running');
+    await converger.converge(job({ generation: 4, desired: 'removed' }));
+    await expect(runtime.inspect(job().containerId)).rejects.toBeInstanceOf(NotFoundError);
+    expect(reports[reports.length - 1].observed).toEqual({ status: 'removed', generation: 4 });
+  });
+
+  it('creates without starting when the desired state is stopped', async () => {
+    await converger.converge(job({ desired: 'stopped' }));
+    expect((await runtime.inspect(job().containerId)).status).toBe('created');
+  });
+
+  it('fails with ImageNotFound, creating nothing, when the image is not on the host', async () => {
+    const missing = job({ spec: { ...job().spec, imageDigest: undefined, image: 'docker.io/library/nope:1' } });
+    await expect(converger.converge(missing)).rejects.toMatchObject({ reason: 'ImageNotFound' });
+    await expect(converger.converge(missing)).rejects.toThrow(/nope:1 is not on host h1/);
+    expect(await runtime.list()).toEqual([]);
+    expect(store.resolve).not.toHaveBeenCalled();
+  });
+
+  it('runs jobs for one container one at a time, in order', async () => {
+    const a = converger.converge(job({ generation: 1 }));
+    const b = converger.converge(job({ generation: 2, desired: 'removed' }));
+    await Promise.all([a, b]);
+    expect(reports.map((r) => r.observed.status)).toEqual(['created', 'running', 'removed']);
+  });
+});

@@ -1,0 +1,80 @@
+import 'reflect-metadata';
+import { Worker } from 'bullmq';
+import IORedis from 'ioredis';
+import { join } from 'node:path';
+import pino from 'pino';
+import { JobName, hostQueueName, redisOptionsFromUrl } from '@berth/domain';
+import { ImageStore, RuncRuntime } from '@berth/runtime';
+import { loadWorkerConfig } from './config';
+import { ContainerConverger } from './container-converger';
+import { GenerationStore } from './generation-store';
+import { HostHeartbeat } from './host-heartbeat';
+import { ImageLoader } from './image-loader';
+import { JobProcessor } from './job-processor';
+import { Reporter } from './reporter';
+import { RpcServer } from './rpc-server';
+
+async function main(): Promise<void> {
+  const config = loadWorkerConfig();
+  const log = pino({ name: 'berth-worker', level: config.logLevel, base: { host: config.hostName }, timestamp: pino.stdTimeFunctions.isoTime });
+  if (process.getuid?.() !== 0) throw new Error('the worker runs containers and must run as root');
+
+  const redisOptions = { ...redisOptionsFromUrl(config.redisUrl), maxRetriesPerRequest: null };
+  const runtime = new RuncRuntime({ root: join(config.dataDir, 'runtime'), runcPath: config.runcPath, conmonPath: config.conmonPath });
+  const images = new ImageStore({ root: join(config.dataDir, 'images') });
+  await images.init();
+  const generations = new GenerationStore(join(config.dataDir, 'generations'));
+  await generations.init();
+  const reporter = new Reporter(redisOptions, config.hostName);
+  const converger = new ContainerConverger(runtime, images, generations, reporter, config.hostName);
+  const loader = new ImageLoader(images, config.apiUrl, join(config.dataDir, 'downloads'));
+
+  const processor = new JobProcessor(
+    {
+      [JobName.ContainerConverge]: (job) => converger.converge(job),
+      [JobName.ContainerSignal]: (job) => converger.signal(job),
+      [JobName.ImageLoad]: async (job) => {
+        const loaded = await loader.load(job);
+        await reporter.imagesLoaded(job.operationId, job.teamId, loaded);
+      },
+    },
+    reporter,
+    log,
+  );
+
+  runtime.onExit((info) => {
+    converger.reportExit(info).catch((err) => log.warn({ err: err.message, container: info.id }, 'reporting an exit failed'));
+  });
+
+  const heartbeat = new HostHeartbeat(config.hostName, runtime, generations, reporter, config.heartbeatMs, log);
+  await heartbeat.start();
+
+  const rpcClient = new IORedis(redisOptions);
+  const rpc = new RpcServer(new IORedis(redisOptions), rpcClient, runtime, config.hostName, log);
+  rpc.start();
+
+  const worker = new Worker(hostQueueName(config.hostName), processor.process, { connection: redisOptions, concurrency: config.concurrency });
+  worker.on('error', (err) => log.warn({ err: err.message }, 'host queue'));
+  log.info({ queue: hostQueueName(config.hostName), dataDir: config.dataDir }, 'worker ready');
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping; containers keep running under conmon');
+    heartbeat.stop();
+    await worker.close();
+    await rpc.stop();
+    rpcClient.disconnect();
+    await reporter.close();
+    await runtime.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+main().catch((err) => {
+  process.stderr.write(`berth-worker failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,42 @@
+/** Three projects: unit specs beside the code (fake runtime, no root needed),
+ * integration specs of the runtime against real runc, and end-to-end tests in
+ * test/ that run the real API, Redis, worker and runc. */
+const moduleNameMapper = {
+  '^@berth/domain(|/.*)$': '<rootDir>/libs/domain/src$1',
+  '^@berth/runtime(|/.*)$': '<rootDir>/libs/runtime/src$1',
+};
+const transform = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', diagnostics: false }] };
+
+module.exports = {
+  projects: [
+    {
+      displayName: 'unit',
+      testEnvironment: 'node',
+      roots: ['<rootDir>/apps', '<rootDir>/libs', '<rootDir>/scripts'],
+      testMatch: ['**/*.spec.ts'],
+      moduleNameMapper,
+      transform,
+    },
+    {
+      // Real runc, conmon and overlayfs, no API: needs root (npm test provides it).
+      displayName: 'integration',
+      testEnvironment: 'node',
+      roots: ['<rootDir>/libs', '<rootDir>/apps'],
+      testMatch: ['**/*.int-spec.ts'],
+      moduleNameMapper,
+      transform,
+      testTimeout: 60000,
+    },
+    {
+      displayName: 'e2e',
+      testEnvironment: 'node',
+      roots: ['<rootDir>/test'],
+      testMatch: ['**/*.e2e-spec.ts'],
+      moduleNameMapper,
+      transform,
+      globalSetup: '<rootDir>/test/support/global-setup.ts',
+      globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+      testTimeout: 120000,
+    },
+  ],
+};

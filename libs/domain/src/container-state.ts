@@ -1,0 +1,47 @@
+import { ConflictError, FailedPreconditionError } from './errors';
+import type { ObservedStatus } from './container-spec';
+
+/**
+ * The status the API shows. `pending` until a worker has created the container,
+ * `removing` between an accepted delete and the worker's confirmation, `failed`
+ * when the worker could not create it (the reason is in `error`).
+ */
+export const ContainerStatus = ['pending', 'created', 'running', 'exited', 'removing', 'failed'] as const;
+export type ContainerStatus = (typeof ContainerStatus)[number];
+
+/** What the caller asked for; the worker converges the container to it. */
+export const DesiredState = ['running', 'stopped', 'removed'] as const;
+export type DesiredState = (typeof DesiredState)[number];
+
+export type ContainerAction = 'start' | 'stop' | 'kill' | 'remove' | 'forceRemove';
+
+/** Which statuses each action may start from: one table, checked in one place. */
+const allowedFrom: Record<ContainerAction, readonly ContainerStatus[]> = {
+  start: ['pending', 'created', 'running', 'exited'],
+  stop: ['pending', 'created', 'running', 'exited'],
+  kill: ['running'],
+  remove: ['pending', 'created', 'exited', 'failed'],
+  forceRemove: ['pending', 'created', 'running', 'exited', 'failed'],
+};
+
+export function assertActionAllowed(action: ContainerAction, status: ContainerStatus, id: string): void {
+  if (allowedFrom[action].includes(status)) return;
+  if (status === 'removing') throw new ConflictError(`container ${id} is being removed`, 'ContainerRemoving');
+  if (action === 'remove' && status === 'running') {
+    throw new ConflictError(`container ${id} is running: stop it first or remove it with force=true`, 'ContainerRunning');
+  }
+  if (action === 'kill') throw new FailedPreconditionError(`container ${id} is not running (it is ${status})`, 'ContainerNotRunning');
+  throw new ConflictError(`cannot ${action} container ${id} while it is ${status}`, 'InvalidTransition');
+}
+
+/** How a report from the worker changes the status the API shows. */
+export function statusFromObserved(current: ContainerStatus, observed: ObservedStatus): ContainerStatus | 'deleted' {
+  if (observed === 'removed') return 'deleted';
+  // A delete was accepted: keep showing it until the worker confirms the removal.
+  if (current === 'removing') return 'removing';
+  return observed;
+}
+
+export function isTerminal(status: ContainerStatus): boolean {
+  return status === 'exited' || status === 'failed';
+}

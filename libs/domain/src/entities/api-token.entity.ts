@@ -1,0 +1,30 @@
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { timestampColumn } from './column-types';
+
+/** A bearer token. Only its SHA-256 is stored; the secret is shown once. */
+@Entity({ name: 'api_tokens' })
+export class ApiToken {
+  @PrimaryColumn({ type: 'varchar', length: 40 })
+  id: string;
+
+  @Index()
+  @Column({ type: 'varchar', length: 40 })
+  teamId: string;
+
+  @Column({ type: 'varchar', length: 100 })
+  name: string;
+
+  @Index({ unique: true })
+  @Column({ type: 'varchar', length: 64 })
+  tokenHash: string;
+
+  /** The first characters of the secret, to tell tokens apart in listings. */
+  @Column({ type: 'varchar', length: 16 })
+  prefix: string;
+
+  @Column(timestampColumn())
+  createdAt: Date;
+
+  @Column(timestampColumn({ nullable: true }))
+  revokedAt: Date | null;
+}

@@ -1,0 +1,46 @@
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import type { ImageConfigSummary } from '../jobs';
+import { jsonColumn, timestampColumn } from './column-types';
+
+/**
+ * An image a team holds on a host. The reference → digest mapping is the team's
+ * own: a worker's content store is shared, but a team can only name what it loaded.
+ */
+@Entity({ name: 'images' })
+@Index(['teamId', 'hostId', 'digest'], { unique: true })
+export class Image {
+  @PrimaryColumn({ type: 'varchar', length: 40 })
+  id: string;
+
+  @Column({ type: 'varchar', length: 40 })
+  teamId: string;
+
+  @Column({ type: 'varchar', length: 40 })
+  hostId: string;
+
+  /** Manifest digest. */
+  @Column({ type: 'varchar', length: 71 })
+  digest: string;
+
+  @Column({ type: 'varchar', length: 71 })
+  configDigest: string;
+
+  /** Normalized references (`docker.io/library/busybox:latest`). */
+  @Column(jsonColumn())
+  references: string[];
+
+  @Column({ type: 'bigint', transformer: { to: (v: number) => v, from: (v: string | number) => Number(v) } })
+  sizeBytes: number;
+
+  @Column(jsonColumn())
+  config: ImageConfigSummary;
+
+  @Column({ type: 'varchar', length: 16 })
+  os: string;
+
+  @Column({ type: 'varchar', length: 16 })
+  architecture: string;
+
+  @Column(timestampColumn())
+  createdAt: Date;
+}

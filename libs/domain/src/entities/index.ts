@@ -1,0 +1,12 @@
+import { ApiToken } from './api-token.entity';
+import { Container } from './container.entity';
+import { Host } from './host.entity';
+import { Image } from './image.entity';
+import { Operation } from './operation.entity';
+import { Team } from './team.entity';
+
+export * from './column-types';
+export { ApiToken, Container, Host, Image, Operation, Team };
+export * from './host.entity';
+
+export const ENTITIES = [Team, ApiToken, Host, Container, Image, Operation];

@@ -1,0 +1,148 @@
+import type { ContainerSpec, ObservedContainer } from './container-spec';
+import type { DesiredState } from './container-state';
+import type { OperationStatus } from './operation';
+import type { SerializedError } from './errors';
+
+/**
+ * The job catalogue: every job the API produces and a worker consumes, with its
+ * payload type. Job ids are operation ids, so a re-enqueued operation is deduplicated.
+ */
+export enum JobName {
+  ContainerConverge = 'container.converge',
+  ContainerSignal = 'container.signal',
+  ImageLoad = 'image.load',
+}
+
+export interface ContainerConvergeJob {
+  operationId: string;
+  teamId: string;
+  containerId: string;
+  generation: number;
+  desired: DesiredState;
+  spec: ContainerSpec;
+  /** Seconds between SIGTERM and SIGKILL when the container has to stop. */
+  stopTimeoutSec: number;
+}
+
+export interface ContainerSignalJob {
+  operationId: string;
+  teamId: string;
+  containerId: string;
+  signal: string;
+}
+
+export interface ImageLoadJob {
+  operationId: string;
+  teamId: string;
+  uploadId: string;
+  /** Path on the API (signed, expiring) from which the worker downloads the tar. */
+  downloadPath: string;
+  sizeBytes: number;
+  sha256: string;
+}
+
+export interface JobPayloads {
+  [JobName.ContainerConverge]: ContainerConvergeJob;
+  [JobName.ContainerSignal]: ContainerSignalJob;
+  [JobName.ImageLoad]: ImageLoadJob;
+}
+
+export const JOB_NAMES = Object.values(JobName) as JobName[];
+
+/** Queue names (BullMQ forbids ':' in them). */
+export const REPORTS_QUEUE = 'berth-reports';
+export function hostQueueName(hostName: string): string {
+  return `berth-host-${hostName}`;
+}
+/** A host's request list for synchronous calls (logs); replies go to a stream per request. */
+export function hostRpcKey(hostName: string): string {
+  return `berth:rpc:${hostName}`;
+}
+export function rpcReplyKey(requestId: string): string {
+  return `berth:rpc-reply:${requestId}`;
+}
+/** Kept alive by the API while the caller listens; the worker stops when it lapses. */
+export function rpcAliveKey(requestId: string): string {
+  return `berth:rpc-alive:${requestId}`;
+}
+/** Pub/sub channel on which the API replicas share events. */
+export const EVENTS_CHANNEL = 'berth:events';
+
+export interface HostInfo {
+  name: string;
+  cpus: number;
+  memoryBytes: number;
+  kernel: string;
+  os: string;
+  arch: string;
+  runtime: string;
+  runcVersion: string;
+  conmonVersion: string;
+  cgroupVersion: 1 | 2;
+  workerVersion: string;
+  startedAt: string;
+}
+
+export interface LoadedImage {
+  /** Normalized references found in the tar (may be empty for an untagged image). */
+  references: string[];
+  digest: string;
+  configDigest: string;
+  sizeBytes: number;
+  config: ImageConfigSummary;
+  os: string;
+  architecture: string;
+}
+
+export interface ImageConfigSummary {
+  entrypoint?: string[];
+  cmd?: string[];
+  env?: string[];
+  workingDir?: string;
+  user?: string;
+  labels?: Record<string, string>;
+  exposedPorts?: string[];
+  stopSignal?: string;
+}
+
+/** Observed state, sent by workers on the reports queue and applied in order by the API. */
+export type Report =
+  | { kind: 'host.heartbeat'; host: HostInfo; at: string; inventory?: InventoryEntry[] }
+  | {
+      kind: 'operation';
+      operationId: string;
+      status: Extract<OperationStatus, 'running' | 'succeeded' | 'failed'>;
+      error?: SerializedError;
+      at: string;
+    }
+  | { kind: 'container'; hostName: string; containerId: string; seq: number; observed: ObservedContainer; at: string }
+  | { kind: 'images.loaded'; operationId: string; teamId: string; hostName: string; images: LoadedImage[]; at: string };
+
+export interface InventoryEntry {
+  containerId: string;
+  seq: number;
+  observed: ObservedContainer;
+}
+
+/** RPC between API and worker for reads that stream (logs). */
+export interface LogsRequest {
+  id: string;
+  method: 'logs';
+  containerId: string;
+  params: LogParams;
+}
+export interface LogParams {
+  stdout: boolean;
+  stderr: boolean;
+  tail?: number;
+  since?: string;
+  until?: string;
+  follow: boolean;
+}
+export type RpcRequest = LogsRequest;
+
+export interface LogLine {
+  stream: 'stdout' | 'stderr';
+  time: string;
+  line: string;
+}

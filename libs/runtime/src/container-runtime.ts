@@ -1,0 +1,80 @@
+import type { ContainerSpec, ImageConfigSummary, LogLine, LogParams } from '@berth/domain';
+
+/** DI token for the runtime adapter a worker uses. */
+export const CONTAINER_RUNTIME = Symbol('CONTAINER_RUNTIME');
+
+/** An image ready to back a container: its config and its unpacked layers. */
+export interface ResolvedImage {
+  digest: string;
+  config: ImageConfigSummary;
+  /** Unpacked layer directories, bottom layer first. */
+  layerDirs: string[];
+}
+
+export interface CreateContainerOptions {
+  id: string;
+  spec: ContainerSpec;
+  image: ResolvedImage;
+  /** Opaque metadata kept beside the container and returned by inspect/list. */
+  metadata: Record<string, unknown>;
+}
+
+export type RuntimeStatus = 'created' | 'running' | 'exited';
+
+export interface ContainerInfo {
+  id: string;
+  status: RuntimeStatus;
+  pid?: number;
+  exitCode?: number;
+  oomKilled?: boolean;
+  /** RFC 3339 times. */
+  createdAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+  metadata: Record<string, unknown>;
+}
+
+export interface RuntimeCapabilities {
+  logs: boolean;
+  signals: boolean;
+  /** Containers survive a restart of the worker (a monitor process owns them). */
+  survivesWorkerRestart: boolean;
+}
+
+export type LogOptions = Partial<LogParams> & { signal?: AbortSignal };
+
+/**
+ * The port every runtime adapter implements (runc through conmon, containerd, a
+ * fake for unit tests). Value types in and out; errors are domain errors
+ * (NotFound for an unknown id, FailedPrecondition for a wrong state,
+ * InvalidArgument for a spec the runtime cannot run, Unavailable for a transient
+ * failure worth retrying).
+ */
+export interface ContainerRuntime {
+  readonly name: string;
+  capabilities(): RuntimeCapabilities;
+  /** Versions of the tools behind the adapter, for host registration. */
+  versions(): Promise<Record<string, string>>;
+
+  /** Creates the container (rootfs, bundle, monitor) without starting it. */
+  create(options: CreateContainerOptions): Promise<ContainerInfo>;
+  /** Starts a created or exited container (an exited one runs again, same rootfs). */
+  start(id: string): Promise<ContainerInfo>;
+  /** Sends a signal (name like `SIGTERM` or `TERM`, or a number) to the init process. */
+  kill(id: string, signal: string): Promise<void>;
+  /** SIGTERM (or the image's stop signal), then SIGKILL after `timeoutSec`; resolves once exited. */
+  stop(id: string, timeoutSec: number): Promise<ContainerInfo>;
+  /** Removes everything the container owns on the host. `force` kills a running one first. */
+  remove(id: string, options?: { force?: boolean }): Promise<void>;
+
+  inspect(id: string): Promise<ContainerInfo>;
+  list(): Promise<ContainerInfo[]>;
+  /** Resolves when the container is no longer running (immediately if it is not). */
+  wait(id: string, signal?: AbortSignal): Promise<ContainerInfo>;
+  /** Log lines in order; with `follow` it keeps going until the container exits or the signal aborts. */
+  logs(id: string, options?: LogOptions): AsyncIterable<LogLine>;
+
+  /** Called when a container exits on its own (or after a kill/stop). Returns an unsubscribe function. */
+  onExit(listener: (info: ContainerInfo) => void): () => void;
+  close(): Promise<void>;
+}

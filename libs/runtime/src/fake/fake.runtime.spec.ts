@@ -1,0 +1,51 @@
+import { describeRuntimeContract } from '../testing/runtime-contract';
+import { FakeRuntime } from './fake.runtime';
+
+describeRuntimeContract('FakeRuntime', async () => ({
+  runtime: new FakeRuntime(),
+  image: {
+    digest: 'sha256:' + 'f'.repeat(64),
+    config: { env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], cmd: ['sh'] },
+    layerDirs: [],
+  },
+  cleanup: async () => undefined,
+}));
+
+describe('FakeRuntime', () => {
+  it('runs a scripted program instead of the interpreter when asked', async () => {
+    const runtime = new FakeRuntime({
+      program: (_id, argv) =>
+        argv[0] === 'server'
+          ? async (process) => {
+              process.write('stdout', `listening as ${process.uid}\n`);
+              return 42;
+            }
+          : undefined,
+    });
+    await runtime.create({
+      id: 'ctr_scripted',
+      spec: { name: 's', image: 'x', env: [], labels: {}, cmd: ['server'] },
+      image: { digest: 'sha256:' + '0'.repeat(64), config: {}, layerDirs: [] },
+      metadata: {},
+    });
+    await runtime.start('ctr_scripted');
+    await expect(runtime.wait('ctr_scripted')).resolves.toMatchObject({ status: 'exited', exitCode: 42 });
+    const lines = [];
+    for await (const line of runtime.logs('ctr_scripted')) lines.push(line.line);
+    expect(lines).toEqual(['listening as 0']);
+    await runtime.close();
+  });
+
+  it('reports an unknown command as sh does', async () => {
+    const runtime = new FakeRuntime();
+    await runtime.create({
+      id: 'ctr_unknown',
+      spec: { name: 's', image: 'x', env: [], labels: {}, cmd: ['sh', '-c', 'frobnicate'] },
+      image: { digest: 'sha256:' + '0'.repeat(64), config: {}, layerDirs: [] },
+      metadata: {},
+    });
+    await runtime.start('ctr_unknown');
+    await expect(runtime.wait('ctr_unknown')).resolves.toMatchObject({ exitCode: 127 });
+    await runtime.close();
+  });
+});

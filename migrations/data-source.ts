@@ -1,0 +1,69 @@
+import { DataSource, DataSourceOptions } from 'typeorm';
+import { ENTITIES } from '@berth/domain';
+import { InitialSchema1763900000000 } from './1763900000000-initial-schema';
+
+/** Every migration, in order. The schema changes only through these. */
+export const MIGRATIONS = [InitialSchema1763900000000];
+
+export interface DatabaseConfig {
+  /** `postgres://…` for PostgreSQL; otherwise SQLite at `sqlitePath`. */
+  url?: string;
+  sqlitePath: string;
+}
+
+export function dataSourceOptions(config: DatabaseConfig): DataSourceOptions {
+  const common = {
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    migrationsRun: false,
+    synchronize: false,
+    logging: false as const,
+  };
+  if (config.url && /^postgres(ql)?:/.test(config.url)) {
+    return { ...common, type: 'postgres', url: config.url };
+  }
+  return {
+    ...common,
+    type: 'sqlite',
+    database: config.sqlitePath,
+    // WAL lets readers run beside the writer; wait instead of failing on a busy lock.
+    prepareDatabase: (db: { run(sql: string): void }) => {
+      db.run('PRAGMA journal_mode = WAL');
+      db.run('PRAGMA busy_timeout = 5000');
+      db.run('PRAGMA foreign_keys = ON');
+      db.run('PRAGMA synchronous = NORMAL');
+    },
+  } as unknown as DataSourceOptions;
+}
+
+/**
+ * TypeORM's SQLite driver runs everything on one connection, so two transactions
+ * in flight at once would interleave their statements (and one's COMMIT would end
+ * the other's). On SQLite, transactions therefore take turns; PostgreSQL's pool
+ * gives each its own connection and needs no such care.
+ */
+export function serializeSqliteTransactions(ds: DataSource): DataSource {
+  if (ds.options.type !== 'sqlite') return ds;
+  const manager = ds.manager;
+  const original = manager.transaction.bind(manager) as (...args: unknown[]) => Promise<unknown>;
+  let tail: Promise<unknown> = Promise.resolve();
+  (manager as { transaction: unknown }).transaction = (...args: unknown[]) => {
+    const run = tail.then(
+      () => original(...args),
+      () => original(...args),
+    );
+    tail = run.catch(() => undefined);
+    return run;
+  };
+  return ds;
+}
+
+export async function initializeDataSource(options: DataSourceOptions): Promise<DataSource> {
+  return serializeSqliteTransactions(await new DataSource(options).initialize());
+}
+
+export async function openDatabase(config: DatabaseConfig): Promise<DataSource> {
+  const ds = await initializeDataSource(dataSourceOptions(config));
+  await ds.runMigrations({ transaction: 'each' });
+  return ds;
+}

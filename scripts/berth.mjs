@@ -1,0 +1,163 @@
+#!/usr/bin/env node
+/**
+ * The README's commands: `npm start` (Berth on its embedded defaults) and `npm test`.
+ * Both first make the machine ready: system packages, npm dependencies, a build.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+
+/** Commands Berth needs, and the Debian package that brings each. */
+const SYSTEM_PACKAGES = [
+  { cmd: 'runc', pkg: 'runc' },
+  { cmd: 'conmon', pkg: 'conmon' },
+  { cmd: 'redis-server', pkg: 'redis-server' },
+  { cmd: '/bin/busybox', pkg: 'busybox-static' },
+  { cmd: 'setfattr', pkg: 'attr' },
+  { cmd: 'mount', pkg: 'mount' },
+];
+
+function say(msg) {
+  process.stdout.write(`[berth] ${msg}\n`);
+}
+
+function fail(msg) {
+  process.stderr.write(`[berth] ${msg}\n`);
+  process.exit(1);
+}
+
+function run(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { stdio: 'inherit', cwd: ROOT, ...opts });
+  if (r.error) fail(`${cmd} could not run: ${r.error.message}`);
+  return r.status ?? 1;
+}
+
+function haveCommand(cmd) {
+  if (cmd.startsWith('/')) return fs.existsSync(cmd);
+  return (process.env.PATH || '').split(':').some((d) => {
+    try {
+      fs.accessSync(path.join(d, cmd), fs.constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+function ensureSystemPackages() {
+  const missing = SYSTEM_PACKAGES.filter((p) => !haveCommand(p.cmd)).map((p) => p.pkg);
+  if (!missing.length) return;
+  if (process.getuid?.() !== 0 || !haveCommand('apt-get')) {
+    fail(`missing system packages: ${missing.join(' ')}. Install them (Debian: apt-get install ${missing.join(' ')}) and run again.`);
+  }
+  say(`installing system packages: ${missing.join(' ')}`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  if (run('apt-get', ['update'], { env }) !== 0) fail('apt-get update failed');
+  if (run('apt-get', ['install', '-y', '--no-install-recommends', ...missing], { env }) !== 0) fail(`apt-get install ${missing.join(' ')} failed`);
+}
+
+function newestMtime(dir, skip = new Set(['node_modules', 'dist', '.git', '.berth'])) {
+  let newest = 0;
+  const walk = (d) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      if (skip.has(e.name)) continue;
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.endsWith('.ts') || e.name.endsWith('.json')) newest = Math.max(newest, fs.statSync(p).mtimeMs);
+    }
+  };
+  walk(dir);
+  return newest;
+}
+
+function ensureDependencies() {
+  const marker = path.join(ROOT, 'node_modules', '.package-lock.json');
+  const lock = path.join(ROOT, 'package-lock.json');
+  if (fs.existsSync(marker) && fs.statSync(marker).mtimeMs >= fs.statSync(lock).mtimeMs) return;
+  say('installing npm dependencies');
+  if (run('npm', ['ci', '--no-audit', '--no-fund']) !== 0) fail('npm ci failed');
+}
+
+function ensureBuild() {
+  const stamp = path.join(ROOT, 'dist', '.built');
+  const sources = Math.max(...['apps', 'libs', 'migrations'].map((d) => newestMtime(path.join(ROOT, d))));
+  if (fs.existsSync(stamp) && fs.statSync(stamp).mtimeMs >= sources) return;
+  say('building');
+  if (run('npm', ['run', 'build']) !== 0) fail('the build failed');
+  fs.writeFileSync(stamp, new Date().toISOString());
+}
+
+function prepare() {
+  if (process.platform !== 'linux') fail('Berth runs containers with runc: it needs Linux.');
+  if (process.getuid?.() !== 0) fail('Berth’s worker runs containers and must run as root (try sudo).');
+  ensureSystemPackages();
+  ensureDependencies();
+  ensureBuild();
+}
+
+async function start() {
+  prepare();
+  const stack = require('./lib/stack.cjs');
+  const dataDir = path.resolve(process.env.BERTH_DATA_DIR ?? path.join(ROOT, '.berth'));
+  const port = Number(process.env.PORT ?? 8080);
+  say(`data dir ${dataDir}`);
+  const running = await stack.startStack({
+    dataDir,
+    port,
+    adminToken: process.env.BERTH_ADMIN_TOKEN,
+    redisUrl: process.env.REDIS_URL,
+    hostName: process.env.BERTH_HOST_NAME ?? 'local',
+  });
+  const url = running.api.url;
+  say(`API      ${url}/v1`);
+  say(`docs     ${url}/docs   (OpenAPI: ${url}/openapi.json)`);
+  say(`redis    ${running.redisUrl}${process.env.REDIS_URL ? '' : ' (private)'}`);
+  say(process.env.BERTH_ADMIN_TOKEN ? 'admin token: the value of BERTH_ADMIN_TOKEN' : 'admin token: printed by the API above on the first start only');
+  say(`a busybox image to load: node scripts/build-busybox-image.mjs busybox.tar && curl -H "Authorization: Bearer $TOKEN" --data-binary @busybox.tar -H 'Content-Type: application/x-tar' ${url}/v1/images/load`);
+  say('Ctrl-C stops everything (containers keep running under conmon until deleted).');
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    say('stopping');
+    await running.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  for (const child of [running.api.child, running.worker.child]) {
+    child.on('exit', (code) => {
+      if (!stopping) {
+        process.stderr.write(`[berth] a process exited (code ${code}); stopping the rest\n`);
+        void stop();
+      }
+    });
+  }
+}
+
+function test() {
+  prepare();
+  const results = path.join(ROOT, 'dist', 'jest-results.json');
+  fs.rmSync(results, { force: true });
+  const status = run(process.execPath, [path.join(ROOT, 'node_modules/jest/bin/jest.js'), '--runInBand', '--json', `--outputFile=${results}`, ...process.argv.slice(3)]);
+  if (fs.existsSync(results)) {
+    const r = JSON.parse(fs.readFileSync(results, 'utf8'));
+    process.stdout.write(`\ntests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests} skipped\n`);
+  }
+  process.exit(status);
+}
+
+function bench() {
+  prepare();
+  process.exit(run(process.execPath, [path.join(ROOT, 'scripts/bench.mjs'), ...process.argv.slice(3)]));
+}
+
+const command = process.argv[2];
+if (command === 'start') await start();
+else if (command === 'test') test();
+else if (command === 'bench') bench();
+else fail('usage: node scripts/berth.mjs start|test|bench');

@@ -1,0 +1,33 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { E2E_STATE_FILE, E2eEnv } from './e2e-env';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const stack = require('../../scripts/lib/stack.cjs');
+
+/** Starts the real stack once for all e2e tests: Redis, the API and a worker running runc. */
+export default async function globalSetup(): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error('the e2e tests run real containers and need root');
+  const root = join(__dirname, '..', '..');
+  const dataDir = mkdtempSync('/var/tmp/berth-e2e-');
+  const logDir = join(root, 'dist', 'e2e-logs');
+  mkdirSync(logDir, { recursive: true });
+  const adminToken = `berth_e2e_${randomBytes(16).toString('hex')}`;
+  const hostName = `e2e-${randomBytes(3).toString('hex')}`;
+  const port = await stack.freePort();
+  const running = await stack.startStack({ dataDir, port, adminToken, hostName, logDir, env: { LOG_LEVEL: 'info' } });
+  (globalThis as Record<string, unknown>).__berthStack = running;
+  await stack.waitForHost(running.api.url, adminToken, hostName, running.worker.child);
+
+  const { buildImageArchive, busyboxLayer } = stack.requireRuntime('images/image-builder.js') as typeof import('../../libs/runtime/src/images/image-builder');
+  const layer = await busyboxLayer();
+  const config = { cmd: ['sh'], env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'] };
+  const busyboxOciTar = join(dataDir, 'busybox-oci.tar');
+  const busyboxDockerTar = join(dataDir, 'busybox-docker.tar');
+  writeFileSync(busyboxOciTar, await buildImageArchive({ format: 'oci', images: [{ references: ['busybox:latest'], layers: [layer], config }] }));
+  writeFileSync(busyboxDockerTar, await buildImageArchive({ format: 'docker', images: [{ references: ['busybox-classic:1.0'], layers: [layer], config }] }));
+
+  const env: E2eEnv = { url: running.api.url, adminToken, hostName, dataDir, logDir, busyboxOciTar, busyboxDockerTar };
+  writeFileSync(E2E_STATE_FILE, JSON.stringify(env, null, 2));
+}
