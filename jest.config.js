@@ -21,7 +21,7 @@ module.exports = {
       // Real runc, conmon and overlayfs, no API: needs root (npm test provides it).
       displayName: 'integration',
       testEnvironment: 'node',
-      roots: ['<rootDir>/libs', '<rootDir>/apps'],
+      roots: ['<rootDir>/libs', '<rootDir>/apps', '<rootDir>/migrations'],
       testMatch: ['**/*.int-spec.ts'],
       moduleNameMapper,
       transform,

@@ -8,6 +8,7 @@ export class InitialSchema1763900000000 implements MigrationInterface {
     const pg = q.connection.options.type === 'postgres';
     const ts = pg ? 'timestamptz' : 'datetime';
     const json = pg ? 'jsonb' : 'text';
+    const no = pg ? false : 0; // SQLite keeps booleans as integers
     const id = (name = 'id') => ({ name, type: 'varchar', length: '40', isPrimary: name === 'id' });
     const teamId = { name: 'teamId', type: 'varchar', length: '40' };
 
@@ -17,7 +18,7 @@ export class InitialSchema1763900000000 implements MigrationInterface {
         columns: [
           id(),
           { name: 'name', type: 'varchar', length: '63', isUnique: true },
-          { name: 'admin', type: 'boolean', default: false },
+          { name: 'admin', type: 'boolean', default: no },
           { name: 'createdAt', type: ts },
         ],
       }),
@@ -71,7 +72,7 @@ export class InitialSchema1763900000000 implements MigrationInterface {
           { name: 'status', type: 'varchar', length: '16' },
           { name: 'exitCode', type: 'integer', isNullable: true },
           { name: 'pid', type: 'integer', isNullable: true },
-          { name: 'oomKilled', type: 'boolean', default: false },
+          { name: 'oomKilled', type: 'boolean', default: no },
           { name: 'error', type: json, isNullable: true },
           { name: 'reportSeq', type: 'bigint', default: 0 },
           { name: 'startedAt', type: ts, isNullable: true },

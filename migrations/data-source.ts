@@ -27,13 +27,10 @@ export function dataSourceOptions(config: DatabaseConfig): DataSourceOptions {
     type: 'sqlite',
     database: config.sqlitePath,
     // WAL lets readers run beside the writer; wait instead of failing on a busy lock.
-    prepareDatabase: (db: { run(sql: string): void }) => {
-      db.run('PRAGMA journal_mode = WAL');
-      db.run('PRAGMA busy_timeout = 5000');
-      db.run('PRAGMA foreign_keys = ON');
-      db.run('PRAGMA synchronous = NORMAL');
-    },
-  } as unknown as DataSourceOptions;
+    // (The driver turns foreign keys on by itself.)
+    enableWAL: true,
+    busyTimeout: 5000,
+  };
 }
 
 /**

@@ -20,6 +20,11 @@ const SYSTEM_PACKAGES = [
   { cmd: 'setfattr', pkg: 'attr' },
   { cmd: 'mount', pkg: 'mount' },
 ];
+/** Only the tests need these: the migrations run on a private PostgreSQL too. */
+const TEST_PACKAGES = [
+  { cmd: 'runuser', pkg: 'util-linux' },
+  { check: () => fs.existsSync('/usr/lib/postgresql') && fs.readdirSync('/usr/lib/postgresql').some((v) => fs.existsSync(`/usr/lib/postgresql/${v}/bin/initdb`)), pkg: 'postgresql' },
+];
 
 function say(msg) {
   process.stdout.write(`[berth] ${msg}\n`);
@@ -48,8 +53,8 @@ function haveCommand(cmd) {
   });
 }
 
-function ensureSystemPackages() {
-  const missing = SYSTEM_PACKAGES.filter((p) => !haveCommand(p.cmd)).map((p) => p.pkg);
+function ensureSystemPackages(packages) {
+  const missing = packages.filter((p) => !(p.check ? p.check() : haveCommand(p.cmd))).map((p) => p.pkg);
   if (!missing.length) return;
   if (process.getuid?.() !== 0 || !haveCommand('apt-get')) {
     fail(`missing system packages: ${missing.join(' ')}. Install them (Debian: apt-get install ${missing.join(' ')}) and run again.`);
@@ -91,10 +96,10 @@ function ensureBuild() {
   fs.writeFileSync(stamp, new Date().toISOString());
 }
 
-function prepare() {
+function prepare(extraPackages = []) {
   if (process.platform !== 'linux') fail('Berth runs containers with runc: it needs Linux.');
   if (process.getuid?.() !== 0) fail('Berth’s worker runs containers and must run as root (try sudo).');
-  ensureSystemPackages();
+  ensureSystemPackages([...SYSTEM_PACKAGES, ...extraPackages]);
   ensureDependencies();
   ensureBuild();
 }
@@ -140,7 +145,7 @@ async function start() {
 }
 
 function test() {
-  prepare();
+  prepare(TEST_PACKAGES);
   const results = path.join(ROOT, 'dist', 'jest-results.json');
   fs.rmSync(results, { force: true });
   const status = run(process.execPath, [path.join(ROOT, 'node_modules/jest/bin/jest.js'), '--runInBand', '--json', `--outputFile=${results}`, ...process.argv.slice(3)]);

@@ -1,20 +1,22 @@
-import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { Column, Entity, ForeignKey, Index, PrimaryColumn } from 'typeorm';
+import { Team } from './team.entity';
 import { timestampColumn } from './column-types';
 
 /** A bearer token. Only its SHA-256 is stored; the secret is shown once. */
 @Entity({ name: 'api_tokens' })
+@Index('IDX_api_tokens_team', ['teamId'])
+@Index('IDX_api_tokens_hash', ['tokenHash'], { unique: true })
 export class ApiToken {
   @PrimaryColumn({ type: 'varchar', length: 40 })
   id: string;
 
-  @Index()
+  @ForeignKey(() => Team, { onDelete: 'CASCADE' })
   @Column({ type: 'varchar', length: 40 })
   teamId: string;
 
   @Column({ type: 'varchar', length: 100 })
   name: string;
 
-  @Index({ unique: true })
   @Column({ type: 'varchar', length: 64 })
   tokenHash: string;
 

@@ -1,23 +1,27 @@
-import { Column, Entity, Index, PrimaryColumn, VersionColumn } from 'typeorm';
+import { Column, Entity, ForeignKey, Index, PrimaryColumn, VersionColumn } from 'typeorm';
+import { Host } from './host.entity';
+import { Team } from './team.entity';
 import type { ContainerSpec } from '../container-spec';
 import type { ContainerStatus, DesiredState } from '../container-state';
 import type { SerializedError } from '../errors';
 import { jsonColumn, timestampColumn } from './column-types';
 
 @Entity({ name: 'containers' })
-@Index(['teamId', 'name'], { unique: true })
-@Index(['teamId', 'id'])
+@Index('IDX_containers_team_name', ['teamId', 'name'], { unique: true })
+@Index('IDX_containers_team_id', ['teamId', 'id'])
+@Index('IDX_containers_host', ['hostId'])
 export class Container {
   @PrimaryColumn({ type: 'varchar', length: 40 })
   id: string;
 
+  @ForeignKey(() => Team)
   @Column({ type: 'varchar', length: 40 })
   teamId: string;
 
   @Column({ type: 'varchar', length: 128 })
   name: string;
 
-  @Index()
+  @ForeignKey(() => Host)
   @Column({ type: 'varchar', length: 40 })
   hostId: string;
 

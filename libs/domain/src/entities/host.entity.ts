@@ -1,4 +1,5 @@
-import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { Column, Entity, ForeignKey, Index, PrimaryColumn } from 'typeorm';
+import { Team } from './team.entity';
 import type { HostInfo } from '../jobs';
 import { jsonColumn, timestampColumn } from './column-types';
 
@@ -10,11 +11,12 @@ export type HostStatus = (typeof HostStatus)[number];
  * team and serve every team (a shared pool); the team column is the owner.
  */
 @Entity({ name: 'hosts' })
-@Index(['teamId', 'name'], { unique: true })
+@Index('IDX_hosts_team_name', ['teamId', 'name'], { unique: true })
 export class Host {
   @PrimaryColumn({ type: 'varchar', length: 40 })
   id: string;
 
+  @ForeignKey(() => Team)
   @Column({ type: 'varchar', length: 40 })
   teamId: string;
 

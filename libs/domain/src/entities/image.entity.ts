@@ -1,4 +1,6 @@
-import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { Column, Entity, ForeignKey, Index, PrimaryColumn } from 'typeorm';
+import { Host } from './host.entity';
+import { Team } from './team.entity';
 import type { ImageConfigSummary } from '../jobs';
 import { jsonColumn, timestampColumn } from './column-types';
 
@@ -7,14 +9,16 @@ import { jsonColumn, timestampColumn } from './column-types';
  * own: a worker's content store is shared, but a team can only name what it loaded.
  */
 @Entity({ name: 'images' })
-@Index(['teamId', 'hostId', 'digest'], { unique: true })
+@Index('IDX_images_team_host_digest', ['teamId', 'hostId', 'digest'], { unique: true })
 export class Image {
   @PrimaryColumn({ type: 'varchar', length: 40 })
   id: string;
 
+  @ForeignKey(() => Team)
   @Column({ type: 'varchar', length: 40 })
   teamId: string;
 
+  @ForeignKey(() => Host)
   @Column({ type: 'varchar', length: 40 })
   hostId: string;
 

@@ -1,16 +1,18 @@
-import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { Column, Entity, ForeignKey, Index, PrimaryColumn } from 'typeorm';
+import { Team } from './team.entity';
 import type { SerializedError } from '../errors';
 import type { OperationKind, OperationStatus, TargetKind } from '../operation';
 import { jsonColumn, timestampColumn } from './column-types';
 
 /** A unit of work a worker carries out. Its id is the BullMQ job id. */
 @Entity({ name: 'operations' })
-@Index(['teamId', 'id'])
-@Index(['status', 'createdAt'])
+@Index('IDX_operations_team_id', ['teamId', 'id'])
+@Index('IDX_operations_status_created', ['status', 'createdAt'])
 export class Operation {
   @PrimaryColumn({ type: 'varchar', length: 40 })
   id: string;
 
+  @ForeignKey(() => Team)
   @Column({ type: 'varchar', length: 40 })
   teamId: string;
 

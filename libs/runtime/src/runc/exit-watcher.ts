@@ -16,6 +16,8 @@ export type ExitFileListener = (event: ExitFileEvent) => void;
 export interface ExitWatcherOptions {
   /** The safety net: how often the directory is rescanned in case a watch event was lost. */
   scanIntervalMs?: number;
+  /** Use fs.watch (default true); without it only the rescans report. */
+  fsWatch?: boolean;
 }
 
 /**
@@ -72,6 +74,12 @@ export class ExitWatcher {
   private async begin(): Promise<void> {
     await this.scan(false);
     if (this.stopped) return;
+    if (this.options.fsWatch !== false) this.watch();
+    this.timer = setInterval(() => void this.scan(), this.options.scanIntervalMs ?? 1000);
+    this.timer.unref();
+  }
+
+  private watch(): void {
     try {
       this.watcher = watch(this.dir, { persistent: false }, (_event, filename) => {
         if (filename && isExitFileName(filename.toString())) void this.check(filename.toString(), true);
@@ -83,8 +91,6 @@ export class ExitWatcher {
     } catch {
       // No inotify (or the directory vanished): the periodic scan still reports exits.
     }
-    this.timer = setInterval(() => void this.scan(), this.options.scanIntervalMs ?? 1000);
-    this.timer.unref();
   }
 
   private async check(name: string, report: boolean): Promise<void> {
