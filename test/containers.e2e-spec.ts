@@ -60,6 +60,30 @@ describe('containers on real runc', () => {
     expect((await admin.logs(id)).text).toBe('hi /tmp 1000:1000 box1\n');
   });
 
+  it('follows logs until the container exits, and filters by time', async () => {
+    const res = await admin.post('/v1/containers', { image: 'busybox', cmd: ['sh', '-c', 'for i in 1 2 3; do echo line$i; sleep 0.4; done'] }).expect(202);
+    const id = res.body.container.id;
+    expect(await admin.waitContainer(id, 'running')).toMatchObject({ met: true });
+    const followed = await admin.logs(id, 'follow=true');
+    expect(followed.text).toBe('line1\nline2\nline3\n');
+    expect((await admin.get(`/v1/containers/${id}`).expect(200)).body.status).toBe('exited');
+
+    const nd = (await admin.logs(id, 'format=ndjson')).text.trim().split('\n').map((l) => JSON.parse(l));
+    const since = (await admin.logs(id, `since=${encodeURIComponent(nd[1].time)}`)).text;
+    expect(since).toBe('line2\nline3\n');
+    const until = (await admin.logs(id, `until=${encodeURIComponent(nd[1].time)}&timestamps=true`)).text;
+    expect(until).toBe(`${nd[0].time} line1\n`);
+  });
+
+  it('stops gracefully when the process handles SIGTERM', async () => {
+    const id = await admin.run({ image: 'busybox', cmd: ['sh', '-c', 'trap "echo bye; exit 0" TERM; echo ready; while true; do sleep 0.1; done'] });
+    await admin.waitContainer(id, 'running');
+    const stop = await admin.post(`/v1/containers/${id}/stop?timeout=30`).expect(202);
+    expect((await admin.waitOperation(stop.body.operation.id)).status).toBe('succeeded');
+    expect(await admin.waitContainer(id, 'exited')).toMatchObject({ met: true, exitCode: 0 });
+    expect((await admin.logs(id)).text).toBe('ready\nbye\n');
+  });
+
   it('stops a sleeping container (SIGTERM, then SIGKILL after the grace period), starts it again, kills it and deletes it', async () => {
     const name = uniqueName('sleeper');
     const id = await admin.run({ image: 'busybox', cmd: ['sleep', '1000'], name });

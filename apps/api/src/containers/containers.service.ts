@@ -22,7 +22,8 @@ import {
 import { AuthContext } from '../auth/auth-context';
 import { EventBus } from '../events/event-bus';
 import { HostsService } from '../hosts/hosts.service';
-import { JobProducer, jobFor } from '../queue/job-producer';
+import { JobProducer } from '../queue/job-producer';
+import { jobFor } from '../queue/operation-queue';
 import { OperationsService } from '../operations/operations.service';
 import { CreateContainerDto, ListContainersQueryDto, WaitCondition } from './container.dto';
 import { decodeCursor, encodeCursor } from '../common/cursor';

@@ -5,7 +5,8 @@ import { Image, JobName, LoadedImage, NotFoundError, Operation, UnavailableError
 import { AuthContext } from '../auth/auth-context';
 import { HostsService } from '../hosts/hosts.service';
 import { OperationsService } from '../operations/operations.service';
-import { JobProducer, jobFor } from '../queue/job-producer';
+import { JobProducer } from '../queue/job-producer';
+import { jobFor } from '../queue/operation-queue';
 import { UploadStore } from './upload-store';
 
 @Injectable()

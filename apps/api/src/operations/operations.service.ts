@@ -4,7 +4,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { NotFoundError, Operation, OperationKind, TargetKind, isFinished, newId } from '@berth/domain';
 import { AuthContext } from '../auth/auth-context';
 import { EventBus } from '../events/event-bus';
-import { JobSpec } from '../queue/job-producer';
+import { JobSpec } from '../queue/operation-queue';
 
 export interface NewOperation {
   id?: string;

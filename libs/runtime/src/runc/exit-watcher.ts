@@ -100,7 +100,7 @@ export class ExitWatcher {
       const info = await stat(join(this.dir, name));
       if (!info.isFile()) return;
       signature = `${info.ino}:${info.mtimeMs}:${info.size}`;
-      mtime = info.mtime;
+      mtime = new Date(info.mtimeMs);
     } catch {
       this.known.delete(name);
       return;

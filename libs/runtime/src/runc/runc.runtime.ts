@@ -111,7 +111,7 @@ export class RuncRuntime implements ContainerRuntime {
     try {
       const meta = await this.writeBundle(options, stopSignal);
       await this.spawnMonitor(id, spec.name);
-      return await this.describe(meta, { status: 'created' }, undefined);
+      return await this.describe(meta, { status: 'created', pid: 0 }, undefined);
     } catch (err) {
       await this.destroy(id).catch(() => undefined);
       throw err;
@@ -354,15 +354,14 @@ export class RuncRuntime implements ContainerRuntime {
       ...(meta.startedAt ? { startedAt: meta.startedAt } : {}),
       metadata: meta.metadata,
     };
-    if (exit) {
-      return {
-        ...base,
-        status: 'exited',
-        ...(exit.exitCode !== undefined ? { exitCode: exit.exitCode } : {}),
-        oomKilled: exit.oomKilled,
-        finishedAt: exit.finishedAt,
-      };
-    }
+    const exited = (record: ExitRecord): ContainerInfo => ({
+      ...base,
+      status: 'exited',
+      ...(record.exitCode !== undefined ? { exitCode: record.exitCode } : {}),
+      oomKilled: record.oomKilled,
+      finishedAt: record.finishedAt,
+    });
+    if (exit) return exited(exit);
     switch (state?.status) {
       case 'created':
         return { ...base, status: 'created' };
@@ -371,8 +370,13 @@ export class RuncRuntime implements ContainerRuntime {
       case 'paused':
         return { ...base, status: 'running', ...(state.pid > 0 ? { pid: state.pid } : {}) };
     }
-    // The process is gone but conmon is still draining its output: it is not over until the exit file says so.
-    if (state?.status === 'stopped' && (await this.monitorAlive(meta.id))) return { ...base, status: 'running' };
+    // Stopped, or unknown to runc. Ask about conmon first, then look for the exit file again: it
+    // may have been written since it was first read, and conmon writes it before it leaves.
+    const draining = state?.status === 'stopped' && (await this.monitorAlive(meta.id));
+    const late = await this.readExit(meta.id);
+    if (late) return exited(late);
+    // The process is gone but conmon is still writing its last output: not over until the exit file says so.
+    if (draining) return { ...base, status: 'running' };
     // No runc state and no exit file (a host reboot, or never started): 'start' sets it up again.
     return meta.startedAt ? { ...base, status: 'exited' } : { ...base, status: 'created' };
   }

@@ -1,0 +1,51 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { admin, env } from './support/api-client';
+import { recordWorker } from './support/e2e-env';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const stack = require('../scripts/lib/stack.cjs');
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Containers belong to conmon, not to the worker: they keep running while the
+ * worker is down, work accepted meanwhile waits in the host's queue, and the new
+ * worker's inventory corrects what changed while nobody watched.
+ */
+describe('a worker restart', () => {
+  it('keeps containers running, catches up on queued work and reports what changed meanwhile', async () => {
+    await admin.loadImage(env.busyboxOciTar);
+    const keep = await admin.run({ image: 'busybox', cmd: ['sleep', '1000'] });
+    const dies = await admin.run({ image: 'busybox', cmd: ['sleep', '1000'] });
+    const before = (await admin.get(`/v1/containers/${keep}`).expect(200)).body;
+    expect(before.status).toBe('running');
+
+    const oldPid = env.workerPid;
+    process.kill(oldPid, 'SIGTERM');
+    await stack.waitUntil('the old worker to exit', async () => !alive(oldPid), 20000);
+
+    // While no worker runs: the container keeps running; one dies behind Berth's back; work is accepted.
+    expect(alive(before.pid)).toBe(true);
+    execFileSync('runc', ['--root', join(env.dataDir, 'worker', 'runtime', 'runc'), 'kill', dies, 'KILL']);
+    const stop = await admin.post(`/v1/containers/${keep}/stop?timeout=1`).expect(202);
+    expect((await admin.get(`/v1/operations/${stop.body.operation.id}`).expect(200)).body.status).toBe('queued');
+
+    const worker = await stack.startWorker({
+      env: { REDIS_URL: env.redisUrl, BERTH_DATA_DIR: env.dataDir, BERTH_API_URL: env.url, BERTH_HOST_NAME: env.hostName },
+      logFile: join(env.logDir, 'worker-restarted.log'),
+    });
+    recordWorker(worker.child.pid);
+
+    expect(await admin.waitContainer(dies, 'exited', 60)).toMatchObject({ met: true, exitCode: 137 });
+    expect((await admin.waitOperation(stop.body.operation.id)).status).toBe('succeeded');
+    expect(await admin.waitContainer(keep, 'exited', 60)).toMatchObject({ met: true, exitCode: 137 });
+  });
+});
