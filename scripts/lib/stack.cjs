@@ -141,7 +141,8 @@ async function startStack({ dataDir, port, adminToken, redisUrl, hostName, logDi
   try {
     let redis;
     if (!redisUrl) {
-      redis = await startRedis({ dir: path.join(dataDir, 'redis'), logFile: log('redis') });
+      // Redis talks a lot at start-up: its log goes to a file even when the others inherit the terminal.
+      redis = await startRedis({ dir: path.join(dataDir, 'redis'), logFile: log('redis') ?? path.join(dataDir, 'redis', 'redis.log') });
       started.push(redis.child);
       redisUrl = redis.url;
     }

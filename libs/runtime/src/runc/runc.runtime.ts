@@ -168,9 +168,14 @@ export class RuncRuntime implements ContainerRuntime {
       if (!options.force) {
         throw new FailedPreconditionError(`container ${id} is running: stop it first or remove it with force`, 'ContainerRunning');
       }
-      this.removing.add(id);
-      await this.signalIfRunning(id, SIGKILL);
-      await this.waitForExitFile(id, this.killGraceMs);
+      this.removing.add(id); // killed on the way out: not an exit to report
+      try {
+        await this.signalIfRunning(id, SIGKILL);
+        await this.waitForExitFile(id, this.killGraceMs);
+      } catch (err) {
+        this.removing.delete(id);
+        throw err;
+      }
     }
     await this.destroy(id);
   }
