@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
 import { HostInfo, InventoryEntry } from '@berth/domain';
 import type { ContainerRuntime } from '@berth/runtime';
@@ -37,7 +37,7 @@ export class HostHeartbeat {
       runtime: this.runtime.name,
       runcVersion: versions.runc ?? 'unknown',
       conmonVersion: versions.conmon ?? 'unknown',
-      cgroupVersion: existsSync('/sys/fs/cgroup/cgroup.controllers') ? 2 : 1,
+      cgroupVersion: versions.cgroupVersion === '2' ? 2 : 1,
       workerVersion: WORKER_VERSION,
       startedAt: new Date().toISOString(),
     };
