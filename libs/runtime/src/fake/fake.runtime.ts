@@ -15,10 +15,9 @@ import type {
   RuntimeCapabilities,
 } from '../container-runtime';
 import { buildOciSpec, resolveUserFromDatabase, type UserDatabase } from '../oci-spec';
-import { toLogLine, type TimedLogLine } from '../runc/k8s-log';
-import { dateToNs, isPastUntil, selects, TailBuffer, toLogSelection } from '../runc/log-selection';
-import { parseSignal, type ParsedSignal } from '../runc/signals';
-import { checkedId } from '../runc/state-layout';
+import { dateToNs, isPastUntil, selects, TailBuffer, toLogLine, toLogSelection, type TimedLogLine } from '../shared/log-selection';
+import { parseSignal, type ParsedSignal } from '../shared/signals';
+import { checkedId } from '../shared/container-id';
 
 /**
  * An in-memory ContainerRuntime for unit tests of the worker. It keeps the real

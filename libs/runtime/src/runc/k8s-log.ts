@@ -1,7 +1,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
 import type { LogLine } from '@berth/domain';
-import { formatTimestampNs, isPastUntil, parseTimestampNs, selects, TailBuffer, type LogSelection } from './log-selection';
+import { formatTimestampNs, isPastUntil, parseTimestampNs, selects, TailBuffer, toLogLine, type LogSelection, type TimedLogLine } from '../shared/log-selection';
 import { sleep } from './poll';
 
 /**
@@ -17,12 +17,6 @@ export interface K8sLogRecord {
 }
 
 /** A line ready for callers, with its time kept exact for filtering. */
-export interface TimedLogLine {
-  stream: 'stdout' | 'stderr';
-  timeNs: bigint;
-  line: string;
-}
-
 export function parseK8sLogRecord(raw: string): K8sLogRecord | undefined {
   const firstSpace = raw.indexOf(' ');
   const secondSpace = raw.indexOf(' ', firstSpace + 1);
@@ -73,10 +67,6 @@ export interface K8sLogReadOptions {
   isFinished?: () => Promise<boolean>;
   pollIntervalMs?: number;
   chunkBytes?: number;
-}
-
-export function toLogLine(line: TimedLogLine): LogLine {
-  return { stream: line.stream, time: formatTimestampNs(line.timeNs), line: line.line };
 }
 
 /**

@@ -1,8 +1,9 @@
 import { InvalidArgumentError } from '@berth/domain';
 import { parseNofileHardLimit } from './host';
 import { overlayMountArgs } from './overlay';
-import { exitCodeForSignal, parseSignal } from './signals';
-import { checkedId, StateLayout } from './state-layout';
+import { exitCodeForSignal, parseSignal } from '../shared/signals';
+import { checkedId } from '../shared/container-id';
+import { StateLayout } from './state-layout';
 import { hostsFileContent } from './etc-files';
 
 describe('parseSignal', () => {

@@ -20,14 +20,15 @@ import { hostnameFileContent, hostsFileContent, resolvConfContent } from './etc-
 import { ExitWatcher, readExitCode } from './exit-watcher';
 import { detectCgroupVersion, hostNofileHardLimit } from './host';
 import { readK8sLog } from './k8s-log';
-import { toLogSelection } from './log-selection';
+import { toLogSelection } from '../shared/log-selection';
 import { isMountPoint, mountOverlay, unmountIfMounted } from './overlay';
 import { pollUntil } from './poll';
 import { execFileRunner, type ProcessRunner } from './process-runner';
 import { isProcessAlive, processArgv, readPidFile } from './processes';
 import { RuncClient, RuncError, type RuncState } from './runc';
-import { parseSignal } from './signals';
-import { checkedId, isValidContainerId, StateLayout } from './state-layout';
+import { parseSignal } from '../shared/signals';
+import { checkedId, isValidContainerId } from '../shared/container-id';
+import { StateLayout } from './state-layout';
 
 export interface RuncRuntimeOptions {
   /** Everything lives under this directory (see StateLayout). */

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, type LogParams } from '@berth/domain';
+import { InvalidArgumentError, type LogLine, type LogParams } from '@berth/domain';
 
 /**
  * Which log lines a caller asked for, with times as nanoseconds since the epoch
@@ -93,4 +93,15 @@ export function parseLogTimeParam(text: string, field: string): bigint {
     ]);
   }
   return ns;
+}
+
+/** A log line with its time in nanoseconds, before it is handed out. */
+export interface TimedLogLine {
+  stream: 'stdout' | 'stderr';
+  timeNs: bigint;
+  line: string;
+}
+
+export function toLogLine(line: TimedLogLine): LogLine {
+  return { stream: line.stream, time: formatTimestampNs(line.timeNs), line: line.line };
 }
