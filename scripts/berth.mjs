@@ -10,6 +10,8 @@ import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+// Node built-ins only, so it works before npm install.
+const { have: haveCommand } = require('./lib/stack.cjs');
 
 /** Commands Berth needs, and the Debian package that brings each. */
 const SYSTEM_PACKAGES = [
@@ -39,18 +41,6 @@ function run(cmd, args, opts = {}) {
   const r = spawnSync(cmd, args, { stdio: 'inherit', cwd: ROOT, ...opts });
   if (r.error) fail(`${cmd} could not run: ${r.error.message}`);
   return r.status ?? 1;
-}
-
-function haveCommand(cmd) {
-  if (cmd.startsWith('/')) return fs.existsSync(cmd);
-  return (process.env.PATH || '').split(':').some((d) => {
-    try {
-      fs.accessSync(path.join(d, cmd), fs.constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
 }
 
 function ensureSystemPackages(packages) {

@@ -1,6 +1,13 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import type { ErrorClass } from '@berth/domain';
 
+/** A domain error as it is kept on an operation or a container. */
+export class ErrorDto {
+  @ApiProperty({ example: 'NotFound', description: 'The error class' }) class: string;
+  @ApiProperty({ example: 'ImageNotFound', description: 'A stable reason code' }) reason: string;
+  @ApiProperty({ example: 'image docker.io/library/nope:latest is not on host h1; load it first' }) message: string;
+}
+
 export class FieldViolationDto {
   @ApiProperty({ example: 'cmd' }) field: string;
   @ApiProperty({ example: 'each value in cmd must be a string' }) message: string;

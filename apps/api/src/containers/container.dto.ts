@@ -18,6 +18,7 @@ import {
   ValidationOptions,
 } from 'class-validator';
 import { Container, ContainerStatus, DesiredState } from '@berth/domain';
+import { ErrorDto } from '../common/problem';
 import { OperationDto } from '../operations/operation.dto';
 
 export const CONTAINER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
@@ -106,12 +107,6 @@ export class CreateContainerDto {
   start?: boolean;
 }
 
-export class ContainerErrorDto {
-  @ApiProperty() class: string;
-  @ApiProperty() reason: string;
-  @ApiProperty() message: string;
-}
-
 export class ContainerDto {
   @ApiProperty({ example: 'ctr_01jd8x6w3q0000000000000000' }) id: string;
   @ApiProperty({ example: 'web-1' }) name: string;
@@ -131,7 +126,7 @@ export class ContainerDto {
   @ApiPropertyOptional({ nullable: true }) exitCode: number | null;
   @ApiPropertyOptional({ nullable: true }) pid: number | null;
   @ApiProperty() oomKilled: boolean;
-  @ApiPropertyOptional({ type: ContainerErrorDto, nullable: true }) error: ContainerErrorDto | null;
+  @ApiPropertyOptional({ type: ErrorDto, nullable: true }) error: ErrorDto | null;
   @ApiProperty({ format: 'date-time' }) createdAt: string;
   @ApiPropertyOptional({ format: 'date-time', nullable: true }) startedAt: string | null;
   @ApiPropertyOptional({ format: 'date-time', nullable: true }) finishedAt: string | null;
@@ -250,7 +245,7 @@ export class ContainerWaitDto {
   @ApiProperty({ description: 'Whether the condition was reached before the timeout' }) met: boolean;
   @ApiProperty({ enum: [...ContainerStatus, 'removed'], enumName: 'ContainerWaitStatus' }) status: ContainerStatus | 'removed';
   @ApiPropertyOptional({ nullable: true }) exitCode: number | null;
-  @ApiPropertyOptional({ type: ContainerErrorDto, nullable: true }) error: ContainerErrorDto | null;
+  @ApiPropertyOptional({ type: ErrorDto, nullable: true }) error: ErrorDto | null;
 }
 
 export class LogsQueryDto {

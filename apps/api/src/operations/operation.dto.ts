@@ -2,12 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, Max, Min } from 'class-validator';
 import { Operation, OperationKind, OperationStatus, TargetKind } from '@berth/domain';
-
-export class OperationErrorDto {
-  @ApiProperty({ example: 'NotFound', description: 'The error class' }) class: string;
-  @ApiProperty({ example: 'ImageNotFound' }) reason: string;
-  @ApiProperty({ example: 'image docker.io/library/nope:latest is not on host h1; load or pull it first' }) message: string;
-}
+import { ErrorDto } from '../common/problem';
 
 export class OperationDto {
   @ApiProperty({ example: 'op_01jd8x6w3q0000000000000000' }) id: string;
@@ -16,7 +11,7 @@ export class OperationDto {
   @ApiProperty({ enum: TargetKind, enumName: 'OperationTargetKind' }) targetKind: TargetKind;
   @ApiProperty() targetId: string;
   @ApiProperty() hostId: string;
-  @ApiPropertyOptional({ type: OperationErrorDto, nullable: true }) error: OperationErrorDto | null;
+  @ApiPropertyOptional({ type: ErrorDto, nullable: true }) error: ErrorDto | null;
   @ApiPropertyOptional({ type: 'object', additionalProperties: true, nullable: true }) result: Record<string, unknown> | null;
   @ApiProperty({ format: 'date-time' }) createdAt: string;
   @ApiPropertyOptional({ format: 'date-time', nullable: true }) startedAt: string | null;

@@ -16,3 +16,8 @@ export function timestampColumn(options: ColumnOptions = {}): ColumnOptions {
 export function jsonColumn(options: ColumnOptions = {}): ColumnOptions {
   return { type: isPostgres() ? 'jsonb' : 'simple-json', ...options };
 }
+
+/** 64-bit integers: the drivers hand them back as strings; they fit a JS number here (sizes, microsecond sequences). */
+export function bigintColumn(options: ColumnOptions = {}): ColumnOptions {
+  return { type: 'bigint', transformer: { to: (v: number) => v, from: (v: string | number | null) => (v === null ? v : Number(v)) }, ...options };
+}

@@ -4,7 +4,7 @@ import { Team } from './team.entity';
 import type { ContainerSpec } from '../container-spec';
 import type { ContainerStatus, DesiredState } from '../container-state';
 import type { SerializedError } from '../errors';
-import { jsonColumn, timestampColumn } from './column-types';
+import { bigintColumn, jsonColumn, timestampColumn } from './column-types';
 
 @Entity({ name: 'containers' })
 @Index('IDX_containers_team_name', ['teamId', 'name'], { unique: true })
@@ -51,7 +51,7 @@ export class Container {
   error: SerializedError | null;
 
   /** The highest report sequence applied, so stale reports are ignored. */
-  @Column({ type: 'bigint', default: 0, transformer: { to: (v: number) => v, from: (v: string | number) => Number(v) } })
+  @Column(bigintColumn({ default: 0 }))
   reportSeq: number;
 
   @Column(timestampColumn({ nullable: true }))

@@ -2,7 +2,7 @@ import { Column, Entity, ForeignKey, Index, PrimaryColumn } from 'typeorm';
 import { Host } from './host.entity';
 import { Team } from './team.entity';
 import type { ImageConfigSummary } from '../jobs';
-import { jsonColumn, timestampColumn } from './column-types';
+import { bigintColumn, jsonColumn, timestampColumn } from './column-types';
 
 /**
  * An image a team holds on a host. The reference → digest mapping is the team's
@@ -33,7 +33,7 @@ export class Image {
   @Column(jsonColumn())
   references: string[];
 
-  @Column({ type: 'bigint', transformer: { to: (v: number) => v, from: (v: string | number) => Number(v) } })
+  @Column(bigintColumn())
   sizeBytes: number;
 
   @Column(jsonColumn())
