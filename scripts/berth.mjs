@@ -5,6 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 
@@ -55,6 +56,39 @@ function ensureSystemPackages(packages) {
   if (run('apt-get', ['install', '-y', '--no-install-recommends', ...missing], { env }) !== 0) fail(`apt-get install ${missing.join(' ')} failed`);
 }
 
+/** Docker's default seccomp profile, as Debian ships it inside Docker's Go sources. */
+export const SECCOMP_PROFILE = '/usr/share/berth/seccomp/default.json';
+const SECCOMP_PACKAGE = 'golang-github-docker-docker-dev';
+const SECCOMP_MEMBER = './usr/share/gocode/src/github.com/docker/docker/profiles/seccomp/default.json';
+
+/**
+ * The worker applies Docker's default seccomp profile to every container. The
+ * package that carries it would pull in hundreds of Go source packages, so only
+ * that one file is taken out of it (apt-get download, dpkg-deb, tar).
+ */
+function ensureSeccompProfile() {
+  if (fs.existsSync(SECCOMP_PROFILE)) return;
+  if (process.getuid?.() !== 0 || !haveCommand('apt-get')) fail(`missing ${SECCOMP_PROFILE} (Docker's default seccomp profile); see docs/isolation.md`);
+  say(`fetching Docker's default seccomp profile from Debian's ${SECCOMP_PACKAGE}`);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-seccomp-'));
+  try {
+    if (run('apt-get', ['download', SECCOMP_PACKAGE], { cwd: tmp, stdio: ['ignore', 'ignore', 'inherit'] }) !== 0) {
+      if (run('apt-get', ['update']) !== 0 || run('apt-get', ['download', SECCOMP_PACKAGE], { cwd: tmp }) !== 0) fail(`apt-get download ${SECCOMP_PACKAGE} failed`);
+    }
+    const deb = fs.readdirSync(tmp).find((f) => f.endsWith('.deb'));
+    const tar = spawnSync('dpkg-deb', ['--fsys-tarfile', path.join(tmp, deb)], { maxBuffer: 512 * 1024 * 1024 });
+    if (tar.status !== 0) fail(`dpkg-deb could not read ${deb}`);
+    fs.writeFileSync(path.join(tmp, 'data.tar'), tar.stdout);
+    if (run('tar', ['-xf', path.join(tmp, 'data.tar'), '-C', tmp, SECCOMP_MEMBER]) !== 0) fail(`${deb} has no ${SECCOMP_MEMBER}`);
+    const profile = fs.readFileSync(path.join(tmp, SECCOMP_MEMBER), 'utf8');
+    JSON.parse(profile); // refuse a damaged file before installing it
+    fs.mkdirSync(path.dirname(SECCOMP_PROFILE), { recursive: true });
+    fs.writeFileSync(SECCOMP_PROFILE, profile);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
 function newestMtime(dir, skip = new Set(['node_modules', 'dist', '.git', '.berth'])) {
   let newest = 0;
   const walk = (d) => {
@@ -95,6 +129,7 @@ function prepare(extraPackages = []) {
   if (process.platform !== 'linux') fail('Berth runs containers with runc: it needs Linux.');
   if (process.getuid?.() !== 0) fail('Berth’s worker runs containers and must run as root (try sudo).');
   ensureSystemPackages([...SYSTEM_PACKAGES, ...extraPackages]);
+  ensureSeccompProfile();
   ensureDependencies();
   ensureBuild();
 }

@@ -15,6 +15,9 @@ export class TeamClient {
     const req = api().post(path).set('Authorization', `Bearer ${this.token}`);
     return body === undefined ? req : req.send(body);
   }
+  put(path: string, body: object) {
+    return api().put(path).set('Authorization', `Bearer ${this.token}`).send(body);
+  }
   delete(path: string) {
     return api().delete(path).set('Authorization', `Bearer ${this.token}`);
   }

@@ -12,6 +12,8 @@ export interface WorkerConfig {
   logLevel: string;
   runcPath: string;
   conmonPath: string;
+  /** Docker's default seccomp profile (Docker's JSON format). */
+  seccompProfilePath: string;
 }
 
 const HOST_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
@@ -30,5 +32,6 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     logLevel: env.LOG_LEVEL ?? 'info',
     runcPath: env.BERTH_RUNC_PATH ?? '/usr/bin/runc',
     conmonPath: env.BERTH_CONMON_PATH ?? '/usr/bin/conmon',
+    seccompProfilePath: env.BERTH_SECCOMP_PROFILE ?? '/usr/share/berth/seccomp/default.json',
   };
 }

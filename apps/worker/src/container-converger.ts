@@ -1,4 +1,4 @@
-import { ContainerConvergeJob, ContainerSignalJob, NotFoundError, formatImageReference, parseImageReference } from '@berth/domain';
+import { ContainerConvergeJob, ContainerFreezeJob, ContainerSignalJob, NotFoundError, formatImageReference, parseImageReference } from '@berth/domain';
 import type { ContainerInfo, ContainerRuntime, ImageStore } from '@berth/runtime';
 import { GenerationStore } from './generation-store';
 import { KeyedMutex } from './keyed-mutex';
@@ -27,6 +27,14 @@ export class ContainerConverger {
   signal(job: ContainerSignalJob): Promise<void> {
     return this.locks.run(job.containerId, async () => {
       await this.runtime.kill(job.containerId, job.signal);
+    });
+  }
+
+  /** Freezes or thaws the container and reports its new status. */
+  freeze(job: ContainerFreezeJob, frozen: boolean): Promise<void> {
+    return this.locks.run(job.containerId, async () => {
+      const info = frozen ? await this.runtime.pause(job.containerId) : await this.runtime.unpause(job.containerId);
+      await this.report(info, await this.generations.get(job.containerId));
     });
   }
 

@@ -20,7 +20,7 @@ async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('the worker runs containers and must run as root');
 
   const redisOptions = { ...redisOptionsFromUrl(config.redisUrl), maxRetriesPerRequest: null };
-  const runtime = new RuncRuntime({ root: join(config.dataDir, 'runtime'), runcPath: config.runcPath, conmonPath: config.conmonPath });
+  const runtime = new RuncRuntime({ root: join(config.dataDir, 'runtime'), runcPath: config.runcPath, conmonPath: config.conmonPath, seccompProfilePath: config.seccompProfilePath });
   const images = new ImageStore({ root: join(config.dataDir, 'images') });
   await images.init();
   const generations = new GenerationStore(join(config.dataDir, 'generations'));
@@ -33,6 +33,8 @@ async function main(): Promise<void> {
     {
       [JobName.ContainerConverge]: (job) => converger.converge(job),
       [JobName.ContainerSignal]: (job) => converger.signal(job),
+      [JobName.ContainerPause]: (job) => converger.freeze(job, true),
+      [JobName.ContainerUnpause]: (job) => converger.freeze(job, false),
       [JobName.ImageLoad]: async (job) => {
         const loaded = await loader.load(job);
         await reporter.imagesLoaded(job.operationId, job.teamId, loaded);

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { LogLine, RpcRequest, hostRpcKey, rpcAliveKey, rpcReplyKey, serializeError } from '@berth/domain';
+import { LogLine, LogsRequest, RpcRequest, hostRpcKey, rpcAliveKey, rpcReplyKey, serializeError } from '@berth/domain';
 import type { ContainerRuntime } from '@berth/runtime';
 import type { Logger } from 'pino';
 
@@ -51,6 +51,42 @@ export class RpcServer {
   }
 
   private async handle(request: RpcRequest): Promise<void> {
+    if (request.method === 'logs') return this.streamLogs(request);
+    const reply = rpcReplyKey(request.id);
+    const abort = new AbortController();
+    const watchdog = this.watchCaller(request.id, abort);
+    try {
+      await this.client.xadd(reply, '*', 't', 'start');
+      await this.client.expire(reply, REPLY_TTL_SEC);
+      const result = await this.answer(request);
+      await this.client.xadd(reply, '*', 't', 'result', 'r', JSON.stringify(result));
+    } catch (err) {
+      await this.client.xadd(reply, '*', 't', 'error', 'e', JSON.stringify(serializeError(err))).catch(() => undefined);
+    } finally {
+      clearInterval(watchdog);
+      await this.client.expire(reply, REPLY_TTL_SEC).catch(() => undefined);
+    }
+  }
+
+  private answer(request: Exclude<RpcRequest, LogsRequest>): Promise<unknown> {
+    switch (request.method) {
+      case 'exec':
+        return this.runtime.exec(request.containerId, request.params);
+      case 'stats':
+        return this.runtime.stats(request.containerId);
+      case 'top':
+        return this.runtime.top(request.containerId);
+    }
+  }
+
+  /** Aborts when the API stops refreshing the request's `alive` key (its caller went away). */
+  private watchCaller(id: string, abort: AbortController): NodeJS.Timeout {
+    return setInterval(async () => {
+      if (!(await this.client.exists(rpcAliveKey(id)).catch(() => 0))) abort.abort();
+    }, 2000);
+  }
+
+  private async streamLogs(request: LogsRequest): Promise<void> {
     const reply = rpcReplyKey(request.id);
     const abort = new AbortController();
     let batch: LogLine[] = [];
@@ -63,9 +99,7 @@ export class RpcServer {
       return writing;
     };
     const timer = setInterval(() => void flush(), FLUSH_MS);
-    const watchdog = setInterval(async () => {
-      if (!(await this.client.exists(rpcAliveKey(request.id)).catch(() => 0))) abort.abort();
-    }, 2000);
+    const watchdog = this.watchCaller(request.id, abort);
     try {
       await this.client.xadd(reply, '*', 't', 'start');
       await this.client.expire(reply, REPLY_TTL_SEC);

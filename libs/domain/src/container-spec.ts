@@ -19,10 +19,46 @@ export interface ContainerSpec {
   user?: string;
   hostname?: string;
   labels: Record<string, string>;
+  resources?: ContainerResources;
+  security?: ContainerSecurity;
+}
+
+/** Limits enforced through cgroups (v1 and v2) and rlimits, named as on the API. */
+export interface ContainerResources {
+  memoryBytes?: number;
+  /** Memory plus swap; -1 for unlimited swap. Defaults to twice the memory, as Docker does. */
+  memorySwapBytes?: number;
+  /** CPUs as a fraction (1.5 = one and a half CPUs), turned into quota/period. */
+  cpus?: number;
+  cpuShares?: number;
+  /** `0-2,4` */
+  cpusetCpus?: string;
+  pidsLimit?: number;
+  ulimits?: Ulimit[];
+  shmSizeBytes?: number;
+}
+
+export interface Ulimit {
+  /** `nofile`, `nproc`, `core`, … (without RLIMIT_) */
+  name: string;
+  soft: number;
+  hard: number;
+}
+
+export interface ContainerSecurity {
+  privileged?: boolean;
+  /** `NET_ADMIN` or `CAP_NET_ADMIN`; `ALL` in drop removes every default. */
+  capAdd?: string[];
+  capDrop?: string[];
+  readOnlyRootfs?: boolean;
+  /** Defaults to true, as with Docker's --security-opt no-new-privileges. */
+  noNewPrivileges?: boolean;
+  /** `default` (Docker's profile) or `unconfined`. */
+  seccompProfile?: 'default' | 'unconfined';
 }
 
 /** What the runtime reports of a container. */
-export const ObservedStatus = ['created', 'running', 'exited', 'removed', 'failed'] as const;
+export const ObservedStatus = ['created', 'running', 'paused', 'exited', 'removed', 'failed'] as const;
 export type ObservedStatus = (typeof ObservedStatus)[number];
 
 export interface ObservedContainer {

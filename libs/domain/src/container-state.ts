@@ -6,22 +6,25 @@ import type { ObservedStatus } from './container-spec';
  * `removing` between an accepted delete and the worker's confirmation, `failed`
  * when the worker could not create it (the reason is in `error`).
  */
-export const ContainerStatus = ['pending', 'created', 'running', 'exited', 'removing', 'failed'] as const;
+export const ContainerStatus = ['pending', 'created', 'running', 'paused', 'exited', 'removing', 'failed'] as const;
 export type ContainerStatus = (typeof ContainerStatus)[number];
 
 /** What the caller asked for; the worker converges the container to it. */
 export const DesiredState = ['running', 'stopped', 'removed'] as const;
 export type DesiredState = (typeof DesiredState)[number];
 
-export type ContainerAction = 'start' | 'stop' | 'kill' | 'remove' | 'forceRemove';
+export type ContainerAction = 'start' | 'stop' | 'kill' | 'remove' | 'forceRemove' | 'pause' | 'unpause' | 'exec';
 
 /** Which statuses each action may start from: one table, checked in one place. */
 const allowedFrom: Record<ContainerAction, readonly ContainerStatus[]> = {
   start: ['pending', 'created', 'running', 'exited'],
-  stop: ['pending', 'created', 'running', 'exited'],
-  kill: ['running'],
+  stop: ['pending', 'created', 'running', 'paused', 'exited'],
+  kill: ['running', 'paused'],
   remove: ['pending', 'created', 'exited', 'failed'],
-  forceRemove: ['pending', 'created', 'running', 'exited', 'failed'],
+  forceRemove: ['pending', 'created', 'running', 'paused', 'exited', 'failed'],
+  pause: ['running'],
+  unpause: ['paused'],
+  exec: ['running'],
 };
 
 export function assertActionAllowed(action: ContainerAction, status: ContainerStatus, id: string): void {
@@ -30,7 +33,10 @@ export function assertActionAllowed(action: ContainerAction, status: ContainerSt
   if (action === 'remove' && status === 'running') {
     throw new ConflictError(`container ${id} is running: stop it first or remove it with force=true`, 'ContainerRunning');
   }
-  if (action === 'kill') throw new FailedPreconditionError(`container ${id} is not running (it is ${status})`, 'ContainerNotRunning');
+  if (action === 'kill' || action === 'exec' || action === 'pause') {
+    throw new FailedPreconditionError(`container ${id} is not running (it is ${status})`, 'ContainerNotRunning');
+  }
+  if (action === 'unpause') throw new FailedPreconditionError(`container ${id} is not paused (it is ${status})`, 'ContainerNotPaused');
   throw new ConflictError(`cannot ${action} container ${id} while it is ${status}`, 'InvalidTransition');
 }
 

@@ -7,3 +7,4 @@ export * from './operation';
 export * from './jobs';
 export * from './entities';
 export * from './redis-connection';
+export * from './security-policy';

@@ -10,6 +10,8 @@ import type { SerializedError } from './errors';
 export enum JobName {
   ContainerConverge = 'container.converge',
   ContainerSignal = 'container.signal',
+  ContainerPause = 'container.pause',
+  ContainerUnpause = 'container.unpause',
   ImageLoad = 'image.load',
 }
 
@@ -31,6 +33,13 @@ export interface ContainerSignalJob {
   signal: string;
 }
 
+/** Pause or unpause: the cgroup freezer, not desired state. */
+export interface ContainerFreezeJob {
+  operationId: string;
+  teamId: string;
+  containerId: string;
+}
+
 export interface ImageLoadJob {
   operationId: string;
   teamId: string;
@@ -44,6 +53,8 @@ export interface ImageLoadJob {
 export interface JobPayloads {
   [JobName.ContainerConverge]: ContainerConvergeJob;
   [JobName.ContainerSignal]: ContainerSignalJob;
+  [JobName.ContainerPause]: ContainerFreezeJob;
+  [JobName.ContainerUnpause]: ContainerFreezeJob;
   [JobName.ImageLoad]: ImageLoadJob;
 }
 
@@ -139,7 +150,54 @@ export interface LogParams {
   until?: string;
   follow: boolean;
 }
-export type RpcRequest = LogsRequest;
+export interface ExecRequest {
+  id: string;
+  method: 'exec';
+  containerId: string;
+  params: ExecParams;
+}
+export interface ExecParams {
+  cmd: string[];
+  env?: string[];
+  user?: string;
+  workingDir?: string;
+  /** Seconds before the process is killed (its exit code is then 137). */
+  timeoutSec: number;
+}
+export interface ExecResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  /** True when the output went past the limit and was cut. */
+  truncated: boolean;
+}
+
+/** Reads answered by the worker at once: stats and the process list. */
+export interface InspectRequest {
+  id: string;
+  method: 'stats' | 'top';
+  containerId: string;
+}
+
+export interface ContainerStats {
+  read: string;
+  cpu: { usageNanos: number; systemNanos?: number; onlineCpus: number; percent?: number };
+  memory: { usageBytes: number; limitBytes?: number; cacheBytes?: number };
+  pids: { current: number; limit?: number };
+  blockIo: { readBytes: number; writeBytes: number };
+  network?: { rxBytes: number; txBytes: number };
+}
+
+export interface ContainerProcess {
+  pid: number;
+  ppid: number;
+  user: string;
+  state: string;
+  command: string;
+  args: string[];
+}
+
+export type RpcRequest = LogsRequest | ExecRequest | InspectRequest;
 
 export interface LogLine {
   stream: 'stdout' | 'stderr';

@@ -8,6 +8,8 @@ export const OperationKind = [
   'container.start',
   'container.stop',
   'container.kill',
+  'container.pause',
+  'container.unpause',
   'container.delete',
   'image.load',
 ] as const;

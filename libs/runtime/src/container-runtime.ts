@@ -1,4 +1,4 @@
-import type { ContainerSpec, ImageConfigSummary, LogLine, LogParams } from '@berth/domain';
+import type { ContainerProcess, ContainerResources, ContainerSpec, ContainerStats, ExecParams, ExecResult, ImageConfigSummary, LogLine, LogParams } from '@berth/domain';
 
 /** DI token for the runtime adapter a worker uses. */
 export const CONTAINER_RUNTIME = Symbol('CONTAINER_RUNTIME');
@@ -19,7 +19,7 @@ export interface CreateContainerOptions {
   metadata: Record<string, unknown>;
 }
 
-export type RuntimeStatus = 'created' | 'running' | 'exited';
+export type RuntimeStatus = 'created' | 'running' | 'paused' | 'exited';
 
 export interface ContainerInfo {
   id: string;
@@ -37,6 +37,9 @@ export interface ContainerInfo {
 export interface RuntimeCapabilities {
   logs: boolean;
   signals: boolean;
+  exec: boolean;
+  stats: boolean;
+  pause: boolean;
   /** Containers survive a restart of the worker (a monitor process owns them). */
   survivesWorkerRestart: boolean;
 }
@@ -73,6 +76,24 @@ export interface ContainerRuntime {
   wait(id: string, signal?: AbortSignal): Promise<ContainerInfo>;
   /** Log lines in order; with `follow` it keeps going until the container exits or the signal aborts. */
   logs(id: string, options?: LogOptions): AsyncIterable<LogLine>;
+
+  /**
+   * Runs a process inside a running container and collects its output (1 MiB per
+   * stream, then `truncated`). A command that cannot be started is an InvalidArgument
+   * `CommandNotRunnable` (as at create; not Docker's exit code 126/127); a container
+   * that is not running is a FailedPrecondition `ContainerNotRunning` (`ContainerPaused`
+   * when paused). Past `timeoutSec` the process is killed and the exit code is 137.
+   */
+  exec(id: string, params: ExecParams): Promise<ExecResult>;
+  /** One sample of resource use, from the container's cgroup. */
+  stats(id: string): Promise<ContainerStats>;
+  /** The processes in the container. */
+  top(id: string): Promise<ContainerProcess[]>;
+  /** Freezes every process (cgroup freezer); unpause thaws them. */
+  pause(id: string): Promise<ContainerInfo>;
+  unpause(id: string): Promise<ContainerInfo>;
+  /** Changes limits of a created or running container in place. */
+  update(id: string, resources: ContainerResources): Promise<void>;
 
   /** Called when a container exits on its own (or after a kill/stop). Returns an unsubscribe function. */
   onExit(listener: (info: ContainerInfo) => void): () => void;

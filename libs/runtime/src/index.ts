@@ -4,3 +4,6 @@ export * from './images/image-store';
 export * from './images/image-builder';
 export * from './runc/runc.runtime';
 export * from './fake/fake.runtime';
+export * from './seccomp';
+export * from './oci-resources';
+export { ALL_CAPABILITIES, containerCapabilities, normalizeCapability } from './oci-security';

@@ -2,8 +2,13 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InvalidArgumentError, type ContainerSpec } from '@berth/domain';
+import { ALL_CAPABILITIES } from './oci-security';
+import { mergeResourceUpdate } from './oci-resources';
+import type { DockerSeccompProfile } from './seccomp';
 import {
+  buildExecProcess,
   buildOciSpec,
+  checkSpecForHost,
   containerEnv,
   DEFAULT_CAPABILITIES,
   DEFAULT_PATH,
@@ -211,5 +216,215 @@ describe('resolveUser', () => {
     await mkdir(join(rootfs, 'etc'));
     await symlink(outside, join(rootfs, 'etc/passwd'));
     await expect(resolveUser('app', rootfs)).rejects.toMatchObject({ reason: 'UnknownUser' });
+  });
+});
+
+describe('buildOciSpec resources', () => {
+  const MiB = 1024 * 1024;
+  const withResources = (resources: ContainerSpec['resources'], extra: Partial<OciSpecOptions> = {}) =>
+    buildOciSpec(options({ spec: spec({ resources }), ...extra }));
+
+  it('has no cgroup limits by default, only the device rule', () => {
+    expect(buildOciSpec(options()).linux.resources).toEqual({ devices: [{ allow: false, access: 'rwm' }] });
+  });
+
+  it("limits memory with Docker's swap rule: twice the memory unless set, -1 unlimited", () => {
+    expect(withResources({ memoryBytes: 64 * MiB }).linux.resources.memory).toEqual({ limit: 64 * MiB, swap: 128 * MiB });
+    expect(withResources({ memoryBytes: 64 * MiB, memorySwapBytes: 100 * MiB }).linux.resources.memory).toEqual({ limit: 64 * MiB, swap: 100 * MiB });
+    expect(withResources({ memoryBytes: 64 * MiB, memorySwapBytes: -1 }).linux.resources.memory).toEqual({ limit: 64 * MiB, swap: -1 });
+    expect(withResources({ memoryBytes: 64 * MiB }, { swapLimit: false }).linux.resources.memory).toEqual({ limit: 64 * MiB });
+  });
+
+  it('refuses memory limits that make no sense', () => {
+    for (const resources of [{ memoryBytes: 1024 }, { memoryBytes: -5 }, { memoryBytes: 64 * MiB, memorySwapBytes: 32 * MiB }, { memorySwapBytes: 64 * MiB }]) {
+      expect(() => withResources(resources)).toThrow(InvalidArgumentError);
+    }
+  });
+
+  it('turns cpus into a quota over a 100 ms period, and keeps shares, cpuset and pids', () => {
+    expect(withResources({ cpus: 0.5, cpuShares: 512, cpusetCpus: '0-1,3', pidsLimit: 20 }).linux.resources).toMatchObject({
+      cpu: { quota: 50000, period: 100000, shares: 512, cpus: '0-1,3' },
+      pids: { limit: 20 },
+    });
+    expect(withResources({ cpus: 1.5 }).linux.resources.cpu).toEqual({ quota: 150000, period: 100000 });
+    expect(withResources({ pidsLimit: 0 }).linux.resources.pids).toEqual({ limit: -1 });
+    for (const resources of [{ cpus: 0 }, { cpus: 0.001 }, { cpuShares: 1 }, { cpusetCpus: '0;1' }, { pidsLimit: 1.5 }]) {
+      expect(() => withResources(resources)).toThrow(InvalidArgumentError);
+    }
+  });
+
+  it('sizes /dev/shm, 64 MiB by default', () => {
+    const shm = (oci: ReturnType<typeof buildOciSpec>) => oci.mounts.find((m) => m.destination === '/dev/shm')?.options;
+    expect(shm(withResources(undefined))).toContain('size=67108864');
+    expect(shm(withResources({ shmSizeBytes: 16 * MiB }))).toContain(`size=${16 * MiB}`);
+    expect(() => withResources({ shmSizeBytes: 0 })).toThrow(InvalidArgumentError);
+  });
+});
+
+describe('buildOciSpec ulimits', () => {
+  const rlimits = (ulimits: { name: string; soft: number; hard: number }[], hostRlimits = {}) =>
+    buildOciSpec(options({ spec: spec({ resources: { ulimits } }), hostRlimits })).process.rlimits;
+
+  it('adds RLIMIT_ + the upper-case name, replacing the NOFILE default when nofile is set', () => {
+    expect(rlimits([{ name: 'nproc', soft: 100, hard: 200 }])).toEqual([
+      { type: 'RLIMIT_NOFILE', soft: 1024, hard: 20000 },
+      { type: 'RLIMIT_NPROC', soft: 100, hard: 200 },
+    ]);
+    expect(rlimits([{ name: 'nofile', soft: 100, hard: 200 }])).toEqual([{ type: 'RLIMIT_NOFILE', soft: 100, hard: 200 }]);
+    expect(rlimits([{ name: 'CORE', soft: 0, hard: 0 }])[1]).toEqual({ type: 'RLIMIT_CORE', soft: 0, hard: 0 });
+  });
+
+  it("refuses a value above the host's hard limit, naming the limit", () => {
+    const above = () => rlimits([{ name: 'nofile', soft: 50000, hard: 50000 }]);
+    expect(above).toThrow(expect.objectContaining({ errorClass: 'InvalidArgument', reason: 'UlimitAboveHostLimit' }));
+    expect(above).toThrow(/nofile/);
+    expect(() => rlimits([{ name: 'nofile', soft: 30000, hard: 10000 }])).toThrow(expect.objectContaining({ reason: 'UlimitAboveHostLimit' }));
+    expect(() => rlimits([{ name: 'nproc', soft: 10, hard: 600 }], { nproc: 500 })).toThrow(/nproc/);
+    expect(rlimits([{ name: 'nproc', soft: 10, hard: 600 }], { nproc: Infinity })[1]).toMatchObject({ hard: 600 });
+  });
+
+  it('refuses soft above hard, negative values and unknown names', () => {
+    expect(() => rlimits([{ name: 'nofile', soft: 200, hard: 100 }])).toThrow(expect.objectContaining({ reason: 'InvalidUlimit' }));
+    expect(() => rlimits([{ name: 'nofile', soft: -1, hard: 100 }])).toThrow(InvalidArgumentError);
+    expect(() => rlimits([{ name: 'files', soft: 1, hard: 1 }])).toThrow(expect.objectContaining({ reason: 'UnknownUlimit' }));
+  });
+
+  it('checkSpecForHost makes the same checks without a rootfs', () => {
+    const host = { hostNofileHardLimit: 20000 };
+    expect(() => checkSpecForHost(spec({ resources: { ulimits: [{ name: 'nofile', soft: 50000, hard: 50000 }] } }), {}, host)).toThrow(
+      expect.objectContaining({ reason: 'UlimitAboveHostLimit' }),
+    );
+    expect(() => checkSpecForHost(spec({ security: { capDrop: ['BOGUS'] } }), {}, host)).toThrow(InvalidArgumentError);
+    expect(() => checkSpecForHost(spec({ cmd: undefined }), {}, host)).toThrow('no command specified');
+    expect(() => checkSpecForHost(spec(), {}, host)).not.toThrow();
+  });
+});
+
+describe('buildOciSpec security', () => {
+  const caps = (security: ContainerSpec['security']) => buildOciSpec(options({ spec: spec({ security }) })).process.capabilities;
+
+  it('adds and drops capabilities, with or without CAP_, any case', () => {
+    const tweaked = caps({ capAdd: ['NET_ADMIN', 'cap_sys_ptrace'], capDrop: ['CHOWN', 'CAP_KILL'] });
+    expect(tweaked.bounding).toEqual([...DEFAULT_CAPABILITIES.filter((c) => c !== 'CAP_CHOWN' && c !== 'CAP_KILL'), 'CAP_NET_ADMIN', 'CAP_SYS_PTRACE']);
+    expect(tweaked.effective).toEqual(tweaked.bounding);
+    expect(tweaked.permitted).toEqual(tweaked.bounding);
+  });
+
+  it('understands ALL: drop ALL keeps only the added ones, add ALL gives all but the dropped', () => {
+    expect(caps({ capDrop: ['ALL'], capAdd: ['NET_BIND_SERVICE'] }).bounding).toEqual(['CAP_NET_BIND_SERVICE']);
+    expect(caps({ capDrop: ['all'] }).bounding).toEqual([]);
+    const all = caps({ capAdd: ['ALL'], capDrop: ['SYS_ADMIN'] }).bounding;
+    expect(all).toHaveLength(ALL_CAPABILITIES.length - 1);
+    expect(all).not.toContain('CAP_SYS_ADMIN');
+  });
+
+  it('refuses unknown capabilities', () => {
+    expect(() => caps({ capAdd: ['FLY'] })).toThrow(expect.objectContaining({ reason: 'UnknownCapability' }));
+    expect(() => caps({ capDrop: ['CAP_NOPE'] })).toThrow(InvalidArgumentError);
+  });
+
+  it('makes the root filesystem read-only, leaving the tmpfs mounts writable', () => {
+    const oci = buildOciSpec(options({ spec: spec({ security: { readOnlyRootfs: true } }) }));
+    expect(oci.root.readonly).toBe(true);
+    for (const dest of ['/dev', '/dev/shm']) expect(oci.mounts.find((m) => m.destination === dest)?.options).not.toContain('ro');
+  });
+
+  it('sets no new privileges unless told otherwise', () => {
+    expect(buildOciSpec(options({ spec: spec({ security: { noNewPrivileges: false } }) })).process.noNewPrivileges).toBe(false);
+    expect(buildOciSpec(options({ spec: spec({ security: {} }) })).process.noNewPrivileges).toBe(true);
+  });
+
+  it('gives a privileged container every capability and device, no masked or read-only paths, /sys read-write', () => {
+    const oci = buildOciSpec(options({ spec: spec({ security: { privileged: true } }) }));
+    expect(oci.process.capabilities.bounding).toEqual([...ALL_CAPABILITIES]);
+    expect(oci.linux.maskedPaths).toEqual([]);
+    expect(oci.linux.readonlyPaths).toEqual([]);
+    expect(oci.linux.resources.devices).toEqual([{ allow: true, access: 'rwm' }]);
+    expect(oci.mounts.find((m) => m.destination === '/sys')?.options).toContain('rw');
+    expect(oci.mounts.find((m) => m.destination === '/sys')?.options).not.toContain('ro');
+  });
+});
+
+describe('buildOciSpec seccomp', () => {
+  const profile: DockerSeccompProfile = {
+    defaultAction: 'SCMP_ACT_ERRNO',
+    archMap: [{ architecture: 'SCMP_ARCH_X86_64', subArchitectures: ['SCMP_ARCH_X86'] }],
+    syscalls: [
+      { names: ['read'], action: 'SCMP_ACT_ALLOW' },
+      { names: ['unshare'], action: 'SCMP_ACT_ALLOW', includes: { caps: ['CAP_SYS_ADMIN'] } },
+    ],
+  };
+  const seccomp = { profile, arch: 'x64', kernel: '6.1.0' };
+  const build = (security?: ContainerSpec['security']) => buildOciSpec(options({ spec: spec({ security }), seccomp })).linux.seccomp;
+
+  it("applies the profile for the container's capabilities", () => {
+    expect(build()).toEqual({
+      defaultAction: 'SCMP_ACT_ERRNO',
+      defaultErrnoRet: 1,
+      architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86'],
+      syscalls: [{ names: ['read'], action: 'SCMP_ACT_ALLOW' }],
+    });
+    expect(build({ capAdd: ['SYS_ADMIN'] })?.syscalls.map((s) => s.names[0])).toEqual(['read', 'unshare']);
+  });
+
+  it('applies none when privileged or unconfined, or when no profile is given', () => {
+    expect(build({ privileged: true })).toBeUndefined();
+    expect(build({ seccompProfile: 'unconfined' })).toBeUndefined();
+    expect(buildOciSpec(options()).linux.seccomp).toBeUndefined();
+  });
+});
+
+describe('buildExecProcess', () => {
+  const container = buildOciSpec(
+    options({ spec: spec({ env: ['A=container', 'B=container'], workingDir: '/srv', resources: { ulimits: [{ name: 'nproc', soft: 5, hard: 5 }] } }) }),
+  ).process;
+
+  it("keeps the container's capabilities, rlimits and no-new-privileges, with the exec's command, env and cwd", () => {
+    const exec = buildExecProcess(container, { cmd: ['ls', '-l'], env: ['B=exec', 'C=exec'], workingDir: '/tmp' });
+    expect(exec.args).toEqual(['ls', '-l']);
+    expect(exec.env).toEqual([DEFAULT_PATH, 'HOSTNAME=000000abcdef', 'HOME=/root', 'A=container', 'B=exec', 'C=exec']);
+    expect(exec.cwd).toBe('/tmp');
+    expect(exec.capabilities).toEqual(container.capabilities);
+    expect(exec.rlimits).toEqual(container.rlimits);
+    expect(exec.noNewPrivileges).toBe(true);
+    expect(exec.user).toEqual({ uid: 0, gid: 0 });
+    expect(exec.terminal).toBe(false);
+  });
+
+  it("runs in the container's directory as its user unless told otherwise", () => {
+    expect(buildExecProcess(container, { cmd: ['pwd'] }).cwd).toBe('/srv');
+    expect(buildExecProcess(container, { cmd: ['id'] }, { uid: 1000, gid: 1000, additionalGids: [10], home: '/home/berth' }).user).toEqual({
+      uid: 1000,
+      gid: 1000,
+      additionalGids: [10],
+    });
+  });
+
+  it('refuses no command, a relative directory and a bad env entry', () => {
+    expect(() => buildExecProcess(container, { cmd: [] })).toThrow(InvalidArgumentError);
+    expect(() => buildExecProcess(container, { cmd: ['ls'], workingDir: 'tmp' })).toThrow(InvalidArgumentError);
+    expect(() => buildExecProcess(container, { cmd: ['ls'], env: ['NOEQUALS'] })).toThrow(InvalidArgumentError);
+  });
+});
+
+describe('mergeResourceUpdate', () => {
+  const MiB = 1024 * 1024;
+  it('puts the update over the current limits, resetting swap to the default when memory changes', () => {
+    expect(mergeResourceUpdate({ memoryBytes: 64 * MiB, memorySwapBytes: 100 * MiB, pidsLimit: 5 }, { memoryBytes: 128 * MiB })).toEqual({
+      memoryBytes: 128 * MiB,
+      pidsLimit: 5,
+    });
+    expect(mergeResourceUpdate({ memoryBytes: 64 * MiB, memorySwapBytes: -1 }, { memoryBytes: 128 * MiB })).toEqual({
+      memoryBytes: 128 * MiB,
+      memorySwapBytes: -1,
+    });
+    expect(mergeResourceUpdate(undefined, { cpus: 2 })).toEqual({ cpus: 2 });
+  });
+
+  it('refuses ulimit and /dev/shm changes, and invalid limits', () => {
+    expect(() => mergeResourceUpdate({}, { shmSizeBytes: MiB })).toThrow(expect.objectContaining({ reason: 'NotUpdatable' }));
+    expect(() => mergeResourceUpdate({}, { ulimits: [{ name: 'nofile', soft: 1, hard: 1 }] })).toThrow(InvalidArgumentError);
+    expect(mergeResourceUpdate({ shmSizeBytes: MiB }, { shmSizeBytes: MiB, cpus: 1 })).toEqual({ shmSizeBytes: MiB, cpus: 1 });
+    expect(() => mergeResourceUpdate({}, { cpus: -1 })).toThrow(InvalidArgumentError);
   });
 });

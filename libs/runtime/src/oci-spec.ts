@@ -2,6 +2,11 @@ import { lstat, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidArgumentError } from '@berth/domain';
 import type { ContainerSpec, ImageConfigSummary } from '@berth/domain';
+import { cgroupResources, processRlimits, shmSize, type HostRlimits, type OciLinuxResources, type OciRlimit } from './oci-resources';
+import { containerCapabilities } from './oci-security';
+import { seccompFromDockerProfile, type DockerSeccompProfile, type OciSeccomp } from './seccomp';
+
+export { DEFAULT_CAPABILITIES } from './oci-security';
 
 /**
  * The OCI runtime-spec config.json of a container, with Docker's defaults: the
@@ -10,24 +15,6 @@ import type { ContainerSpec, ImageConfigSummary } from '@berth/domain';
  */
 
 export const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-
-/** Docker's default capability set, in Docker's order. */
-export const DEFAULT_CAPABILITIES = [
-  'CAP_CHOWN',
-  'CAP_DAC_OVERRIDE',
-  'CAP_FSETID',
-  'CAP_FOWNER',
-  'CAP_MKNOD',
-  'CAP_NET_RAW',
-  'CAP_SETGID',
-  'CAP_SETUID',
-  'CAP_SETFCAP',
-  'CAP_SETPCAP',
-  'CAP_NET_BIND_SERVICE',
-  'CAP_SYS_CHROOT',
-  'CAP_KILL',
-  'CAP_AUDIT_WRITE',
-] as const;
 
 export const DEFAULT_MASKED_PATHS = [
   '/proc/asound',
@@ -56,18 +43,20 @@ export interface OciMount {
   options: string[];
 }
 
+export interface OciProcess {
+  terminal: boolean;
+  user: { uid: number; gid: number; additionalGids?: number[] };
+  args: string[];
+  env: string[];
+  cwd: string;
+  capabilities: { bounding: string[]; effective: string[]; permitted: string[]; inheritable: string[]; ambient: string[] };
+  rlimits: OciRlimit[];
+  noNewPrivileges: boolean;
+}
+
 export interface OciSpec {
   ociVersion: string;
-  process: {
-    terminal: boolean;
-    user: { uid: number; gid: number; additionalGids?: number[] };
-    args: string[];
-    env: string[];
-    cwd: string;
-    capabilities: { bounding: string[]; effective: string[]; permitted: string[]; inheritable: string[]; ambient: string[] };
-    rlimits: { type: string; hard: number; soft: number }[];
-    noNewPrivileges: boolean;
-  };
+  process: OciProcess;
   root: { path: string; readonly: boolean };
   hostname: string;
   mounts: OciMount[];
@@ -77,7 +66,8 @@ export interface OciSpec {
     namespaces: { type: string }[];
     maskedPaths: string[];
     readonlyPaths: string[];
-    resources: { devices: { allow: boolean; type?: string; major?: number; minor?: number; access: string }[] };
+    resources: OciLinuxResources & { devices: NonNullable<OciLinuxResources['devices']> };
+    seccomp?: OciSeccomp;
   };
 }
 
@@ -104,6 +94,12 @@ export interface OciSpecOptions {
   user: ResolvedUser;
   /** The host's hard RLIMIT_NOFILE (from /proc/self/limits): never ask for more. */
   hostNofileHardLimit: number;
+  /** The host's other hard limits; a ulimit above one is refused. Unknown ones are not checked. */
+  hostRlimits?: HostRlimits;
+  /** Docker's seccomp profile and the host it is for; applied unless privileged or `seccompProfile: 'unconfined'`. */
+  seccomp?: { profile: DockerSeccompProfile; arch: string; kernel: string };
+  /** The kernel accounts swap (v1 memory.memsw, v2 memory.swap.max): only then is a swap limit set. Default true. */
+  swapLimit?: boolean;
   cgroupsPath: string;
   /** On cgroup v2 the container gets its own cgroup namespace, as Docker does. */
   cgroupVersion?: 1 | 2;
@@ -113,9 +109,10 @@ export interface OciSpecOptions {
 export function buildOciSpec(options: OciSpecOptions): OciSpec {
   const { spec, image, user } = options;
   const hostname = containerHostname(options.id, spec);
-  const nofileHard = Math.min(NOFILE_HARD, options.hostNofileHardLimit);
-  const capabilities = [...DEFAULT_CAPABILITIES];
-  return {
+  const security = spec.security ?? {};
+  const privileged = security.privileged === true;
+  const capabilities = containerCapabilities(security);
+  const oci: OciSpec = {
     ociVersion: '1.0.2',
     process: {
       terminal: false,
@@ -123,23 +120,54 @@ export function buildOciSpec(options: OciSpecOptions): OciSpec {
       args: resolveProcessArgs(spec, image),
       env: containerEnv(image.env, spec.env, { hostname, home: user.home }),
       cwd: workingDir(spec, image),
-      capabilities: { bounding: capabilities, effective: capabilities, permitted: capabilities, inheritable: [], ambient: [] },
-      rlimits: [{ type: 'RLIMIT_NOFILE', hard: nofileHard, soft: Math.min(NOFILE_SOFT, nofileHard) }],
-      noNewPrivileges: true,
+      capabilities: { bounding: capabilities, effective: [...capabilities], permitted: [...capabilities], inheritable: [], ambient: [] },
+      rlimits: containerRlimits(spec, options),
+      noNewPrivileges: security.noNewPrivileges ?? true,
     },
-    root: { path: options.rootfsPath, readonly: false },
+    root: { path: options.rootfsPath, readonly: security.readOnlyRootfs === true },
     hostname,
-    mounts: [...defaultMounts(), ...etcMounts(options.etcFiles)],
+    mounts: [...defaultMounts({ shmSizeBytes: shmSize(spec.resources), privileged }), ...etcMounts(options.etcFiles)],
     annotations: { ...spec.labels },
     linux: {
       cgroupsPath: options.cgroupsPath,
       namespaces: namespaces(options.cgroupVersion),
-      maskedPaths: [...DEFAULT_MASKED_PATHS],
-      readonlyPaths: [...DEFAULT_READONLY_PATHS],
-      // Deny every device; runc then allows its default set (null, zero, full, tty, random, urandom, pts).
-      resources: { devices: [{ allow: false, access: 'rwm' }] },
+      maskedPaths: privileged ? [] : [...DEFAULT_MASKED_PATHS],
+      readonlyPaths: privileged ? [] : [...DEFAULT_READONLY_PATHS],
+      resources: {
+        // Deny every device (runc then allows its default set: null, zero, full, tty, random, urandom, pts),
+        // or, privileged, allow them all.
+        devices: [{ allow: privileged, access: 'rwm' }],
+        ...cgroupResources(spec.resources, { swapLimit: options.swapLimit }),
+      },
     },
   };
+  if (options.seccomp && !privileged && security.seccompProfile !== 'unconfined') {
+    oci.linux.seccomp = seccompFromDockerProfile(options.seccomp.profile, {
+      capabilities,
+      arch: options.seccomp.arch,
+      kernel: options.seccomp.kernel,
+    });
+  }
+  return oci;
+}
+
+/** Every check buildOciSpec makes that needs no rootfs: run before anything is created on disk. */
+export function checkSpecForHost(spec: ContainerSpec, image: ImageConfigSummary, host: Pick<OciSpecOptions, 'hostNofileHardLimit' | 'hostRlimits'>): void {
+  resolveProcessArgs(spec, image);
+  workingDir(spec, image);
+  containerCapabilities(spec.security);
+  containerRlimits(spec, host);
+  cgroupResources(spec.resources);
+  shmSize(spec.resources);
+}
+
+function containerRlimits(spec: ContainerSpec, host: Pick<OciSpecOptions, 'hostNofileHardLimit' | 'hostRlimits'>): OciRlimit[] {
+  const nofileHard = Math.min(NOFILE_HARD, host.hostNofileHardLimit);
+  return processRlimits(
+    spec.resources?.ulimits,
+    { ...host.hostRlimits, nofile: host.hostNofileHardLimit },
+    { soft: Math.min(NOFILE_SOFT, nofileHard), hard: nofileHard },
+  );
 }
 
 /** The request's hostname, else the last 12 characters of the id (as Docker shortens its ids). */
@@ -210,7 +238,8 @@ function namespaces(cgroupVersion: 1 | 2 | undefined): { type: string }[] {
   return cgroupVersion === 2 ? [...list, { type: 'cgroup' }] : list;
 }
 
-function defaultMounts(): OciMount[] {
+function defaultMounts(options: { shmSizeBytes: number; privileged: boolean }): OciMount[] {
+  const sysAccess = options.privileged ? 'rw' : 'ro';
   return [
     { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
     { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
@@ -220,10 +249,10 @@ function defaultMounts(): OciMount[] {
       source: 'devpts',
       options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'],
     },
-    { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=67108864'] },
+    { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', `size=${options.shmSizeBytes}`] },
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
-    { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
-    { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] },
+    { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', sysAccess] },
+    { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', sysAccess] },
   ];
 }
 
@@ -248,8 +277,13 @@ export interface UserDatabase {
 
 /** Resolves a user against the rootfs's /etc/passwd and /etc/group (symlinks there are not followed). */
 export async function resolveUser(userSpec: string | undefined, rootfsDir: string): Promise<ResolvedUser> {
+  return resolveUserFromDatabase(userSpec, await readUserDatabase(rootfsDir));
+}
+
+/** The rootfs's /etc/passwd and /etc/group, as far as they are plain files. */
+export async function readUserDatabase(rootfsDir: string): Promise<UserDatabase> {
   const [passwd, group] = await Promise.all([readEtcFile(rootfsDir, 'passwd'), readEtcFile(rootfsDir, 'group')]);
-  return resolveUserFromDatabase(userSpec, { passwd, group });
+  return { passwd, group };
 }
 
 export function resolveUserFromDatabase(userSpec: string | undefined, db: UserDatabase): ResolvedUser {
@@ -323,4 +357,42 @@ async function readEtcFile(rootfsDir: string, name: string): Promise<string | un
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// exec: a process built like the container's own.
+
+export interface ExecProcessParams {
+  cmd: string[];
+  env?: string[];
+  workingDir?: string;
+}
+
+/**
+ * The process of `runc exec --process`: the container's process (capabilities,
+ * no-new-privileges, rlimits, user) with the command, the environment merged over
+ * the container's, the working directory and, when one was asked for, the user.
+ */
+export function buildExecProcess(container: OciProcess, params: ExecProcessParams, user?: ResolvedUser): OciProcess {
+  if (!Array.isArray(params.cmd) || params.cmd.length === 0 || params.cmd[0] === '') {
+    throw new InvalidArgumentError('no command specified', [{ field: 'cmd', message: 'exec needs a command' }], 'NoCommandSpecified');
+  }
+  const merged = new Map<string, string>();
+  for (const entry of [...container.env, ...(params.env ?? [])]) merged.set(envKey(entry), entry);
+  const cwd = params.workingDir || container.cwd;
+  if (!cwd.startsWith('/')) {
+    throw new InvalidArgumentError(`the working directory ${JSON.stringify(cwd)} is invalid, it needs to be an absolute path`, [
+      { field: 'workingDir', message: 'must be an absolute path' },
+    ]);
+  }
+  return {
+    ...container,
+    terminal: false,
+    args: [...params.cmd],
+    env: [...merged.values()],
+    cwd,
+    user: user
+      ? { uid: user.uid, gid: user.gid, ...(user.additionalGids.length ? { additionalGids: user.additionalGids } : {}) }
+      : container.user,
+  };
 }

@@ -2,6 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import {
   ArrayMaxSize,
+  ArrayNotEmpty,
   IsArray,
   IsBoolean,
   IsIn,
@@ -15,10 +16,12 @@ import {
   Min,
   MinLength,
   ValidateBy,
+  ValidateNested,
   ValidationOptions,
 } from 'class-validator';
 import { Container, ContainerStatus, DesiredState } from '@berth/domain';
 import { ErrorDto } from '../common/problem';
+import { ContainerResourcesDto, ContainerSecurityDto } from './container-limits.dto';
 import { OperationDto } from '../operations/operation.dto';
 
 export const CONTAINER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
@@ -101,6 +104,18 @@ export class CreateContainerDto {
   @IsStringMap()
   labels?: Record<string, string>;
 
+  @ApiPropertyOptional({ type: ContainerResourcesDto })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => ContainerResourcesDto)
+  resources?: ContainerResourcesDto;
+
+  @ApiPropertyOptional({ type: ContainerSecurityDto, description: 'Docker’s isolation defaults apply; privileged and added capabilities need the team’s policy' })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => ContainerSecurityDto)
+  security?: ContainerSecurityDto;
+
   @ApiPropertyOptional({ description: 'Start the container once created', default: true })
   @IsOptional()
   @IsBoolean()
@@ -123,6 +138,8 @@ export class ContainerDto {
   @ApiPropertyOptional({ nullable: true }) user: string | null;
   @ApiPropertyOptional({ nullable: true }) hostname: string | null;
   @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } }) labels: Record<string, string>;
+  @ApiProperty({ type: ContainerResourcesDto }) resources: ContainerResourcesDto;
+  @ApiProperty({ type: ContainerSecurityDto }) security: ContainerSecurityDto;
   @ApiPropertyOptional({ nullable: true }) exitCode: number | null;
   @ApiPropertyOptional({ nullable: true }) pid: number | null;
   @ApiProperty() oomKilled: boolean;
@@ -149,6 +166,8 @@ export function toContainerDto(c: Container): ContainerDto {
     user: c.spec.user ?? null,
     hostname: c.spec.hostname ?? null,
     labels: c.spec.labels,
+    resources: c.spec.resources ?? {},
+    security: c.spec.security ?? {},
     exitCode: c.exitCode,
     pid: c.pid,
     oomKilled: c.oomKilled,
@@ -260,4 +279,98 @@ export class LogsQueryDto {
   @IsOptional()
   @IsIn(['text', 'ndjson'])
   format?: 'text' | 'ndjson';
+}
+
+export class ExecDto {
+  @ApiProperty({ type: [String], example: ['sh', '-c', 'echo hi'] })
+  @IsArray()
+  @ArrayMaxSize(1024)
+  @IsString({ each: true })
+  @ArrayNotEmpty()
+  cmd: string[];
+
+  @ApiPropertyOptional({ type: [String], description: '`KEY=value` pairs over the container’s environment' })
+  @IsOptional()
+  @IsArray()
+  @IsString({ each: true })
+  @Matches(/^[^=\s]+=/, { each: true, message: 'each value in env must look like KEY=value' })
+  env?: string[];
+
+  @ApiPropertyOptional({ description: '`user`, `uid`, `user:group` or `uid:gid`; the container’s user when absent' })
+  @IsOptional()
+  @IsString()
+  @Matches(/^[a-zA-Z0-9_.-]+(:[a-zA-Z0-9_.-]+)?$/, { message: 'user must be user, uid, user:group or uid:gid' })
+  user?: string;
+
+  @ApiPropertyOptional({ example: '/tmp' })
+  @IsOptional()
+  @IsString()
+  @Matches(/^\//, { message: 'workingDir must be an absolute path' })
+  workingDir?: string;
+
+  @ApiPropertyOptional({ description: 'Seconds before the process is killed (exit code 137)', default: 60, minimum: 1, maximum: 3600 })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(3600)
+  timeoutSec?: number;
+}
+
+export class ExecResultDto {
+  @ApiProperty({ example: 0 }) exitCode: number;
+  @ApiProperty({ example: 'hi\n' }) stdout: string;
+  @ApiProperty({ example: '' }) stderr: string;
+  @ApiProperty({ description: 'Output past 1 MiB per stream was cut' }) truncated: boolean;
+}
+
+export class CpuStatsDto {
+  @ApiProperty() usageNanos: number;
+  @ApiPropertyOptional() systemNanos?: number;
+  @ApiProperty() onlineCpus: number;
+  @ApiPropertyOptional({ description: 'Since the previous sample of a stream; absent on the first' }) percent?: number;
+}
+export class MemoryStatsDto {
+  @ApiProperty({ description: 'In use, page cache excluded' }) usageBytes: number;
+  @ApiPropertyOptional({ description: 'Absent when unlimited' }) limitBytes?: number;
+  @ApiPropertyOptional() cacheBytes?: number;
+}
+export class PidsStatsDto {
+  @ApiProperty() current: number;
+  @ApiPropertyOptional() limit?: number;
+}
+export class BlockIoStatsDto {
+  @ApiProperty() readBytes: number;
+  @ApiProperty() writeBytes: number;
+}
+export class NetworkStatsDto {
+  @ApiProperty() rxBytes: number;
+  @ApiProperty() txBytes: number;
+}
+export class ContainerStatsDto {
+  @ApiProperty({ format: 'date-time' }) read: string;
+  @ApiProperty({ type: CpuStatsDto }) cpu: CpuStatsDto;
+  @ApiProperty({ type: MemoryStatsDto }) memory: MemoryStatsDto;
+  @ApiProperty({ type: PidsStatsDto }) pids: PidsStatsDto;
+  @ApiProperty({ type: BlockIoStatsDto }) blockIo: BlockIoStatsDto;
+  @ApiPropertyOptional({ type: NetworkStatsDto }) network?: NetworkStatsDto;
+}
+
+export class StatsQueryDto {
+  @ApiPropertyOptional({ description: 'Keep the response open and send a sample (ndjson) every second until the container stops', default: false })
+  @IsOptional()
+  @ToBoolean()
+  @IsBoolean()
+  stream?: boolean;
+}
+
+export class ContainerProcessDto {
+  @ApiProperty() pid: number;
+  @ApiProperty() ppid: number;
+  @ApiProperty() user: string;
+  @ApiProperty({ example: 'S' }) state: string;
+  @ApiProperty({ example: 'sleep' }) command: string;
+  @ApiProperty({ type: [String], example: ['sleep', '1000'] }) args: string[];
+}
+export class ContainerTopDto {
+  @ApiProperty({ type: [ContainerProcessDto] }) processes: ContainerProcessDto[];
 }

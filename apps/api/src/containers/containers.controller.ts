@@ -12,7 +12,12 @@ import {
   ContainerOperationDto,
   ContainerPageDto,
   ContainerWaitDto,
+  ContainerStatsDto,
+  ContainerTopDto,
   ContainerWaitQueryDto,
+  ExecDto,
+  ExecResultDto,
+  StatsQueryDto,
   CreateContainerDto,
   DeleteQueryDto,
   KillQueryDto,
@@ -22,6 +27,7 @@ import {
   toContainerDto,
 } from './container.dto';
 import { formatLogLine, toLogParams } from './container-logs';
+import { withCpuPercent } from './container-stats';
 import { ContainerChange, ContainersService } from './containers.service';
 
 @ApiTags('containers')
@@ -82,6 +88,67 @@ export class ContainersController {
   @Endpoint({ operationId: 'deleteContainer', summary: 'Delete a container (force=true kills a running one first)', status: 202, type: ContainerOperationDto, errors: [400, 404, 409] })
   async remove(@Auth() auth: AuthContext, @Param('id') id: string, @Query() q: DeleteQueryDto, @Res({ passthrough: true }) res: Response): Promise<ContainerOperationDto> {
     return accepted(res, await this.containers.remove(auth, id, q.force ?? false));
+  }
+
+  @Post(':id/pause')
+  @Endpoint({ operationId: 'pauseContainer', summary: 'Freeze every process of a running container', status: 202, type: ContainerOperationDto, errors: [404, 409] })
+  async pause(@Auth() auth: AuthContext, @Param('id') id: string, @Res({ passthrough: true }) res: Response): Promise<ContainerOperationDto> {
+    return accepted(res, await this.containers.pause(auth, id));
+  }
+
+  @Post(':id/unpause')
+  @Endpoint({ operationId: 'unpauseContainer', summary: 'Thaw a paused container', status: 202, type: ContainerOperationDto, errors: [404, 409] })
+  async unpause(@Auth() auth: AuthContext, @Param('id') id: string, @Res({ passthrough: true }) res: Response): Promise<ContainerOperationDto> {
+    return accepted(res, await this.containers.unpause(auth, id));
+  }
+
+  @Post(':id/exec')
+  @Endpoint({
+    operationId: 'execInContainer',
+    summary: 'Run a command in a running container and answer its exit code and output',
+    description: 'Synchronous: answers when the process ends or after `timeoutSec` (then it is killed, exit code 137). Each stream keeps its first 1 MiB.',
+    type: ExecResultDto,
+    errors: [400, 404, 409, 503],
+  })
+  async exec(@Auth() auth: AuthContext, @Param('id') id: string, @Body() dto: ExecDto): Promise<ExecResultDto> {
+    return this.containers.exec(auth, id, dto);
+  }
+
+  @Get(':id/stats')
+  @ApiProduces('application/json', 'application/x-ndjson')
+  @Endpoint({
+    operationId: 'getContainerStats',
+    summary: 'Resource use of a running container: one sample, or a stream',
+    description: 'With `stream=true`, one JSON sample per line every second (with CPU percent) until the container stops or the client disconnects.',
+    type: ContainerStatsDto,
+    errors: [400, 404, 409, 503],
+  })
+  async stats(@Auth() auth: AuthContext, @Param('id') id: string, @Query() q: StatsQueryDto, @Req() req: Request, @Res() res: Response): Promise<void> {
+    const first = await this.containers.stats(auth, id);
+    if (!q.stream) {
+      res.status(200).json(first);
+      return;
+    }
+    const gone = clientGone(req);
+    res.status(200).type('application/x-ndjson');
+    res.write(JSON.stringify(first) + '\n');
+    let previous = first;
+    // One sample a second while the client listens; ends when the container stops.
+    for (let i = 0; i < 24 * 3600 && !gone.aborted; i++) {
+      await new Promise((r) => setTimeout(r, 1000));
+      if (gone.aborted) break;
+      const sample = await this.containers.stats(auth, id).catch(() => undefined);
+      if (!sample) break;
+      res.write(JSON.stringify(withCpuPercent(previous, sample)) + '\n');
+      previous = sample;
+    }
+    res.end();
+  }
+
+  @Get(':id/top')
+  @Endpoint({ operationId: 'listContainerProcesses', summary: 'The processes running in a container', type: ContainerTopDto, errors: [404, 409, 503] })
+  async top(@Auth() auth: AuthContext, @Param('id') id: string): Promise<ContainerTopDto> {
+    return { processes: await this.containers.top(auth, id) };
   }
 
   @Get(':id/wait')

@@ -5,6 +5,8 @@ import { Brackets, DataSource, EntityManager } from 'typeorm';
 import {
   AlreadyExistsError,
   ConflictError,
+  ExecParams,
+  FailedPreconditionError,
   Container,
   ContainerAction,
   ContainerSpec,
@@ -15,7 +17,13 @@ import {
   NotFoundError,
   Operation,
   OperationKind,
+  DEFAULT_TEAM_POLICY,
+  ExecResult,
+  ContainerProcess,
+  ContainerStats,
+  Team,
   assertActionAllowed,
+  assertSecurityAllowed,
   newId,
   normalizeImageReference,
 } from '@berth/domain';
@@ -23,7 +31,8 @@ import { AuthContext } from '../auth/auth-context';
 import { EventBus } from '../events/event-bus';
 import { HostsService } from '../hosts/hosts.service';
 import { JobProducer } from '../queue/job-producer';
-import { jobFor } from '../queue/operation-queue';
+import { JobSpec, jobFor } from '../queue/operation-queue';
+import { WorkerRpc } from '../rpc/worker-rpc.service';
 import { OperationsService } from '../operations/operations.service';
 import { CreateContainerDto, ListContainersQueryDto, WaitCondition } from './container.dto';
 import { decodeCursor, encodeCursor } from '../common/cursor';
@@ -43,9 +52,12 @@ export class ContainersService {
     private readonly operations: OperationsService,
     private readonly producer: JobProducer,
     private readonly events: EventBus,
+    private readonly rpc: WorkerRpc,
   ) {}
 
   async create(auth: AuthContext, dto: CreateContainerDto): Promise<ContainerChange> {
+    const team = await this.db.getRepository(Team).findOneByOrFail({ id: auth.teamId });
+    assertSecurityAllowed(dto.security, team.policy ?? DEFAULT_TEAM_POLICY);
     const image = normalizeImageReference(dto.image, 'image');
     const imageDigest = await this.resolveImageDigest(auth, image);
     const host = await this.hosts.schedule(auth, imageDigest);
@@ -62,6 +74,8 @@ export class ContainersService {
       user: dto.user,
       hostname: dto.hostname,
       labels: dto.labels ?? {},
+      resources: dto.resources,
+      security: dto.security,
     };
     const desired: DesiredState = dto.start === false ? 'stopped' : 'running';
     const now = new Date();
@@ -140,20 +154,65 @@ export class ContainersService {
   }
 
   /** Signals are not desired state: they go to the worker as they are, without a new generation. */
-  async kill(auth: AuthContext, idOrName: string, signal: string): Promise<ContainerChange> {
+  kill(auth: AuthContext, idOrName: string, signal: string): Promise<ContainerChange> {
+    return this.act(auth, idOrName, 'kill', 'container.kill', (base, host) => jobFor(JobName.ContainerSignal, host, { ...base, signal }));
+  }
+
+  pause(auth: AuthContext, idOrName: string): Promise<ContainerChange> {
+    return this.act(auth, idOrName, 'pause', 'container.pause', (base, host) => jobFor(JobName.ContainerPause, host, base));
+  }
+
+  unpause(auth: AuthContext, idOrName: string): Promise<ContainerChange> {
+    return this.act(auth, idOrName, 'unpause', 'container.unpause', (base, host) => jobFor(JobName.ContainerUnpause, host, base));
+  }
+
+  /** Runs a process in a running container through its worker and answers its output. */
+  async exec(auth: AuthContext, idOrName: string, params: Omit<ExecParams, 'timeoutSec'> & { timeoutSec?: number }): Promise<ExecResult> {
+    const c = await this.get(auth, idOrName);
+    assertActionAllowed('exec', c.status, c.id);
+    const timeoutSec = params.timeoutSec ?? 60;
+    const host = await this.hosts.byId(c.hostId);
+    return this.rpc.call<ExecResult>(host.name, { method: 'exec', containerId: c.id, params: { ...params, timeoutSec } }, (timeoutSec + 15) * 1000);
+  }
+
+  async stats(auth: AuthContext, idOrName: string): Promise<ContainerStats> {
+    return this.inspectOnHost<ContainerStats>(auth, idOrName, 'stats');
+  }
+
+  async top(auth: AuthContext, idOrName: string): Promise<ContainerProcess[]> {
+    return this.inspectOnHost<ContainerProcess[]>(auth, idOrName, 'top');
+  }
+
+  private async inspectOnHost<T>(auth: AuthContext, idOrName: string, method: 'stats' | 'top'): Promise<T> {
+    const c = await this.get(auth, idOrName);
+    if (c.status !== 'running' && c.status !== 'paused') {
+      throw new FailedPreconditionError(`container ${c.id} is not running (it is ${c.status})`, 'ContainerNotRunning');
+    }
+    const host = await this.hosts.byId(c.hostId);
+    return this.rpc.call<T>(host.name, { method, containerId: c.id }, 15_000);
+  }
+
+  /** An action on the running container (signal, pause): an operation, but no new generation. */
+  private async act(
+    auth: AuthContext,
+    idOrName: string,
+    action: ContainerAction,
+    kind: OperationKind,
+    job: (base: { operationId: string; teamId: string; containerId: string }, hostName: string) => JobSpec,
+  ): Promise<ContainerChange> {
     const change = await this.db.transaction(async (tx) => {
       const c = await this.get(auth, idOrName, tx);
-      assertActionAllowed('kill', c.status, c.id);
+      assertActionAllowed(action, c.status, c.id);
       const host = await this.hosts.byId(c.hostId);
       const operationId = newId('operation');
       const operation = await this.operations.insert(tx, {
         id: operationId,
         teamId: auth.teamId,
-        kind: 'container.kill',
+        kind,
         targetKind: 'container',
         targetId: c.id,
         hostId: c.hostId,
-        job: jobFor(JobName.ContainerSignal, host.name, { operationId, teamId: auth.teamId, containerId: c.id, signal }),
+        job: job({ operationId, teamId: auth.teamId, containerId: c.id }, host.name),
       });
       return { container: c, operation };
     });

@@ -13,22 +13,47 @@ import {
 } from '@berth/domain';
 import { RedisConnections } from '../queue/redis.provider';
 
-/** How long a worker has to answer before the host counts as unavailable. */
+/** How long a worker has to acknowledge a request before the host counts as unavailable. */
 const FIRST_REPLY_TIMEOUT_MS = 10_000;
 const ALIVE_TTL_SEC = 15;
 
+type Reply = Record<string, string>;
+/** A request without its id: the id is made here. */
+type Request = RpcRequest extends infer R ? (R extends RpcRequest ? Omit<R, 'id'> : never) : never;
+
 /**
- * Reads that stream from a host (logs), over connections the worker opened itself:
- * the API pushes a request on the host's list, the worker answers on a stream of
- * its own, and the API keeps an `alive` key fresh while its caller listens.
+ * Calls to a host's worker over connections the worker opened itself: the API
+ * pushes a request on the host's list, the worker answers on a stream of its own,
+ * and the API keeps an `alive` key fresh while its caller listens.
  */
 @Injectable()
 export class WorkerRpc {
   constructor(private readonly redis: RedisConnections) {}
 
+  /** A streamed answer (logs), batch by batch. */
   async *logs(hostName: string, containerId: string, params: LogParams, signal?: AbortSignal): AsyncGenerator<LogLine[]> {
+    for await (const reply of this.replies(hostName, { method: 'logs', containerId, params }, signal)) {
+      if (reply.t === 'data') yield JSON.parse(reply.d) as LogLine[];
+    }
+  }
+
+  /** A single answer (exec, stats, top), within `timeoutMs`. */
+  async call<T>(hostName: string, request: Request, timeoutMs: number): Promise<T> {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    try {
+      for await (const reply of this.replies(hostName, request, controller.signal)) {
+        if (reply.t === 'result') return JSON.parse(reply.r) as T;
+      }
+      throw new UnavailableError(`host ${hostName} did not answer within ${Math.round(timeoutMs / 1000)} s`, 'HostNotAnswering');
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Sends the request and yields the worker's replies until `end`; an `error` reply is thrown as the domain error it carries. */
+  private async *replies(hostName: string, request: Request, signal?: AbortSignal): AsyncGenerator<Reply> {
     const id = randomBytes(12).toString('hex');
-    const request: RpcRequest = { id, method: 'logs', containerId, params };
     const reply = rpcReplyKey(id);
     const alive = rpcAliveKey(id);
     const reader = this.redis.duplicate();
@@ -37,7 +62,7 @@ export class WorkerRpc {
     signal?.addEventListener('abort', onAbort);
     try {
       await this.redis.client.set(alive, '1', 'EX', ALIVE_TTL_SEC);
-      await this.redis.client.lpush(hostRpcKey(hostName), JSON.stringify(request));
+      await this.redis.client.lpush(hostRpcKey(hostName), JSON.stringify({ ...request, id }));
       let last = '0-0';
       let answered = false;
       const startedAt = Date.now();
@@ -56,9 +81,9 @@ export class WorkerRpc {
           last = entryId;
           answered = true;
           const entry = fieldsToObject(fields);
-          if (entry.t === 'data') yield JSON.parse(entry.d) as LogLine[];
-          else if (entry.t === 'error') throw deserializeError(JSON.parse(entry.e) as SerializedError);
-          else if (entry.t === 'end') return;
+          if (entry.t === 'error') throw deserializeError(JSON.parse(entry.e) as SerializedError);
+          if (entry.t === 'end') return;
+          yield entry;
         }
       }
     } finally {
@@ -70,8 +95,8 @@ export class WorkerRpc {
   }
 }
 
-function fieldsToObject(fields: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
+function fieldsToObject(fields: string[]): Reply {
+  const out: Reply = {};
   for (let i = 0; i + 1 < fields.length; i += 2) out[fields[i]] = fields[i + 1];
   return out;
 }

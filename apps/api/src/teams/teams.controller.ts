@@ -1,9 +1,9 @@
-import { Body, Controller, Post } from '@nestjs/common';
+import { Body, Controller, Param, Post, Put } from '@nestjs/common';
 import { ApiBearerAuth, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { IsString, Matches } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsBoolean, IsString, Matches } from 'class-validator';
 import { DataSource } from 'typeorm';
-import { AlreadyExistsError, PermissionDeniedError, Team, newId } from '@berth/domain';
+import { AlreadyExistsError, DEFAULT_TEAM_POLICY, NotFoundError, PermissionDeniedError, Team, newId } from '@berth/domain';
 import { Auth, AuthContext } from '../auth/auth-context';
 import { AuthService } from '../auth/auth.service';
 import { Endpoint } from '../common/endpoint.decorator';
@@ -15,11 +15,28 @@ export class CreateTeamDto {
   name: string;
 }
 
+export class TeamPolicyDto {
+  @ApiProperty({ description: 'Containers may be privileged or run without seccomp' })
+  @IsBoolean()
+  allowPrivileged: boolean;
+
+  @ApiProperty({ type: [String], description: 'Capabilities the team may add (`ALL` for any)', example: ['NET_ADMIN'] })
+  @IsArray()
+  @ArrayMaxSize(64)
+  @Matches(/^(CAP_)?[A-Z_]+$|^ALL$/, { each: true, message: 'each value in allowedCapabilities must be a capability name like NET_ADMIN' })
+  allowedCapabilities: string[];
+}
+
 export class TeamDto {
   @ApiProperty() id: string;
   @ApiProperty() name: string;
   @ApiProperty() admin: boolean;
+  @ApiProperty({ type: TeamPolicyDto }) policy: TeamPolicyDto;
   @ApiProperty({ format: 'date-time' }) createdAt: string;
+}
+
+function toTeamDto(t: Team): TeamDto {
+  return { id: t.id, name: t.name, admin: t.admin, policy: t.policy ?? DEFAULT_TEAM_POLICY, createdAt: t.createdAt.toISOString() };
 }
 
 export class CreatedTeamDto {
@@ -42,11 +59,21 @@ export class TeamsController {
     if (!auth.admin) throw new PermissionDeniedError('only administrators can create teams', 'AdminOnly');
     const team = await this.db.transaction(async (tx) => {
       if (await tx.getRepository(Team).exists({ where: { name: dto.name } })) throw new AlreadyExistsError(`team "${dto.name}" already exists`, 'TeamNameInUse');
-      const row = Object.assign(new Team(), { id: newId('team'), name: dto.name, admin: false, createdAt: new Date() });
+      const row = Object.assign(new Team(), { id: newId('team'), name: dto.name, admin: false, createdAt: new Date(), policy: null });
       await tx.getRepository(Team).insert(row);
       return row;
     });
     const { secret } = await this.auth.issueToken(team.id, 'initial');
-    return { team: { id: team.id, name: team.name, admin: team.admin, createdAt: team.createdAt.toISOString() }, token: secret };
+    return { team: toTeamDto(team), token: secret };
+  }
+
+  @Put(':id/policy')
+  @Endpoint({ operationId: 'setTeamPolicy', summary: 'Set what a team’s containers may ask for beyond Docker’s defaults (admins only)', type: TeamDto, errors: [400, 403, 404] })
+  async setPolicy(@Auth() auth: AuthContext, @Param('id') id: string, @Body() dto: TeamPolicyDto): Promise<TeamDto> {
+    if (!auth.admin) throw new PermissionDeniedError('only administrators can set a team’s policy', 'AdminOnly');
+    const policy = { allowPrivileged: dto.allowPrivileged, allowedCapabilities: dto.allowedCapabilities };
+    const res = await this.db.transaction((tx) => tx.getRepository(Team).update({ id }, { policy }));
+    if (!res.affected) throw new NotFoundError(`team ${id} not found`, 'TeamNotFound');
+    return toTeamDto(await this.db.getRepository(Team).findOneByOrFail({ id }));
   }
 }

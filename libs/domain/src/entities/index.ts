@@ -8,5 +8,6 @@ import { Team } from './team.entity';
 export * from './column-types';
 export { ApiToken, Container, Host, Image, Operation, Team };
 export * from './host.entity';
+export * from './team.entity';
 
 export const ENTITIES = [Team, ApiToken, Host, Container, Image, Operation];

@@ -1,5 +1,14 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-import { timestampColumn } from './column-types';
+import { jsonColumn, timestampColumn } from './column-types';
+
+/** What a team's containers may ask for beyond Docker's defaults. Admins set it. */
+export interface TeamPolicy {
+  allowPrivileged: boolean;
+  /** Capabilities the team may add (`NET_ADMIN`, …); `ALL` allows any. */
+  allowedCapabilities: string[];
+}
+
+export const DEFAULT_TEAM_POLICY: TeamPolicy = { allowPrivileged: false, allowedCapabilities: [] };
 
 @Entity({ name: 'teams' })
 export class Team {
@@ -15,4 +24,8 @@ export class Team {
 
   @Column(timestampColumn())
   createdAt: Date;
+
+  /** Null means the default policy: nothing beyond Docker's defaults. */
+  @Column(jsonColumn({ nullable: true }))
+  policy: TeamPolicy | null;
 }

@@ -49,3 +49,27 @@ describe('FakeRuntime', () => {
     await runtime.close();
   });
 });
+
+describe('FakeRuntime pause', () => {
+  it('holds output and the exit while paused, and releases them on unpause', async () => {
+    const runtime = new FakeRuntime();
+    await runtime.create({
+      id: 'ctr_paused',
+      spec: { name: 's', image: 'x', env: [], labels: {}, cmd: ['sh', '-c', 'sleep 0.2; echo late; exit 4'] },
+      image: { digest: 'sha256:' + '0'.repeat(64), config: {}, layerDirs: [] },
+      metadata: {},
+    });
+    await runtime.start('ctr_paused');
+    await runtime.pause('ctr_paused');
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    await expect(runtime.inspect('ctr_paused')).resolves.toMatchObject({ status: 'paused' });
+    const lines: string[] = [];
+    for await (const line of runtime.logs('ctr_paused')) lines.push(line.line);
+    expect(lines).toEqual([]);
+    await runtime.unpause('ctr_paused');
+    await expect(runtime.wait('ctr_paused')).resolves.toMatchObject({ status: 'exited', exitCode: 4 });
+    for await (const line of runtime.logs('ctr_paused')) lines.push(line.line);
+    expect(lines).toEqual(['late']);
+    await runtime.close();
+  });
+});

@@ -1,9 +1,15 @@
 import {
   AlreadyExistsError,
   FailedPreconditionError,
+  InvalidArgumentError,
   NotFoundError,
   UnavailableError,
+  type ContainerProcess,
+  type ContainerResources,
   type ContainerSpec,
+  type ContainerStats,
+  type ExecParams,
+  type ExecResult,
   type LogLine,
 } from '@berth/domain';
 import type {
@@ -14,7 +20,8 @@ import type {
   ResolvedImage,
   RuntimeCapabilities,
 } from '../container-runtime';
-import { buildOciSpec, resolveUserFromDatabase, type UserDatabase } from '../oci-spec';
+import { buildExecProcess, buildOciSpec, resolveUserFromDatabase, type OciProcess, type UserDatabase } from '../oci-spec';
+import { mergeResourceUpdate } from '../oci-resources';
 import { dateToNs, isPastUntil, selects, TailBuffer, toLogLine, toLogSelection, type TimedLogLine } from '../shared/log-selection';
 import { parseSignal, type ParsedSignal } from '../shared/signals';
 import { checkedId } from '../shared/container-id';
@@ -36,6 +43,11 @@ import { checkedId } from '../shared/container-id';
  * The init process behaves like pid 1 in a PID namespace: signals it does not
  * trap are ignored, except SIGKILL (exit 137). No if/while/for. Tests that need
  * more pass `program`, which replaces the interpreter for the containers it chooses.
+ *
+ * `exec` runs the same interpreter with the container's process settings (a first
+ * word it does not know is `CommandNotRunnable`, as with runc). `pause` holds the
+ * output, the exit and the signals until `unpause`. `stats` and `top` are made up
+ * from the container's state and limits: 1 MiB of memory, 1 ms of CPU per second running.
  */
 export interface FakeRuntimeOptions {
   /** /etc/passwd and /etc/group of every image (default: root, and berth with uid and gid 1000). */
@@ -76,9 +88,13 @@ interface FakeContainer {
   finishedAt?: string;
   exitCode?: number;
   pid?: number;
-  status: 'created' | 'running' | 'exited';
+  status: 'created' | 'running' | 'paused' | 'exited';
   stopSignal: ParsedSignal;
   process: Omit<FakeProcess, 'write' | 'killed' | 'onSignal'>;
+  /** The OCI process, for exec. */
+  oci: OciProcess;
+  userName?: string;
+  lastCpuSample?: { usageNanos: number; systemNanos: number };
   logs: TimedLogLine[];
   run?: FakeRun;
   /** Wakes log followers and waiters. */
@@ -94,7 +110,7 @@ export class FakeRuntime implements ContainerRuntime {
   constructor(private readonly options: FakeRuntimeOptions = {}) {}
 
   capabilities(): RuntimeCapabilities {
-    return { logs: true, signals: true, survivesWorkerRestart: false };
+    return { logs: true, signals: true, exec: true, stats: true, pause: true, survivesWorkerRestart: false };
   }
 
   async versions(): Promise<Record<string, string>> {
@@ -104,7 +120,8 @@ export class FakeRuntime implements ContainerRuntime {
   async create({ id, spec, image, metadata }: CreateContainerOptions): Promise<ContainerInfo> {
     checkedId(id);
     if (this.containers.has(id)) throw new AlreadyExistsError(`container ${id} already exists`, 'ContainerExists');
-    const user = resolveUserFromDatabase(spec.user || image.config.user, this.options.users ?? DEFAULT_USERS);
+    const users = this.options.users ?? DEFAULT_USERS;
+    const user = resolveUserFromDatabase(spec.user || image.config.user, users);
     // The same rules as the real runtime: build the OCI spec and run what it says.
     const oci = buildOciSpec({ id, spec, image: image.config, rootfsPath: '/', user, hostNofileHardLimit: 1048576, cgroupsPath: '' });
     const env = Object.fromEntries(oci.process.env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
@@ -117,6 +134,7 @@ export class FakeRuntime implements ContainerRuntime {
       status: 'created',
       stopSignal: parseSignal(image.config.stopSignal || 'SIGTERM'),
       process: { argv: oci.process.args, env, cwd: oci.process.cwd, uid: user.uid, gid: user.gid, hostname: oci.hostname },
+      oci: oci.process,
       logs: [],
       changed: new Set(),
     });
@@ -125,7 +143,7 @@ export class FakeRuntime implements ContainerRuntime {
 
   async start(id: string): Promise<ContainerInfo> {
     const container = this.get(id);
-    if (container.status === 'running') return this.describe(container);
+    if (isLive(container)) return this.describe(container);
     container.status = 'running';
     container.pid = this.nextPid++;
     container.startedAt = new Date().toISOString();
@@ -140,30 +158,35 @@ export class FakeRuntime implements ContainerRuntime {
   async kill(id: string, signal: string): Promise<void> {
     const parsed = parseSignal(signal);
     const container = this.get(id);
-    if (container.status !== 'running' || !container.run) {
-      throw new FailedPreconditionError(`container ${id} is not running`, 'ContainerNotRunning');
-    }
+    if (!isLive(container) || !container.run) throw notRunning(id);
     container.run.deliver(parsed);
+    // As Docker: SIGKILL or the stop signal thaws a paused container, so the signal lands.
+    if (parsed.number === 9 || parsed.number === container.stopSignal.number) this.thaw(container);
   }
 
   async stop(id: string, timeoutSec: number): Promise<ContainerInfo> {
     const container = this.get(id);
     const run = container.run;
-    if (container.status !== 'running' || !run) return this.describe(container);
+    if (!isLive(container) || !run) return this.describe(container);
     run.deliver(container.stopSignal);
-    if (!(await settlesWithin(run.exited, Math.max(0, timeoutSec) * 1000))) run.deliver(parseSignal('SIGKILL'));
+    this.thaw(container);
+    if (!(await settlesWithin(run.exited, Math.max(0, timeoutSec) * 1000))) {
+      run.deliver(parseSignal('SIGKILL'));
+      this.thaw(container);
+    }
     await run.exited; // finish() ran first: it subscribed when the run started
     return this.describe(container);
   }
 
   async remove(id: string, options: { force?: boolean } = {}): Promise<void> {
     const container = this.get(id);
-    if (container.status === 'running') {
+    if (isLive(container)) {
       if (!options.force) {
         throw new FailedPreconditionError(`container ${id} is running: stop it first or remove it with force`, 'ContainerRunning');
       }
       this.containers.delete(id); // gone before the kill lands: no exit report, as with runc
       container.run?.deliver(parseSignal('SIGKILL'));
+      this.thaw(container);
       await container.run?.exited;
     }
     this.containers.delete(id);
@@ -180,7 +203,7 @@ export class FakeRuntime implements ContainerRuntime {
 
   async wait(id: string, signal?: AbortSignal): Promise<ContainerInfo> {
     const container = this.get(id);
-    while (container.status === 'running') {
+    while (isLive(container)) {
       if (signal?.aborted) throw new UnavailableError(`stopped waiting for container ${id}`, 'WaitAborted');
       await nextChange(container, signal);
       this.get(id);
@@ -202,7 +225,7 @@ export class FakeRuntime implements ContainerRuntime {
     if (!selection.follow) return;
     let seen = container.logs.length;
     for (;;) {
-      const finished = container.status !== 'running' && container.status !== 'created';
+      const finished = container.status === 'exited';
       const gone = !this.containers.has(id) || options.signal?.aborted;
       const fresh = container.logs.slice(seen);
       seen = container.logs.length;
@@ -210,6 +233,119 @@ export class FakeRuntime implements ContainerRuntime {
       if (fresh.some((l) => isPastUntil(selection, l.timeNs)) || finished || gone) return;
       await nextChange(container, options.signal);
     }
+  }
+
+  async exec(id: string, params: ExecParams): Promise<ExecResult> {
+    const container = this.get(id);
+    if (!(params.timeoutSec > 0)) {
+      throw new InvalidArgumentError('timeoutSec must be a positive number', [{ field: 'timeoutSec', message: 'must be positive' }]);
+    }
+    if (container.status === 'paused') throw new FailedPreconditionError(`container ${id} is paused: unpause it first`, 'ContainerPaused');
+    if (container.status !== 'running' || !container.run) throw notRunning(id);
+    const user = params.user ? resolveUserFromDatabase(params.user, this.options.users ?? DEFAULT_USERS) : undefined;
+    const oci = buildExecProcess(container.oci, params, user);
+    const program = this.options.program?.(id, oci.args);
+    if (!program && !KNOWN_COMMANDS.has(basename(oci.args[0]))) {
+      const message = `exec: "${oci.args[0]}": executable file not found in $PATH`;
+      throw new InvalidArgumentError(`cannot run the command: ${message}`, [{ field: 'cmd', message }], 'CommandNotRunnable');
+    }
+    const output = { stdout: '', stderr: '' };
+    let truncated = false;
+    const kill = new AbortController();
+    const stopWithContainer = () => kill.abort();
+    container.run.killed.addEventListener('abort', stopWithContainer, { once: true });
+    const process: FakeProcess = {
+      argv: oci.args,
+      env: Object.fromEntries(oci.env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)])),
+      cwd: oci.cwd,
+      uid: oci.user.uid,
+      gid: oci.user.gid,
+      hostname: container.process.hostname,
+      write: (stream, text) => {
+        if (kill.signal.aborted) return;
+        const room = EXEC_OUTPUT_LIMIT - output[stream].length;
+        if (text.length > room) truncated = true;
+        output[stream] += text.slice(0, Math.max(0, room));
+      },
+      killed: kill.signal,
+      onSignal: () => undefined,
+    };
+    const timer = setTimeout(() => kill.abort(), params.timeoutSec * 1000);
+    const killed = new Promise<number>((resolve) => kill.signal.addEventListener('abort', () => resolve(137), { once: true }));
+    const running = (program ?? interpret)(process).catch((err: unknown) => (err instanceof ShellExit ? err.code : 1));
+    try {
+      const exitCode = await Promise.race([running, killed]);
+      return { exitCode, stdout: output.stdout, stderr: output.stderr, truncated };
+    } finally {
+      clearTimeout(timer);
+      kill.abort();
+      container.run.killed.removeEventListener('abort', stopWithContainer);
+    }
+  }
+
+  async stats(id: string): Promise<ContainerStats> {
+    const container = this.get(id);
+    const live = isLive(container);
+    const runningMs = live && container.startedAt ? Date.now() - Date.parse(container.startedAt) : 0;
+    const usageNanos = Math.max(0, runningMs) * 1000; // 1 ms of CPU per second
+    const systemNanos = Date.now() * 1e6;
+    const previous = container.lastCpuSample;
+    const percent =
+      previous && systemNanos > previous.systemNanos ? ((usageNanos - previous.usageNanos) / (systemNanos - previous.systemNanos)) * 100 : undefined;
+    if (live) container.lastCpuSample = { usageNanos, systemNanos };
+    const resources = container.spec.resources ?? {};
+    return {
+      read: new Date().toISOString(),
+      cpu: { usageNanos, systemNanos, onlineCpus: 1, ...(percent !== undefined ? { percent: Math.max(0, percent) } : {}) },
+      memory: {
+        usageBytes: live ? 1024 * 1024 : 0,
+        ...(resources.memoryBytes !== undefined ? { limitBytes: resources.memoryBytes } : {}),
+      },
+      pids: { current: live ? 1 : 0, ...(resources.pidsLimit !== undefined && resources.pidsLimit > 0 ? { limit: resources.pidsLimit } : {}) },
+      blockIo: { readBytes: 0, writeBytes: 0 },
+      ...(live ? { network: { rxBytes: 0, txBytes: 0 } } : {}),
+    };
+  }
+
+  /** The init process only: the interpreter's background jobs are not processes. */
+  async top(id: string): Promise<ContainerProcess[]> {
+    const container = this.get(id);
+    if (!isLive(container) || container.pid === undefined) throw notRunning(id);
+    const users = (this.options.users ?? DEFAULT_USERS).passwd ?? '';
+    const user = users.split('\n').map((line) => line.split(':')).find((f) => Number(f[2]) === container.process.uid)?.[0];
+    const { argv } = container.process;
+    return [
+      {
+        pid: container.pid,
+        ppid: 0,
+        user: user ?? String(container.process.uid),
+        state: container.status === 'paused' ? 'D' : 'S',
+        command: basename(argv[0]).slice(0, 15),
+        args: [...argv],
+      },
+    ];
+  }
+
+  async pause(id: string): Promise<ContainerInfo> {
+    const container = this.get(id);
+    if (container.status === 'paused') return this.describe(container);
+    if (container.status !== 'running' || !container.run) throw notRunning(id);
+    container.status = 'paused';
+    container.run.pause();
+    return this.describe(container);
+  }
+
+  async unpause(id: string): Promise<ContainerInfo> {
+    const container = this.get(id);
+    if (container.status === 'running') return this.describe(container);
+    if (container.status !== 'paused') throw notRunning(id);
+    this.thaw(container);
+    return this.describe(container);
+  }
+
+  async update(id: string, resources: ContainerResources): Promise<void> {
+    const container = this.get(id);
+    container.spec = { ...container.spec, resources: mergeResourceUpdate(container.spec.resources, resources) };
   }
 
   onExit(listener: (info: ContainerInfo) => void): () => void {
@@ -226,6 +362,12 @@ export class FakeRuntime implements ContainerRuntime {
     const container = this.containers.get(id);
     if (!container) throw new NotFoundError(`container ${id} not found`, 'ContainerNotFound');
     return container;
+  }
+
+  private thaw(container: FakeContainer): void {
+    if (container.status !== 'paused') return;
+    container.status = 'running';
+    container.run?.resume();
   }
 
   private finish(container: FakeContainer, run: FakeRun, code: number): void {
@@ -258,6 +400,16 @@ export class FakeRuntime implements ContainerRuntime {
       metadata: c.metadata,
     };
   }
+}
+
+const EXEC_OUTPUT_LIMIT = 1024 * 1024;
+
+function isLive(container: FakeContainer): boolean {
+  return container.status === 'running' || container.status === 'paused';
+}
+
+function notRunning(id: string): FailedPreconditionError {
+  return new FailedPreconditionError(`container ${id} is not running`, 'ContainerNotRunning');
 }
 
 function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
@@ -294,6 +446,8 @@ class FakeRun {
   private readonly kill = new AbortController();
   private readonly signalHandlers: ((signal: ParsedSignal) => void)[] = [];
   private readonly partial = { stdout: '', stderr: '' };
+  /** While paused: output and signals wait here, and so does the exit. */
+  private frozen?: { writes: ['stdout' | 'stderr', string][]; signals: ParsedSignal[]; thawed: Promise<void>; thaw: () => void };
 
   constructor(
     private readonly container: FakeContainer,
@@ -307,20 +461,46 @@ class FakeRun {
     };
     const running = (program ?? interpret)(process).catch((err: unknown) => (err instanceof ShellExit ? err.code : 1));
     const killed = new Promise<number>((resolve) => this.kill.signal.addEventListener('abort', () => resolve(137), { once: true }));
-    this.exited = Promise.race([running, killed]).then((code) => {
+    this.exited = Promise.race([running, killed]).then(async (code) => {
+      await this.frozen?.thawed;
       this.flush();
       this.kill.abort(); // ends background jobs and timers, as the PID namespace dies with its init
       return code;
     });
   }
 
+  get killed(): AbortSignal {
+    return this.kill.signal;
+  }
+
   deliver(signal: ParsedSignal): void {
-    if (signal.number === 9) this.kill.abort();
+    if (this.frozen) this.frozen.signals.push(signal);
+    else if (signal.number === 9) this.kill.abort();
     else this.signalHandlers.forEach((handler) => handler(signal));
+  }
+
+  pause(): void {
+    if (this.frozen) return;
+    let thaw = () => undefined as void;
+    const thawed = new Promise<void>((resolve) => (thaw = resolve));
+    this.frozen = { writes: [], signals: [], thawed, thaw };
+  }
+
+  resume(): void {
+    const frozen = this.frozen;
+    if (!frozen) return;
+    this.frozen = undefined;
+    frozen.writes.forEach(([stream, text]) => this.write(stream, text));
+    frozen.signals.forEach((signal) => this.deliver(signal));
+    frozen.thaw();
   }
 
   private write(stream: 'stdout' | 'stderr', text: string): void {
     if (this.kill.signal.aborted) return;
+    if (this.frozen) {
+      this.frozen.writes.push([stream, text]);
+      return;
+    }
     const lines = (this.partial[stream] + text).split('\n');
     this.partial[stream] = lines.pop() ?? '';
     for (const line of lines) this.container.logs.push({ stream, timeNs: dateToNs(new Date()), line });
@@ -347,6 +527,11 @@ interface SimpleCommand {
   after: ';' | '&&' | '||';
   background: boolean;
 }
+
+/** The commands the interpreter knows (anything else is `not found`). */
+const KNOWN_COMMANDS = new Set([
+  'echo', 'printf', 'exit', 'sleep', 'wait', 'trap', 'true', ':', 'false', 'id', 'hostname', 'pwd', 'env', 'printenv', 'cat', 'sh',
+]);
 
 async function interpret(process: FakeProcess): Promise<number> {
   const [file, ...args] = process.argv;

@@ -14,6 +14,8 @@ export interface ContainerMeta {
   createdAt: string;
   /** The latest start; each start of an exited container replaces it. */
   startedAt?: string;
+  /** The run (its startedAt) the OOM killer struck, recorded from the cgroup when the exit is seen. */
+  oomKilledRun?: string;
 }
 
 export class ContainerMetaStore {

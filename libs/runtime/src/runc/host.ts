@@ -1,5 +1,6 @@
 import { access, readFile } from 'node:fs/promises';
 import { NOFILE_HARD } from '../oci-spec';
+import type { HostRlimits, RlimitName } from '../oci-resources';
 
 /** The hard RLIMIT_NOFILE of this process (`unlimited` counts as Docker's ceiling). */
 export async function hostNofileHardLimit(limitsPath = '/proc/self/limits'): Promise<number> {
@@ -22,4 +23,58 @@ export async function detectCgroupVersion(cgroupRoot = '/sys/fs/cgroup'): Promis
   } catch {
     return 1;
   }
+}
+
+/** /proc/<pid>/limits row titles → rlimit names. */
+const LIMIT_ROWS: Record<string, RlimitName> = {
+  'Max cpu time': 'cpu',
+  'Max file size': 'fsize',
+  'Max data size': 'data',
+  'Max stack size': 'stack',
+  'Max core file size': 'core',
+  'Max resident set': 'rss',
+  'Max processes': 'nproc',
+  'Max open files': 'nofile',
+  'Max locked memory': 'memlock',
+  'Max address space': 'as',
+  'Max file locks': 'locks',
+  'Max pending signals': 'sigpending',
+  'Max msgqueue size': 'msgqueue',
+  'Max nice priority': 'nice',
+  'Max realtime priority': 'rtprio',
+  'Max realtime timeout': 'rttime',
+};
+
+/** Every hard limit of this process by name; `unlimited` is Infinity. */
+export function parseHardLimits(limits: string): HostRlimits {
+  const out: HostRlimits = {};
+  for (const line of limits.split('\n')) {
+    const title = Object.keys(LIMIT_ROWS).find((row) => line.startsWith(row));
+    if (!title) continue;
+    const hard = line.slice(title.length).trim().split(/\s+/)[1];
+    const value = hard === 'unlimited' ? Infinity : Number(hard);
+    if (hard !== undefined && !Number.isNaN(value)) out[LIMIT_ROWS[title]] = value;
+  }
+  return out;
+}
+
+export async function hostHardLimits(limitsPath = '/proc/self/limits'): Promise<HostRlimits> {
+  return parseHardLimits(await readFile(limitsPath, 'utf8'));
+}
+
+/** Whether the kernel accounts swap per cgroup, so a swap limit can be set (Docker drops it otherwise). */
+export async function swapLimitSupported(cgroupVersion: 1 | 2, cgroupRoot = '/sys/fs/cgroup'): Promise<boolean> {
+  if (cgroupVersion === 1) return exists(`${cgroupRoot}/memory/memory.memsw.limit_in_bytes`);
+  // v2: the root has no memory.swap.max; look at a child cgroup that has memory enabled.
+  for (const child of ['init.scope', 'system.slice', 'user.slice', 'berth']) {
+    if (await exists(`${cgroupRoot}/${child}/memory.max`)) return exists(`${cgroupRoot}/${child}/memory.swap.max`);
+  }
+  return true; // nothing to look at: let runc decide
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
 }

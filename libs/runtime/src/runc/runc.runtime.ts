@@ -1,9 +1,20 @@
-import { access, mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { access, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { arch, cpus, release } from 'node:os';
+import { join } from 'node:path';
 import {
   AlreadyExistsError,
   FailedPreconditionError,
+  InternalError,
+  InvalidArgumentError,
   NotFoundError,
   UnavailableError,
+  type ContainerProcess,
+  type ContainerResources,
+  type ContainerSpec,
+  type ContainerStats,
+  type ExecParams,
+  type ExecResult,
   type LogLine,
 } from '@berth/domain';
 import type {
@@ -13,12 +24,25 @@ import type {
   LogOptions,
   RuntimeCapabilities,
 } from '../container-runtime';
-import { buildOciSpec, containerHostname, resolveProcessArgs, resolveUser } from '../oci-spec';
+import {
+  buildExecProcess,
+  buildOciSpec,
+  checkSpecForHost,
+  containerHostname,
+  readUserDatabase,
+  resolveUser,
+  type OciSpec,
+} from '../oci-spec';
+import { cgroupResources, mergeResourceUpdate, type HostRlimits } from '../oci-resources';
+import { DEFAULT_SECCOMP_PROFILE_PATH, loadDockerSeccompProfile, type DockerSeccompProfile } from '../seccomp';
+import { ContainerCgroup } from './cgroups';
+import { runRuncExec } from './exec-process';
+import { hostSystemNanos, readNetDev, readProcProcess, userNames } from './proc-readers';
 import { conmonArgs, parseConmonVersion, spawnConmon } from './conmon';
 import { ContainerMetaStore, type ContainerMeta } from './container-meta';
 import { hostnameFileContent, hostsFileContent, resolvConfContent } from './etc-files';
 import { ExitWatcher, readExitCode } from './exit-watcher';
-import { detectCgroupVersion, hostNofileHardLimit } from './host';
+import { detectCgroupVersion, hostHardLimits, hostNofileHardLimit, swapLimitSupported } from './host';
 import { readK8sLog } from './k8s-log';
 import { toLogSelection } from '../shared/log-selection';
 import { isMountPoint, mountOverlay, unmountIfMounted } from './overlay';
@@ -39,6 +63,15 @@ export interface RuncRuntimeOptions {
   runner?: ProcessRunner;
   /** How long to wait for an exit after SIGKILL, and for conmon to go away (default 10 s). */
   killGraceMs?: number;
+  /** Docker's seccomp profile (default /usr/share/berth/seccomp/default.json); create fails when it is missing. */
+  seccompProfilePath?: string;
+}
+
+interface HostFacts {
+  nofileHard: number;
+  rlimits: HostRlimits;
+  cgroupVersion: 1 | 2;
+  swapLimit: boolean;
 }
 
 interface ExitRecord {
@@ -68,8 +101,11 @@ export class RuncRuntime implements ContainerRuntime {
   private readonly reportedRuns = new Map<string, string>();
   private readonly removing = new Set<string>();
   private readonly closing = new AbortController();
+  private readonly seccompProfilePath: string;
+  /** The previous CPU sample per container, for the percent between two stats calls. */
+  private readonly cpuSamples = new Map<string, { usageNanos: number; systemNanos: number }>();
   private prepared?: Promise<void>;
-  private hostFactsPromise?: Promise<{ nofileHard: number; cgroupVersion: 1 | 2 }>;
+  private hostFactsPromise?: Promise<HostFacts>;
 
   constructor(options: RuncRuntimeOptions) {
     this.layout = new StateLayout(options.root);
@@ -78,12 +114,13 @@ export class RuncRuntime implements ContainerRuntime {
     this.metas = new ContainerMetaStore(this.layout);
     this.conmonPath = options.conmonPath ?? '/usr/bin/conmon';
     this.killGraceMs = options.killGraceMs ?? 10_000;
+    this.seccompProfilePath = options.seccompProfilePath ?? DEFAULT_SECCOMP_PROFILE_PATH;
     this.exitWatcher = new ExitWatcher(this.layout.exits);
     this.exitWatcher.on((event) => void this.reportExit(event.id));
   }
 
   capabilities(): RuntimeCapabilities {
-    return { logs: true, signals: true, survivesWorkerRestart: true };
+    return { logs: true, signals: true, exec: true, stats: true, pause: true, survivesWorkerRestart: true };
   }
 
   async versions(): Promise<Record<string, string>> {
@@ -98,8 +135,11 @@ export class RuncRuntime implements ContainerRuntime {
   async create(options: CreateContainerOptions): Promise<ContainerInfo> {
     const { id, spec, image } = options;
     checkedId(id);
-    resolveProcessArgs(spec, image.config); // no command: fail before anything exists on disk
     const stopSignal = parseSignal(image.config.stopSignal || 'SIGTERM').name;
+    // A bad spec, a limit the host cannot give, or no seccomp profile: fail before anything exists on disk.
+    const facts = await this.hostFacts();
+    checkSpecForHost(spec, image.config, { hostNofileHardLimit: facts.nofileHard, hostRlimits: facts.rlimits });
+    const seccompProfile = await this.seccompProfileFor(spec);
     await this.prepare();
     try {
       await mkdir(this.layout.bundle(id), { mode: 0o700 });
@@ -110,7 +150,7 @@ export class RuncRuntime implements ContainerRuntime {
       throw err;
     }
     try {
-      const meta = await this.writeBundle(options, stopSignal);
+      const meta = await this.writeBundle(options, stopSignal, seccompProfile);
       await this.spawnMonitor(id, spec.name);
       return await this.describe(meta, { status: 'created', pid: 0 }, undefined);
     } catch (err) {
@@ -140,22 +180,27 @@ export class RuncRuntime implements ContainerRuntime {
 
   async kill(id: string, signal: string): Promise<void> {
     const parsed = parseSignal(signal);
+    const meta = await this.metas.read(id);
     const info = await this.inspect(id);
-    if (info.status !== 'running') throw notRunning(id);
+    if (!isLive(info)) throw notRunning(id);
     try {
       await this.runc.kill(id, parsed.number);
     } catch (err) {
       throw asDomainError(err, id);
     }
+    // As Docker: SIGKILL or the stop signal to a paused container thaws it, so the signal lands.
+    if (info.status === 'paused' && (parsed.number === SIGKILL || parsed.name === meta.stopSignal)) await this.thawIfPaused(id);
   }
 
   async stop(id: string, timeoutSec: number): Promise<ContainerInfo> {
     const meta = await this.metas.read(id);
     const info = await this.inspect(id);
-    if (info.status !== 'running') return info;
+    if (!isLive(info)) return info;
     await this.signalIfRunning(id, parseSignal(meta.stopSignal).number);
+    if (info.status === 'paused') await this.thawIfPaused(id); // as Docker: the stop signal lands once thawed
     if (!(await this.waitForExitFile(id, Math.max(0, timeoutSec) * 1000))) {
       await this.signalIfRunning(id, SIGKILL);
+      await this.thawIfPaused(id);
       if (!(await this.waitForExitFile(id, this.killGraceMs))) {
         throw new UnavailableError(`container ${id} did not exit within ${this.killGraceMs} ms of SIGKILL`, 'StopTimedOut');
       }
@@ -165,13 +210,14 @@ export class RuncRuntime implements ContainerRuntime {
 
   async remove(id: string, options: { force?: boolean } = {}): Promise<void> {
     const info = await this.inspect(id);
-    if (info.status === 'running') {
+    if (isLive(info)) {
       if (!options.force) {
         throw new FailedPreconditionError(`container ${id} is running: stop it first or remove it with force`, 'ContainerRunning');
       }
       this.removing.add(id); // killed on the way out: not an exit to report
       try {
         await this.signalIfRunning(id, SIGKILL);
+        if (info.status === 'paused') await this.thawIfPaused(id);
         await this.waitForExitFile(id, this.killGraceMs);
       } catch (err) {
         this.removing.delete(id);
@@ -184,7 +230,7 @@ export class RuncRuntime implements ContainerRuntime {
   async inspect(id: string): Promise<ContainerInfo> {
     const meta = await this.metas.read(id);
     // An exit file means this run is over (start removes it before the next): no need to ask runc.
-    const exit = await this.readExit(id);
+    const exit = await this.readExit(id, meta);
     return this.describe(meta, exit ? undefined : await this.runcState(id), exit);
   }
 
@@ -195,7 +241,7 @@ export class RuncRuntime implements ContainerRuntime {
     const infos = await Promise.all(
       ids.map(async (id) => {
         const meta = await this.metas.read(id).catch((err) => (err instanceof NotFoundError ? undefined : Promise.reject(err)));
-        return meta && this.describe(meta, states.get(id), await this.readExit(id));
+        return meta && this.describe(meta, states.get(id), await this.readExit(id, meta));
       }),
     );
     return infos.filter((info): info is ContainerInfo => info !== undefined).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
@@ -207,7 +253,7 @@ export class RuncRuntime implements ContainerRuntime {
     // Ends when the container stops running, or on abort: waiting for a container has no deadline of its own.
     for (;;) {
       const info = await this.inspect(id);
-      if (info.status !== 'running') return info;
+      if (!isLive(info)) return info;
       if (stop.aborted) throw new UnavailableError(`stopped waiting for container ${id}`, 'WaitAborted');
       await this.exitEventOrTimeout(id, 1000, stop);
     }
@@ -218,6 +264,143 @@ export class RuncRuntime implements ContainerRuntime {
     const selection = toLogSelection(options);
     const signal = options.signal ? AbortSignal.any([options.signal, this.closing.signal]) : this.closing.signal;
     yield* readK8sLog(this.layout.file(id, 'ctr.log'), { selection, signal, isFinished: () => this.outputFinished(id) });
+  }
+
+  /**
+   * `runc exec --process` with a process built like the container's. A command that
+   * cannot be started (missing, not executable) is an InvalidArgument `CommandNotRunnable`,
+   * as at create; a timeout SIGKILLs the process and reports exit code 137.
+   */
+  async exec(id: string, params: ExecParams): Promise<ExecResult> {
+    await this.metas.read(id);
+    const timeoutSec = params.timeoutSec;
+    if (typeof timeoutSec !== 'number' || !Number.isFinite(timeoutSec) || timeoutSec <= 0) {
+      throw new InvalidArgumentError('timeoutSec must be a positive number', [{ field: 'timeoutSec', message: 'must be positive' }]);
+    }
+    const info = await this.inspect(id);
+    if (info.status === 'paused') throw new FailedPreconditionError(`container ${id} is paused: unpause it first`, 'ContainerPaused');
+    if (info.status !== 'running') throw notRunning(id);
+    const config = JSON.parse(await readFile(this.layout.file(id, 'config.json'), 'utf8')) as OciSpec;
+    const user = params.user ? await resolveUser(params.user, this.layout.file(id, 'rootfs')) : undefined;
+    const processSpec = buildExecProcess(config.process, params, user);
+
+    const dir = this.layout.file(id, 'exec');
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const base = join(dir, randomBytes(8).toString('hex'));
+    const files = { processFile: `${base}.json`, pidFile: `${base}.pid`, logFile: `${base}.log` };
+    try {
+      await writeFile(files.processFile, JSON.stringify(processSpec), { mode: 0o600 });
+      const outcome = await runRuncExec({ runcPath: this.runc.path, runcRoot: this.layout.runcRoot, id, ...files, timeoutMs: timeoutSec * 1000 });
+      if (outcome.runcError !== undefined) throw execFailure(id, outcome.runcError);
+      return { exitCode: outcome.exitCode, stdout: outcome.stdout, stderr: outcome.stderr, truncated: outcome.truncated };
+    } finally {
+      await Promise.all(Object.values(files).map((file) => rm(file, { force: true })));
+    }
+  }
+
+  async stats(id: string): Promise<ContainerStats> {
+    const info = await this.inspect(id);
+    const live = isLive(info) || info.status === 'created';
+    const { cgroupVersion } = await this.hostFacts();
+    const sample = live ? await new ContainerCgroup(cgroupVersion, cgroupPath(id)).sample() : undefined;
+    const systemNanos = await hostSystemNanos();
+    const onlineCpus = Math.max(1, cpus().length);
+    const usageNanos = sample?.cpuUsageNanos ?? 0;
+    const previous = this.cpuSamples.get(id);
+    let percent: number | undefined;
+    if (previous && systemNanos !== undefined && systemNanos > previous.systemNanos && usageNanos >= previous.usageNanos) {
+      percent = ((usageNanos - previous.usageNanos) / (systemNanos - previous.systemNanos)) * onlineCpus * 100;
+    }
+    if (systemNanos !== undefined && live) this.cpuSamples.set(id, { usageNanos, systemNanos });
+    const network = info.pid && isLive(info) ? await readNetDev(info.pid) : undefined;
+    return {
+      read: new Date().toISOString(),
+      cpu: { usageNanos, ...(systemNanos !== undefined ? { systemNanos } : {}), onlineCpus, ...(percent !== undefined ? { percent } : {}) },
+      memory: {
+        usageBytes: sample?.memoryUsageBytes ?? 0,
+        ...(sample?.memoryLimitBytes !== undefined ? { limitBytes: sample.memoryLimitBytes } : {}),
+        ...(sample?.memoryCacheBytes !== undefined ? { cacheBytes: sample.memoryCacheBytes } : {}),
+      },
+      pids: { current: sample?.pidsCurrent ?? 0, ...(sample?.pidsLimit !== undefined ? { limit: sample.pidsLimit } : {}) },
+      blockIo: { readBytes: sample?.blockReadBytes ?? 0, writeBytes: sample?.blockWriteBytes ?? 0 },
+      ...(network ? { network } : {}),
+    };
+  }
+
+  /** The container's processes (host pids) from its cgroup, users named from the container's /etc/passwd. */
+  async top(id: string): Promise<ContainerProcess[]> {
+    const info = await this.inspect(id);
+    if (!isLive(info)) throw notRunning(id);
+    const { cgroupVersion } = await this.hostFacts();
+    const pids = await new ContainerCgroup(cgroupVersion, cgroupPath(id)).pids();
+    const names = userNames((await readUserDatabase(this.layout.file(id, 'rootfs')).catch(() => ({ passwd: undefined }))).passwd);
+    const processes = await Promise.all(pids.slice(0, 10_000).map((pid) => readProcProcess(pid)));
+    return processes
+      .filter((p): p is NonNullable<typeof p> => p !== undefined)
+      .sort((a, b) => a.pid - b.pid)
+      .map((p) => ({
+        pid: p.pid,
+        ppid: p.ppid,
+        user: names.get(p.uid) ?? String(p.uid),
+        state: p.state,
+        command: p.comm,
+        args: p.args.length ? p.args : [`[${p.comm}]`],
+      }));
+  }
+
+  async pause(id: string): Promise<ContainerInfo> {
+    const info = await this.inspect(id);
+    if (info.status === 'paused') return info;
+    if (info.status !== 'running') throw notRunning(id);
+    try {
+      await this.runc.pause(id);
+    } catch (err) {
+      throw asDomainError(err, id);
+    }
+    return this.inspect(id);
+  }
+
+  async unpause(id: string): Promise<ContainerInfo> {
+    const info = await this.inspect(id);
+    if (info.status === 'running') return info;
+    if (info.status !== 'paused') throw notRunning(id);
+    try {
+      await this.runc.resume(id);
+    } catch (err) {
+      throw asDomainError(err, id);
+    }
+    return this.inspect(id);
+  }
+
+  /**
+   * New cgroup limits through `runc update` when runc holds the container, and in
+   * config.json and meta.json so the next start keeps them. Ulimits and the /dev/shm
+   * size cannot change in place.
+   */
+  async update(id: string, resources: ContainerResources): Promise<void> {
+    const meta = await this.metas.read(id);
+    const merged = mergeResourceUpdate(meta.spec.resources, resources);
+    const { swapLimit } = await this.hostFacts();
+    const cgroup = cgroupResources(merged, { swapLimit });
+    const state = await this.runcState(id);
+    if (state && state.status !== 'stopped') {
+      const file = this.layout.file(id, 'update.json');
+      try {
+        await writeFile(file, JSON.stringify(cgroup));
+        await this.runc.update(id, file);
+      } catch (err) {
+        throw asDomainError(err, id);
+      } finally {
+        await rm(file, { force: true });
+      }
+    }
+    const configPath = this.layout.file(id, 'config.json');
+    const config = JSON.parse(await readFile(configPath, 'utf8')) as OciSpec;
+    config.linux.resources = { devices: config.linux.resources.devices, ...cgroup };
+    await writeFile(`${configPath}.tmp`, JSON.stringify(config, null, 2));
+    await rename(`${configPath}.tmp`, configPath);
+    const latest = await this.metas.read(id);
+    await this.metas.write({ ...latest, spec: { ...latest.spec, resources: merged } });
   }
 
   onExit(listener: (info: ContainerInfo) => void): () => void {
@@ -239,16 +422,27 @@ export class RuncRuntime implements ContainerRuntime {
     return this.prepared;
   }
 
-  private hostFacts(): Promise<{ nofileHard: number; cgroupVersion: 1 | 2 }> {
-    this.hostFactsPromise ??= Promise.all([hostNofileHardLimit(), detectCgroupVersion()]).then(([nofileHard, cgroupVersion]) => ({
-      nofileHard,
-      cgroupVersion,
-    }));
+  private hostFacts(): Promise<HostFacts> {
+    this.hostFactsPromise ??= (async () => {
+      const [nofileHard, rlimits, cgroupVersion] = await Promise.all([hostNofileHardLimit(), hostHardLimits(), detectCgroupVersion()]);
+      return { nofileHard, rlimits, cgroupVersion, swapLimit: await swapLimitSupported(cgroupVersion) };
+    })();
+    this.hostFactsPromise.catch(() => (this.hostFactsPromise = undefined));
     return this.hostFactsPromise;
   }
 
+  /** Docker's profile, read afresh for each container; none for privileged or unconfined ones. */
+  private async seccompProfileFor(spec: ContainerSpec): Promise<DockerSeccompProfile | undefined> {
+    if (spec.security?.privileged || spec.security?.seccompProfile === 'unconfined') return undefined;
+    return loadDockerSeccompProfile(this.seccompProfilePath);
+  }
+
   /** rootfs mount, /etc files, config.json and meta.json of a new container. */
-  private async writeBundle({ id, spec, image, metadata }: CreateContainerOptions, stopSignal: string): Promise<ContainerMeta> {
+  private async writeBundle(
+    { id, spec, image, metadata }: CreateContainerOptions,
+    stopSignal: string,
+    seccompProfile: DockerSeccompProfile | undefined,
+  ): Promise<ContainerMeta> {
     const file = (name: Parameters<StateLayout['file']>[1]) => this.layout.file(id, name);
     await Promise.all([mkdir(file('rootfs')), mkdir(file('upper')), mkdir(file('work'))]);
     await this.mountRootfs(id, image.layerDirs);
@@ -259,7 +453,7 @@ export class RuncRuntime implements ContainerRuntime {
       writeFile(file('hostname'), hostnameFileContent(hostname), { mode: 0o644 }),
       writeFile(file('resolv.conf'), resolvConfContent(), { mode: 0o644 }),
     ]);
-    const { nofileHard, cgroupVersion } = await this.hostFacts();
+    const { nofileHard, rlimits, cgroupVersion, swapLimit } = await this.hostFacts();
     const ociSpec = buildOciSpec({
       id,
       spec,
@@ -267,7 +461,10 @@ export class RuncRuntime implements ContainerRuntime {
       rootfsPath: file('rootfs'),
       user,
       hostNofileHardLimit: nofileHard,
-      cgroupsPath: `/berth/${id}`,
+      hostRlimits: rlimits,
+      seccomp: seccompProfile ? { profile: seccompProfile, arch: arch(), kernel: release() } : undefined,
+      swapLimit,
+      cgroupsPath: cgroupPath(id),
       cgroupVersion,
       etcFiles: { hosts: file('hosts'), hostname: file('hostname'), resolvConf: file('resolv.conf') },
     });
@@ -318,6 +515,7 @@ export class RuncRuntime implements ContainerRuntime {
   private async destroy(id: string): Promise<void> {
     this.removing.add(id);
     try {
+      await this.thawIfPaused(id).catch(() => undefined); // runc cannot kill a frozen container
       await this.runc.delete(id, { force: true }).catch(ignoreMissing);
       await this.waitForMonitorExit(id);
       await unmountIfMounted(this.runner, this.layout.file(id, 'rootfs'));
@@ -325,6 +523,7 @@ export class RuncRuntime implements ContainerRuntime {
       await rm(this.layout.exitFile(id), { force: true });
       await rm(this.layout.socketLink(id), { recursive: true, force: true });
       this.reportedRuns.delete(id);
+      this.cpuSamples.delete(id);
     } finally {
       this.removing.delete(id);
     }
@@ -338,15 +537,34 @@ export class RuncRuntime implements ContainerRuntime {
     }
   }
 
-  private async readExit(id: string): Promise<ExitRecord | undefined> {
+  private async readExit(id: string, meta?: ContainerMeta): Promise<ExitRecord | undefined> {
     const path = this.layout.exitFile(id);
+    let finishedAt: string;
     try {
-      const info = await stat(path);
-      const [exitCode, oomKilled] = await Promise.all([readExitCode(path), exists(this.layout.file(id, 'oom'))]);
-      return { exitCode, finishedAt: info.mtime.toISOString(), oomKilled };
+      finishedAt = (await stat(path)).mtime.toISOString();
     } catch {
       return undefined;
     }
+    const [exitCode, oomKilled] = await Promise.all([readExitCode(path), this.oomKilled(id, meta)]);
+    return { exitCode, finishedAt, oomKilled };
+  }
+
+  /**
+   * conmon's `oom` file, else the verdict recorded in meta.json for this run, else
+   * the cgroup's oom_kill counter (recorded, as the cgroup goes with the next start or remove).
+   */
+  private async oomKilled(id: string, known?: ContainerMeta): Promise<boolean> {
+    if (await exists(this.layout.file(id, 'oom'))) return true;
+    const meta = known ?? (await this.metas.read(id).catch(() => undefined));
+    if (!meta) return false;
+    const run = meta.startedAt ?? meta.createdAt;
+    if (meta.oomKilledRun === run) return true;
+    const { cgroupVersion } = await this.hostFacts();
+    const kills = await new ContainerCgroup(cgroupVersion, cgroupPath(id)).oomKillCount();
+    if (!kills) return false;
+    const latest = await this.metas.read(id).catch(() => undefined);
+    if (latest && (latest.startedAt ?? latest.createdAt) === run) await this.metas.write({ ...latest, oomKilledRun: run });
+    return true;
   }
 
   private async describe(
@@ -373,8 +591,9 @@ export class RuncRuntime implements ContainerRuntime {
         return { ...base, status: 'created' };
       case 'creating':
       case 'running':
-      case 'paused':
         return { ...base, status: 'running', ...(state.pid > 0 ? { pid: state.pid } : {}) };
+      case 'paused':
+        return { ...base, status: 'paused', ...(state.pid > 0 ? { pid: state.pid } : {}) };
     }
     // Stopped, or unknown to runc. Ask about conmon first, then look for the exit file again: it
     // may have been written since it was first read, and conmon writes it before it leaves.
@@ -393,6 +612,18 @@ export class RuncRuntime implements ContainerRuntime {
     } catch (err) {
       const mapped = asDomainError(err, id);
       if (!(mapped instanceof FailedPreconditionError)) throw mapped;
+    }
+  }
+
+  /** runc resume when runc says the container is paused; a container that is gone meanwhile is fine. */
+  private async thawIfPaused(id: string): Promise<void> {
+    const state = await this.runc.stateIfExists(id).catch(() => undefined);
+    if (state?.status !== 'paused') return;
+    try {
+      await this.runc.resume(id);
+    } catch (err) {
+      const mapped = asDomainError(err, id);
+      if (!(mapped instanceof FailedPreconditionError) && !(mapped instanceof NotFoundError)) throw mapped;
     }
   }
 
@@ -480,6 +711,25 @@ function asDomainError(err: unknown, id: string): unknown {
 
 function ignoreMissing(err: unknown): void {
   if (!(err instanceof RuncError && err.containerMissing)) throw err;
+}
+
+/** Running or paused: a process exists. */
+function isLive(info: ContainerInfo): boolean {
+  return info.status === 'running' || info.status === 'paused';
+}
+
+function cgroupPath(id: string): string {
+  return `/berth/${id}`;
+}
+
+/** runc's complaint about an exec, as the domain error it amounts to. */
+function execFailure(id: string, message: string): Error {
+  if (/executable file not found|no such file or directory|permission denied|not a directory/i.test(message)) {
+    return new InvalidArgumentError(`cannot run the command: ${message}`, [{ field: 'cmd', message }], 'CommandNotRunnable');
+  }
+  if (/paused/i.test(message)) return new FailedPreconditionError(`container ${id} is paused: ${message}`, 'ContainerPaused');
+  if (/not running|stopped|does not exist/i.test(message)) return new FailedPreconditionError(`container ${id} is not running: ${message}`, 'ContainerNotRunning');
+  return new InternalError(`runc exec failed: ${message}`, 'ExecFailed');
 }
 
 function notRunning(id: string): FailedPreconditionError {

@@ -27,6 +27,10 @@ describe('runcArgs', () => {
     expect(runcArgs.kill('c1', 'KILL', { all: true })).toEqual(['kill', '--all', 'c1', 'KILL']);
     expect(runcArgs.delete('c1')).toEqual(['delete', 'c1']);
     expect(runcArgs.delete('c1', { force: true })).toEqual(['delete', '--force', 'c1']);
+    expect(runcArgs.pause('c1')).toEqual(['pause', 'c1']);
+    expect(runcArgs.resume('c1')).toEqual(['resume', 'c1']);
+    expect(runcArgs.update('c1', '/b/update.json')).toEqual(['update', '--resources', '/b/update.json', 'c1']);
+    expect(runcArgs.exec('c1', '/b/p.json', '/b/p.pid')).toEqual(['exec', '--process', '/b/p.json', '--pid-file', '/b/p.pid', 'c1']);
   });
 });
 

@@ -45,6 +45,12 @@ export const runcArgs = {
     String(signal),
   ],
   delete: (id: string, options: DeleteOptions = {}): string[] => ['delete', ...(options.force ? ['--force'] : []), id],
+  pause: (id: string): string[] => ['pause', id],
+  resume: (id: string): string[] => ['resume', id],
+  /** `resources` is a file holding the OCI linux.resources object. */
+  update: (id: string, resourcesFile: string): string[] => ['update', '--resources', resourcesFile, id],
+  /** `process` is a file holding the OCI process object; runc writes the process's host pid to `pidFile`. */
+  exec: (id: string, processFile: string, pidFile: string): string[] => ['exec', '--process', processFile, '--pid-file', pidFile, id],
   version: (): string[] => ['--version'],
 };
 
@@ -64,6 +70,10 @@ export class RuncError extends InternalError {
 
   get containerNotRunning(): boolean {
     return /not running|container is stopped|cannot .* stopped/i.test(this.stderr);
+  }
+
+  get containerPaused(): boolean {
+    return /\bpaused\b/i.test(this.stderr);
   }
 
   /** NotFound or FailedPrecondition when runc says so, else this error (an InternalError). */
@@ -133,6 +143,19 @@ export class RuncClient {
 
   async delete(id: string, options?: DeleteOptions): Promise<void> {
     await this.exec(runcArgs.delete(id, options));
+  }
+
+  /** Freezes every process of the container (cgroup freezer). */
+  async pause(id: string): Promise<void> {
+    await this.exec(runcArgs.pause(id));
+  }
+
+  async resume(id: string): Promise<void> {
+    await this.exec(runcArgs.resume(id));
+  }
+
+  async update(id: string, resourcesFile: string): Promise<void> {
+    await this.exec(runcArgs.update(id, resourcesFile));
   }
 
   /** `1.1.5+ds1` from `runc version 1.1.5+ds1`. */

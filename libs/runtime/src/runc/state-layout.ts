@@ -8,7 +8,9 @@ import { checkedId } from '../shared/container-id';
  *   containers/<id>/   the OCI bundle and our files: config.json, rootfs/ (overlay
  *                      mount point), upper/, work/, meta.json, ctr.log (conmon's
  *                      k8s-file log), conmon.pid, pidfile, hosts, hostname,
- *                      resolv.conf, oom (written by conmon on an OOM kill)
+ *                      resolv.conf, oom (written by conmon on an OOM kill),
+ *                      exec/ (process, pid and runc log files of running execs),
+ *                      update.json (the resources of a `runc update`, while it runs)
  *   exits/<id>         conmon's exit file: the exit code; its mtime is the finish time
  *   runc/              `runc --root`: private to this runtime
  *   sockets/<id>       conmon's attach-socket link (--socket-dir-path)
@@ -59,4 +61,6 @@ export type ContainerFile =
   | 'hosts'
   | 'hostname'
   | 'resolv.conf'
-  | 'oom';
+  | 'oom'
+  | 'exec'
+  | 'update.json';

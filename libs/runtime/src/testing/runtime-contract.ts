@@ -383,6 +383,157 @@ export function describeRuntimeContract(name: string, setup: () => Promise<Runti
         await expect(runtime.inspect(id)).rejects.toBeInstanceOf(NotFoundError);
       });
     });
+
+    describe('exec, stats, top, pause and update', () => {
+      const MiB = 1024 * 1024;
+      const running = async (overrides: Partial<ContainerSpec> = {}) => {
+        const { id } = await create({ cmd: ['sleep', '1000'], ...overrides });
+        const info = await runtime.start(id);
+        return { id, info };
+      };
+
+      it('execs a command: stdout and stderr apart, and its exit code', async () => {
+        const { id } = await running();
+        await expect(runtime.exec(id, { cmd: sh('echo out; echo err >&2; exit 3').cmd, timeoutSec: 10 })).resolves.toEqual({
+          exitCode: 3,
+          stdout: 'out\n',
+          stderr: 'err\n',
+          truncated: false,
+        });
+        await expect(runtime.exec(id, { cmd: ['echo', 'hi'], timeoutSec: 10 })).resolves.toMatchObject({ exitCode: 0, stdout: 'hi\n' });
+      });
+
+      it("execs with the container's environment plus its own, as another user, in another directory", async () => {
+        const { id } = await running({ env: ['FROM=container', 'BOTH=container'], workingDir: '/home/berth' });
+        const script = sh('echo "$FROM $BOTH $EXTRA"; id -u; id -g; pwd').cmd;
+        const asRoot = await runtime.exec(id, { cmd: script, env: ['BOTH=exec', 'EXTRA=exec'], timeoutSec: 10 });
+        expect(asRoot.stdout).toBe('container exec exec\n0\n0\n/home/berth\n');
+        const asBerth = await runtime.exec(id, { cmd: script, user: 'berth', workingDir: '/tmp', timeoutSec: 10 });
+        expect(asBerth.stdout).toBe('container container \n1000\n1000\n/tmp\n');
+        await expect(runtime.exec(id, { cmd: ['id'], user: 'nobody-here', timeoutSec: 10 })).rejects.toMatchObject({ reason: 'UnknownUser' });
+      });
+
+      it('refuses to exec a command that does not exist (CommandNotRunnable)', async () => {
+        const { id } = await running();
+        await expect(runtime.exec(id, { cmd: ['/no/such/program'], timeoutSec: 10 })).rejects.toMatchObject({
+          errorClass: 'InvalidArgument',
+          reason: 'CommandNotRunnable',
+        });
+        await expect(runtime.exec(id, { cmd: [], timeoutSec: 10 })).rejects.toBeInstanceOf(InvalidArgumentError);
+      });
+
+      it('refuses to exec in a container that is not running', async () => {
+        const { id } = await create(sh('true'));
+        await expect(runtime.exec(id, { cmd: ['true'], timeoutSec: 10 })).rejects.toMatchObject({ reason: 'ContainerNotRunning' });
+        await runtime.start(id);
+        await runtime.wait(id);
+        await expect(runtime.exec(id, { cmd: ['true'], timeoutSec: 10 })).rejects.toBeInstanceOf(FailedPreconditionError);
+        await expect(runtime.exec(newId('container'), { cmd: ['true'], timeoutSec: 10 })).rejects.toBeInstanceOf(NotFoundError);
+      });
+
+      it('kills an exec at its timeout: exit code 137', async () => {
+        const { id } = await running();
+        const began = Date.now();
+        await expect(runtime.exec(id, { cmd: ['sleep', '30'], timeoutSec: 1 })).resolves.toMatchObject({ exitCode: 137 });
+        expect(Date.now() - began).toBeLessThan(8000);
+        await expect(runtime.inspect(id)).resolves.toMatchObject({ status: 'running' });
+      });
+
+      it('pauses and unpauses: inspect and list say paused, then running', async () => {
+        const { id } = await running();
+        await expect(runtime.pause(id)).resolves.toMatchObject({ status: 'paused' });
+        await expect(runtime.inspect(id)).resolves.toMatchObject({ status: 'paused' });
+        expect((await runtime.list()).find((c) => c.id === id)?.status).toBe('paused');
+        await expect(runtime.pause(id)).resolves.toMatchObject({ status: 'paused' });
+        await expect(runtime.exec(id, { cmd: ['true'], timeoutSec: 10 })).rejects.toMatchObject({ reason: 'ContainerPaused' });
+        await expect(runtime.unpause(id)).resolves.toMatchObject({ status: 'running' });
+        await expect(runtime.inspect(id)).resolves.toMatchObject({ status: 'running' });
+        const created = await create(sh('true'));
+        await expect(runtime.pause(created.id)).rejects.toMatchObject({ reason: 'ContainerNotRunning' });
+      });
+
+      it('stops, kills and force-removes a paused container', async () => {
+        const stopped = await running();
+        await runtime.pause(stopped.id);
+        await expect(runtime.stop(stopped.id, 1)).resolves.toMatchObject({ status: 'exited', exitCode: 137 });
+
+        const trapper = await create(sh("trap 'exit 0' TERM; echo ready; sleep 1000 & wait"));
+        await runtime.start(trapper.id);
+        await untilLogged(trapper.id, 'ready');
+        await runtime.pause(trapper.id);
+        await expect(runtime.stop(trapper.id, 10)).resolves.toMatchObject({ status: 'exited', exitCode: 0 });
+
+        const killed = await running();
+        await runtime.pause(killed.id);
+        await runtime.kill(killed.id, 'KILL');
+        await expect(runtime.wait(killed.id)).resolves.toMatchObject({ status: 'exited', exitCode: 137 });
+
+        const removed = await running();
+        await runtime.pause(removed.id);
+        await expect(runtime.remove(removed.id)).rejects.toBeInstanceOf(FailedPreconditionError);
+        await runtime.remove(removed.id, { force: true });
+        await expect(runtime.inspect(removed.id)).rejects.toBeInstanceOf(NotFoundError);
+        if (env.leftovers) expect(await env.leftovers(removed.id)).toEqual([]);
+      });
+
+      it("lists the container's processes with top", async () => {
+        const { id, info } = await running({ user: 'berth' });
+        const processes = await runtime.top(id);
+        expect(processes).toContainEqual(
+          expect.objectContaining({ pid: info.pid, user: 'berth', command: 'sleep', args: ['sleep', '1000'] }),
+        );
+        processes.forEach((p) => expect(p.state).toMatch(/^[A-Za-z]$/));
+        const exited = await run(sh('true'));
+        await expect(runtime.top(exited.id)).rejects.toMatchObject({ reason: 'ContainerNotRunning' });
+      });
+
+      it('reports plausible stats', async () => {
+        const { id } = await running({ resources: { memoryBytes: 64 * MiB, pidsLimit: 50 } });
+        const first = await runtime.stats(id);
+        expect(Date.parse(first.read)).not.toBeNaN();
+        expect(first.cpu.usageNanos).toBeGreaterThanOrEqual(0);
+        expect(first.cpu.onlineCpus).toBeGreaterThanOrEqual(1);
+        expect(first.memory.usageBytes).toBeGreaterThan(0);
+        expect(first.memory.usageBytes).toBeLessThan(64 * MiB);
+        expect(first.memory.limitBytes).toBe(64 * MiB);
+        expect(first.pids.current).toBeGreaterThanOrEqual(1);
+        expect(first.pids.limit).toBe(50);
+        expect(first.blockIo.readBytes).toBeGreaterThanOrEqual(0);
+        await delay(100);
+        const second = await runtime.stats(id);
+        expect(second.cpu.usageNanos).toBeGreaterThanOrEqual(first.cpu.usageNanos);
+        expect(second.cpu.percent).toBeGreaterThanOrEqual(0);
+        expect(second.cpu.percent).toBeLessThanOrEqual(100 * second.cpu.onlineCpus);
+        const unlimited = await running();
+        expect((await runtime.stats(unlimited.id)).memory.limitBytes).toBeUndefined();
+      });
+
+      it('updates the limits of a running container', async () => {
+        const { id } = await running({ resources: { memoryBytes: 64 * MiB, pidsLimit: 50 } });
+        await expect(runtime.update(id, { memoryBytes: 128 * MiB, cpus: 1, pidsLimit: 40 })).resolves.toBeUndefined();
+        const stats = await runtime.stats(id);
+        expect(stats.memory.limitBytes).toBe(128 * MiB);
+        expect(stats.pids.limit).toBe(40);
+        await expect(runtime.update(id, { memoryBytes: 1 })).rejects.toBeInstanceOf(InvalidArgumentError);
+      });
+
+      it('refuses invalid limits and security settings at create, leaving nothing behind', async () => {
+        const bad: Partial<ContainerSpec>[] = [
+          { resources: { ulimits: [{ name: 'nofile', soft: 2000, hard: 1000 }] } },
+          { resources: { ulimits: [{ name: 'bogus', soft: 1, hard: 1 }] } },
+          { resources: { memoryBytes: 64 * MiB, memorySwapBytes: 32 * MiB } },
+          { security: { capAdd: ['NOT_A_CAP'] } },
+        ];
+        for (const overrides of bad) {
+          const id = newId('container');
+          await expect(runtime.create({ id, spec: spec({ cmd: ['true'], ...overrides }), image: image(), metadata: {} })).rejects.toBeInstanceOf(
+            InvalidArgumentError,
+          );
+          await expect(runtime.inspect(id)).rejects.toBeInstanceOf(NotFoundError);
+          if (env.leftovers) expect(await env.leftovers(id)).toEqual([]);
+        }
+      });
+    });
   });
 }
 

@@ -1,0 +1,156 @@
+import { TeamClient, admin, env, uniqueName } from './support/api-client';
+
+const DOCKER_DEFAULT_CAPS = '00000000a80425fb';
+
+/** Limits, isolation defaults and the running container's controls, on real runc. */
+describe('container lifecycle, limits and isolation', () => {
+  let team: TeamClient;
+  let teamId: string;
+
+  beforeAll(async () => {
+    expect((await admin.loadImage(env.busyboxOciTar)).status).toBe('succeeded');
+    const res = await admin.post('/v1/teams', { name: uniqueName('limits').toLowerCase() }).expect(201);
+    team = new TeamClient(res.body.token);
+    teamId = res.body.team.id;
+    expect(res.body.team.policy).toEqual({ allowPrivileged: false, allowedCapabilities: [] });
+    expect((await team.loadImage(env.busyboxOciTar)).status).toBe('succeeded');
+  });
+
+  it('execs a command and answers its exit code, stdout and stderr', async () => {
+    const id = await admin.run({ image: 'busybox', cmd: ['sleep', '1000'], env: ['FROM_CONTAINER=1'] });
+    const res = await admin.post(`/v1/containers/${id}/exec`, { cmd: ['sh', '-c', 'echo "$FROM_CONTAINER $EXTRA $(id -u) $(pwd)"; echo oops >&2; exit 7'], env: ['EXTRA=2'], user: 'berth', workingDir: '/tmp' }).expect(200);
+    expect(res.body).toEqual({ exitCode: 7, stdout: '1 2 1000 /tmp\n', stderr: 'oops\n', truncated: false });
+    await admin.post(`/v1/containers/${id}/exec`, { cmd: 'ls' }).expect(400);
+    await admin.delete(`/v1/containers/${id}?force=true`).expect(202);
+    const stopped = await admin.run({ image: 'busybox', cmd: ['true'] });
+    await admin.waitContainer(stopped, 'exited');
+    const refused = await admin.post(`/v1/containers/${stopped}/exec`, { cmd: ['true'] }).expect(409);
+    expect(refused.body.reason).toBe('ContainerNotRunning');
+  });
+
+  it('runs with Docker’s default capabilities, no-new-privileges and a seccomp filter', async () => {
+    const id = await admin.run({ image: 'busybox', cmd: ['sleep', '1000'] });
+    const status = (await admin.post(`/v1/containers/${id}/exec`, { cmd: ['cat', '/proc/1/status'] }).expect(200)).body.stdout as string;
+    expect(status).toMatch(new RegExp(`CapEff:\\s+${DOCKER_DEFAULT_CAPS}`));
+    expect(status).toMatch(new RegExp(`CapBnd:\\s+${DOCKER_DEFAULT_CAPS}`));
+    expect(status).toMatch(/NoNewPrivs:\s+1/);
+    expect(status).toMatch(/Seccomp:\s+2/);
+    // Docker's profile refuses unshare without CAP_SYS_ADMIN.
+    const unshare = (await admin.post(`/v1/containers/${id}/exec`, { cmd: ['unshare', '-U', 'true'] }).expect(200)).body;
+    expect(unshare.exitCode).not.toBe(0);
+    expect(unshare.stderr).toMatch(/Operation not permitted/);
+    const masked = (await admin.post(`/v1/containers/${id}/exec`, { cmd: ['sh', '-c', 'cat /proc/kcore | head -c 1; echo rc=$?'] }).expect(200)).body;
+    expect(masked.stdout).not.toMatch(/^.rc=0/);
+    await admin.delete(`/v1/containers/${id}?force=true`).expect(202);
+  });
+
+  it('refuses privileged containers and added capabilities without the team’s policy (403), storing nothing', async () => {
+    const name = uniqueName('priv');
+    const before = (await team.get('/v1/containers?limit=500').expect(200)).body.items.length;
+    const priv = await team.post('/v1/containers', { image: 'busybox', cmd: ['true'], name, security: { privileged: true } }).expect(403);
+    expect(priv.headers['content-type']).toMatch(/application\/problem\+json/);
+    expect(priv.body).toMatchObject({ status: 403, reason: 'PrivilegedNotAllowed' });
+    const cap = await team.post('/v1/containers', { image: 'busybox', cmd: ['true'], name, security: { capAdd: ['SYS_ADMIN'] } }).expect(403);
+    expect(cap.body.reason).toBe('CapabilityNotAllowed');
+    await team.get(`/v1/containers/${name}`).expect(404);
+    expect((await team.get('/v1/containers?limit=500').expect(200)).body.items.length).toBe(before);
+
+    // Only an admin sets the policy; then the same request is accepted.
+    await team.post(`/v1/teams`, { name: 'x' }).expect(403);
+    await team.get('/v1/containers').expect(200);
+    const policy = await admin.put(`/v1/teams/${teamId}/policy`, { allowPrivileged: false, allowedCapabilities: ['SYS_ADMIN'] }).expect(200);
+    expect(policy.body.policy).toEqual({ allowPrivileged: false, allowedCapabilities: ['SYS_ADMIN'] });
+    const id = await team.run({ image: 'busybox', cmd: ['sleep', '1000'], name, security: { capAdd: ['SYS_ADMIN'] } });
+    const status = (await team.post(`/v1/containers/${id}/exec`, { cmd: ['cat', '/proc/1/status'] }).expect(200)).body.stdout as string;
+    expect(status).not.toMatch(new RegExp(`CapEff:\\s+${DOCKER_DEFAULT_CAPS}`));
+    await team.delete(`/v1/containers/${id}?force=true`).expect(202);
+  });
+
+  it('ends a process that outgrows its memory limit with an OOM kill, reported as oomKilled', async () => {
+    const id = await admin.run({
+      image: 'busybox',
+      cmd: ['sh', '-c', 'x=a; while true; do x="$x$x"; done'],
+      resources: { memoryBytes: 32 * 1024 * 1024, memorySwapBytes: 32 * 1024 * 1024 },
+    });
+    expect(await admin.waitContainer(id, 'exited', 120)).toMatchObject({ met: true, exitCode: 137 });
+    const c = (await admin.get(`/v1/containers/${id}`).expect(200)).body;
+    expect(c.oomKilled).toBe(true);
+    expect(c.resources).toMatchObject({ memoryBytes: 32 * 1024 * 1024 });
+  });
+
+  it('contains a fork bomb within its pids limit', async () => {
+    // busybox sh gives up when fork fails, so the bomb runs in a subshell; then the main shell
+    // becomes `sleep` through exec, which needs no new process.
+    const id = await admin.run({
+      image: 'busybox',
+      cmd: ['sh', '-c', '(i=0; while [ $i -lt 200 ]; do sleep 60 & i=$((i+1)); done; wait); echo bomb-done; exec sleep 60'],
+      resources: { pidsLimit: 20 },
+    });
+    for (let i = 0; i < 50 && !(await admin.logs(id)).text.includes('bomb-done'); i++) await new Promise((r) => setTimeout(r, 200));
+    expect((await admin.get(`/v1/containers/${id}`).expect(200)).body.status).toBe('running');
+    const top = (await admin.get(`/v1/containers/${id}/top`).expect(200)).body.processes;
+    expect(top.length).toBeGreaterThan(5);
+    expect(top.length).toBeLessThanOrEqual(20);
+    const stats = (await admin.get(`/v1/containers/${id}/stats`).expect(200)).body;
+    expect(stats.pids).toMatchObject({ limit: 20 });
+    expect(stats.pids.current).toBeLessThanOrEqual(20);
+    expect((await admin.logs(id)).text).toMatch(/can't fork|Resource temporarily unavailable/);
+    await admin.delete(`/v1/containers/${id}?force=true`).expect(202);
+  });
+
+  it('pauses (a counter stops) and unpauses (it goes on), and reports memory in use', async () => {
+    // The counter ticks every 50 ms: about 16 ticks in 800 ms when it runs.
+    const id = await admin.run({ image: 'busybox', cmd: ['sh', '-c', 'i=0; while true; do i=$((i+1)); echo $i > /tmp/n; sleep 0.05; done'], resources: { memoryBytes: 64 * 1024 * 1024 } });
+    const read = async () => Number((await admin.post(`/v1/containers/${id}/exec`, { cmd: ['cat', '/tmp/n'] }).expect(200)).body.stdout);
+    const stats = (await admin.get(`/v1/containers/${id}/stats`).expect(200)).body;
+    expect(stats.memory.usageBytes).toBeGreaterThan(0);
+    expect(stats.memory.limitBytes).toBe(64 * 1024 * 1024);
+    expect(stats.cpu.onlineCpus).toBeGreaterThan(0);
+
+    const beforePause = await read();
+    const pause = await admin.post(`/v1/containers/${id}/pause`).expect(202);
+    expect((await admin.waitOperation(pause.body.operation.id)).status).toBe('succeeded');
+    expect((await admin.get(`/v1/containers/${id}`).expect(200)).body.status).toBe('paused');
+    await admin.post(`/v1/containers/${id}/pause`).expect(409);
+    await admin.post(`/v1/containers/${id}/exec`, { cmd: ['true'] }).expect(409);
+    expect((await admin.get(`/v1/containers/${id}/top`).expect(200)).body.processes.length).toBeGreaterThan(0);
+    await new Promise((r) => setTimeout(r, 800));
+    const unpause = await admin.post(`/v1/containers/${id}/unpause`).expect(202);
+    expect((await admin.waitOperation(unpause.body.operation.id)).status).toBe('succeeded');
+    const atThaw = await read();
+    expect(atThaw - beforePause).toBeLessThan(12); // frozen for 800 ms: only the ticks around the requests
+    await new Promise((r) => setTimeout(r, 800));
+    expect((await read()) - atThaw).toBeGreaterThanOrEqual(8); // running again
+    expect((await admin.get(`/v1/containers/${id}`).expect(200)).body.status).toBe('running');
+
+    // Paused again, it still deletes.
+    const again = await admin.post(`/v1/containers/${id}/pause`).expect(202);
+    expect((await admin.waitOperation(again.body.operation.id)).status).toBe('succeeded');
+    const del = await admin.delete(`/v1/containers/${id}?force=true`).expect(202);
+    expect((await admin.waitOperation(del.body.operation.id)).status).toBe('succeeded');
+  });
+
+  it('validates limits and names the field', async () => {
+    const small = await admin.post('/v1/containers', { image: 'busybox', cmd: ['true'], resources: { memoryBytes: 1024 } }).expect(400);
+    expect(small.body.errors[0].field).toBe('resources.memoryBytes');
+    const ulimit = await admin.post('/v1/containers', { image: 'busybox', cmd: ['true'], resources: { ulimits: [{ name: 'bogus', soft: 1, hard: 1 }] } }).expect(400);
+    expect(ulimit.body.errors[0].field).toBe('resources.ulimits.0.name');
+    const unknown = await admin.post('/v1/containers', { image: 'busybox', cmd: ['true'], security: { apparmor: 'x' } }).expect(400);
+    expect(unknown.body.errors[0].field).toBe('security.apparmor');
+  });
+
+  it('applies ulimits, cpus, read-only rootfs and dropped capabilities', async () => {
+    const id = await admin.run({
+      image: 'busybox',
+      cmd: ['sleep', '1000'],
+      resources: { ulimits: [{ name: 'nofile', soft: 100, hard: 200 }], cpus: 0.5, shmSizeBytes: 8 * 1024 * 1024 },
+      security: { readOnlyRootfs: true, capDrop: ['CHOWN'] },
+    });
+    const out = (await admin.post(`/v1/containers/${id}/exec`, { cmd: ['sh', '-c', 'ulimit -n; ulimit -Hn; touch /x 2>&1; echo > /dev/shm/ok && echo shm-ok; chown 1 /dev/shm/ok 2>&1 || echo chown-refused'] }).expect(200)).body.stdout as string;
+    expect(out).toMatch(/^100\n200\n/);
+    expect(out).toMatch(/Read-only file system/);
+    expect(out).toMatch(/shm-ok/);
+    expect(out).toMatch(/chown-refused/);
+    await admin.delete(`/v1/containers/${id}?force=true`).expect(202);
+  });
+});
