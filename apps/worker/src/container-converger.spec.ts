@@ -83,6 +83,34 @@ describe('ContainerConverger (fake runtime)', () => {
     expect(store.resolve).not.toHaveBeenCalled();
   });
 
+  it('restarts a running container: stop, then start again', async () => {
+    await converger.converge(job());
+    const firstStart = (await runtime.inspect(job().containerId)).startedAt;
+    await converger.restart({ operationId: 'op_r', teamId: 'team_x', containerId: job().containerId, stopTimeoutSec: 0 });
+    const after = await runtime.inspect(job().containerId);
+    expect(after.status).toBe('running');
+    expect(after.startedAt).not.toBe(firstStart);
+    expect(reports.slice(-2).map((r) => r.observed.status)).toEqual(['exited', 'running']);
+  });
+
+  it('removes an autoRemove container when it exits, and reports the removal', async () => {
+    const auto = job({ spec: { ...job().spec, cmd: ['true'], autoRemove: true } });
+    const exited = new Promise<void>((resolve) => runtime.onExit((info) => void converger.reportExit(info).then(resolve)));
+    await converger.converge(auto);
+    await exited;
+    await expect(runtime.inspect(auto.containerId)).rejects.toBeInstanceOf(NotFoundError);
+    expect(reports[reports.length - 1].observed).toEqual({ status: 'removed' });
+    expect(reports.map((r) => r.observed.status)).toContain('exited');
+  });
+
+  it('keeps a container without autoRemove after it exits', async () => {
+    const once = job({ spec: { ...job().spec, cmd: ['true'] } });
+    const exited = new Promise<void>((resolve) => runtime.onExit((info) => void converger.reportExit(info).then(resolve)));
+    await converger.converge(once);
+    await exited;
+    expect((await runtime.inspect(once.containerId)).status).toBe('exited');
+  });
+
   it('runs jobs for one container one at a time, in order', async () => {
     const a = converger.converge(job({ generation: 1 }));
     const b = converger.converge(job({ generation: 2, desired: 'removed' }));

@@ -1,4 +1,4 @@
-import { ContainerConvergeJob, ContainerFreezeJob, ContainerSignalJob, NotFoundError, formatImageReference, parseImageReference } from '@berth/domain';
+import { ContainerActionJob, ContainerConvergeJob, ContainerRestartJob, ContainerSignalJob, ContainerUpdateJob, NotFoundError, formatImageReference, parseImageReference } from '@berth/domain';
 import type { ContainerInfo, ContainerRuntime, ImageStore } from '@berth/runtime';
 import { GenerationStore } from './generation-store';
 import { KeyedMutex } from './keyed-mutex';
@@ -30,8 +30,24 @@ export class ContainerConverger {
     });
   }
 
+  /** Stops the container if it runs (grace period, then SIGKILL) and starts it again. */
+  restart(job: ContainerRestartJob): Promise<void> {
+    return this.locks.run(job.containerId, async () => {
+      let info = await this.runtime.inspect(job.containerId);
+      if (info.status === 'running' || info.status === 'paused') {
+        info = await this.runtime.stop(job.containerId, job.stopTimeoutSec);
+        await this.report(info, await this.generations.get(job.containerId));
+      }
+      await this.report(await this.runtime.start(job.containerId), await this.generations.get(job.containerId));
+    });
+  }
+
+  update(job: ContainerUpdateJob): Promise<void> {
+    return this.locks.run(job.containerId, () => this.runtime.update(job.containerId, job.resources));
+  }
+
   /** Freezes or thaws the container and reports its new status. */
-  freeze(job: ContainerFreezeJob, frozen: boolean): Promise<void> {
+  freeze(job: ContainerActionJob, frozen: boolean): Promise<void> {
     return this.locks.run(job.containerId, async () => {
       const info = frozen ? await this.runtime.pause(job.containerId) : await this.runtime.unpause(job.containerId);
       await this.report(info, await this.generations.get(job.containerId));
@@ -53,7 +69,7 @@ export class ContainerConverger {
 
     if (!info) {
       const image = await this.resolveImage(job);
-      info = await this.runtime.create({ id, spec: job.spec, image, metadata: { teamId: job.teamId } });
+      info = await this.runtime.create({ id, spec: job.spec, image, metadata: { teamId: job.teamId, autoRemove: job.spec.autoRemove === true } });
       await this.report(info, job.generation);
     }
     if (job.desired === 'running' && info.status !== 'running') {
@@ -68,9 +84,23 @@ export class ContainerConverger {
     await this.generations.set(id, job.generation);
   }
 
-  /** Reported on its own (the process exited, was killed, or stopped). */
+  /**
+   * Reported on its own (the process exited, was killed, or stopped). A container
+   * created with autoRemove goes away then, as with docker run --rm.
+   */
   async reportExit(info: ContainerInfo): Promise<void> {
-    await this.report(info, await this.generations.get(info.id));
+    if (info.metadata.autoRemove !== true) {
+      await this.report(info, await this.generations.get(info.id));
+      return;
+    }
+    await this.locks.run(info.id, async () => {
+      const current = await this.inspect(info.id);
+      if (!current || current.status === 'running') return; // gone already, or started again meanwhile
+      await this.report(current, await this.generations.get(info.id));
+      await this.runtime.remove(info.id, { force: true });
+      await this.generations.delete(info.id);
+      await this.reporter.container(info.id, { status: 'removed' });
+    });
   }
 
   private async report(info: ContainerInfo, generation?: number): Promise<void> {

@@ -35,6 +35,8 @@ async function main(): Promise<void> {
       [JobName.ContainerSignal]: (job) => converger.signal(job),
       [JobName.ContainerPause]: (job) => converger.freeze(job, true),
       [JobName.ContainerUnpause]: (job) => converger.freeze(job, false),
+      [JobName.ContainerRestart]: (job) => converger.restart(job),
+      [JobName.ContainerUpdate]: (job) => converger.update(job),
       [JobName.ImageLoad]: async (job) => {
         const loaded = await loader.load(job);
         await reporter.imagesLoaded(job.operationId, job.teamId, loaded);

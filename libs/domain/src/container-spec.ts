@@ -21,6 +21,8 @@ export interface ContainerSpec {
   labels: Record<string, string>;
   resources?: ContainerResources;
   security?: ContainerSecurity;
+  /** Remove the container once its process exits (docker run --rm). */
+  autoRemove?: boolean;
 }
 
 /** Limits enforced through cgroups (v1 and v2) and rlimits, named as on the API. */

@@ -13,12 +13,15 @@ export type ContainerStatus = (typeof ContainerStatus)[number];
 export const DesiredState = ['running', 'stopped', 'removed'] as const;
 export type DesiredState = (typeof DesiredState)[number];
 
-export type ContainerAction = 'start' | 'stop' | 'kill' | 'remove' | 'forceRemove' | 'pause' | 'unpause' | 'exec';
+export type ContainerAction = 'start' | 'stop' | 'restart' | 'kill' | 'remove' | 'forceRemove' | 'pause' | 'unpause' | 'exec' | 'update' | 'rename';
 
 /** Which statuses each action may start from: one table, checked in one place. */
 const allowedFrom: Record<ContainerAction, readonly ContainerStatus[]> = {
   start: ['pending', 'created', 'running', 'exited'],
   stop: ['pending', 'created', 'running', 'paused', 'exited'],
+  restart: ['created', 'running', 'paused', 'exited'],
+  update: ['created', 'running', 'paused', 'exited'],
+  rename: ['pending', 'created', 'running', 'paused', 'exited', 'failed'],
   kill: ['running', 'paused'],
   remove: ['pending', 'created', 'exited', 'failed'],
   forceRemove: ['pending', 'created', 'running', 'paused', 'exited', 'failed'],

@@ -1,4 +1,4 @@
-import type { ContainerSpec, ObservedContainer } from './container-spec';
+import type { ContainerResources, ContainerSpec, ObservedContainer } from './container-spec';
 import type { DesiredState } from './container-state';
 import type { OperationStatus } from './operation';
 import type { SerializedError } from './errors';
@@ -12,6 +12,8 @@ export enum JobName {
   ContainerSignal = 'container.signal',
   ContainerPause = 'container.pause',
   ContainerUnpause = 'container.unpause',
+  ContainerRestart = 'container.restart',
+  ContainerUpdate = 'container.update',
   ImageLoad = 'image.load',
 }
 
@@ -33,11 +35,20 @@ export interface ContainerSignalJob {
   signal: string;
 }
 
-/** Pause or unpause: the cgroup freezer, not desired state. */
-export interface ContainerFreezeJob {
+/** An action on an existing container that is not desired state (pause, unpause, restart, update). */
+export interface ContainerActionJob {
   operationId: string;
   teamId: string;
   containerId: string;
+}
+
+export interface ContainerRestartJob extends ContainerActionJob {
+  stopTimeoutSec: number;
+}
+
+/** New limits for a container, applied in place. */
+export interface ContainerUpdateJob extends ContainerActionJob {
+  resources: ContainerResources;
 }
 
 export interface ImageLoadJob {
@@ -53,8 +64,10 @@ export interface ImageLoadJob {
 export interface JobPayloads {
   [JobName.ContainerConverge]: ContainerConvergeJob;
   [JobName.ContainerSignal]: ContainerSignalJob;
-  [JobName.ContainerPause]: ContainerFreezeJob;
-  [JobName.ContainerUnpause]: ContainerFreezeJob;
+  [JobName.ContainerPause]: ContainerActionJob;
+  [JobName.ContainerUnpause]: ContainerActionJob;
+  [JobName.ContainerRestart]: ContainerRestartJob;
+  [JobName.ContainerUpdate]: ContainerUpdateJob;
   [JobName.ImageLoad]: ImageLoadJob;
 }
 

@@ -7,6 +7,8 @@ export const OperationKind = [
   'container.create',
   'container.start',
   'container.stop',
+  'container.restart',
+  'container.update',
   'container.kill',
   'container.pause',
   'container.unpause',

@@ -116,6 +116,11 @@ export class CreateContainerDto {
   @Type(() => ContainerSecurityDto)
   security?: ContainerSecurityDto;
 
+  @ApiPropertyOptional({ description: 'Remove the container once its process exits', default: false })
+  @IsOptional()
+  @IsBoolean()
+  autoRemove?: boolean;
+
   @ApiPropertyOptional({ description: 'Start the container once created', default: true })
   @IsOptional()
   @IsBoolean()
@@ -140,6 +145,7 @@ export class ContainerDto {
   @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } }) labels: Record<string, string>;
   @ApiProperty({ type: ContainerResourcesDto }) resources: ContainerResourcesDto;
   @ApiProperty({ type: ContainerSecurityDto }) security: ContainerSecurityDto;
+  @ApiProperty() autoRemove: boolean;
   @ApiPropertyOptional({ nullable: true }) exitCode: number | null;
   @ApiPropertyOptional({ nullable: true }) pid: number | null;
   @ApiProperty() oomKilled: boolean;
@@ -168,6 +174,7 @@ export function toContainerDto(c: Container): ContainerDto {
     labels: c.spec.labels,
     resources: c.spec.resources ?? {},
     security: c.spec.security ?? {},
+    autoRemove: c.spec.autoRemove ?? false,
     exitCode: c.exitCode,
     pid: c.pid,
     oomKilled: c.oomKilled,
@@ -373,4 +380,18 @@ export class ContainerProcessDto {
 }
 export class ContainerTopDto {
   @ApiProperty({ type: [ContainerProcessDto] }) processes: ContainerProcessDto[];
+}
+
+export class RenameContainerDto {
+  @ApiProperty({ example: 'web-2', pattern: CONTAINER_NAME.source })
+  @IsString()
+  @Matches(CONTAINER_NAME, { message: 'name must start with a letter or digit and use only letters, digits, _ . - (at most 128)' })
+  name: string;
+}
+
+export class UpdateContainerDto {
+  @ApiProperty({ type: ContainerResourcesDto, description: 'Limits to change; ulimits and shmSizeBytes cannot change on a created container' })
+  @ValidateNested()
+  @Type(() => ContainerResourcesDto)
+  resources: ContainerResourcesDto;
 }

@@ -17,6 +17,8 @@ import {
   ContainerWaitQueryDto,
   ExecDto,
   ExecResultDto,
+  RenameContainerDto,
+  UpdateContainerDto,
   StatsQueryDto,
   CreateContainerDto,
   DeleteQueryDto,
@@ -88,6 +90,24 @@ export class ContainersController {
   @Endpoint({ operationId: 'deleteContainer', summary: 'Delete a container (force=true kills a running one first)', status: 202, type: ContainerOperationDto, errors: [400, 404, 409] })
   async remove(@Auth() auth: AuthContext, @Param('id') id: string, @Query() q: DeleteQueryDto, @Res({ passthrough: true }) res: Response): Promise<ContainerOperationDto> {
     return accepted(res, await this.containers.remove(auth, id, q.force ?? false));
+  }
+
+  @Post(':id/restart')
+  @Endpoint({ operationId: 'restartContainer', summary: 'Stop (SIGTERM, then SIGKILL after `timeout` seconds) and start again', status: 202, type: ContainerOperationDto, errors: [400, 404, 409] })
+  async restart(@Auth() auth: AuthContext, @Param('id') id: string, @Query() q: StopQueryDto, @Res({ passthrough: true }) res: Response): Promise<ContainerOperationDto> {
+    return accepted(res, await this.containers.restart(auth, id, q.timeout));
+  }
+
+  @Post(':id/update')
+  @Endpoint({ operationId: 'updateContainer', summary: 'Change a container’s limits in place', status: 202, type: ContainerOperationDto, errors: [400, 404, 409] })
+  async update(@Auth() auth: AuthContext, @Param('id') id: string, @Body() dto: UpdateContainerDto, @Res({ passthrough: true }) res: Response): Promise<ContainerOperationDto> {
+    return accepted(res, await this.containers.update(auth, id, dto.resources));
+  }
+
+  @Post(':id/rename')
+  @Endpoint({ operationId: 'renameContainer', summary: 'Rename a container', type: ContainerDto, errors: [400, 404, 409] })
+  async rename(@Auth() auth: AuthContext, @Param('id') id: string, @Body() dto: RenameContainerDto): Promise<ContainerDto> {
+    return toContainerDto(await this.containers.rename(auth, id, dto.name));
   }
 
   @Post(':id/pause')

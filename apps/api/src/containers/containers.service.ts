@@ -9,6 +9,7 @@ import {
   FailedPreconditionError,
   Container,
   ContainerAction,
+  ContainerResources,
   ContainerSpec,
   DesiredState,
   Image,
@@ -76,6 +77,7 @@ export class ContainersService {
       labels: dto.labels ?? {},
       resources: dto.resources,
       security: dto.security,
+      autoRemove: dto.autoRemove,
     };
     const desired: DesiredState = dto.start === false ? 'stopped' : 'running';
     const now = new Date();
@@ -158,6 +160,39 @@ export class ContainersService {
     return this.act(auth, idOrName, 'kill', 'container.kill', (base, host) => jobFor(JobName.ContainerSignal, host, { ...base, signal }));
   }
 
+  /** Stops (SIGTERM, then SIGKILL after the grace period) and starts again, whatever the container's state. */
+  restart(auth: AuthContext, idOrName: string, stopTimeoutSec = DEFAULT_STOP_TIMEOUT_SEC): Promise<ContainerChange> {
+    return this.act(auth, idOrName, 'restart', 'container.restart', (base, host) => jobFor(JobName.ContainerRestart, host, { ...base, stopTimeoutSec }));
+  }
+
+  /** New limits, applied in place; the spec keeps them for later starts. */
+  update(auth: AuthContext, idOrName: string, resources: ContainerResources): Promise<ContainerChange> {
+    return this.act(
+      auth,
+      idOrName,
+      'update',
+      'container.update',
+      (base, host) => jobFor(JobName.ContainerUpdate, host, { ...base, resources }),
+      (c) => ({ spec: { ...c.spec, resources: { ...c.spec.resources, ...resources } } }),
+    );
+  }
+
+  /** Names are the team's, so a rename touches no host. */
+  async rename(auth: AuthContext, idOrName: string, name: string): Promise<Container> {
+    return this.db.transaction(async (tx) => {
+      const c = await this.get(auth, idOrName, tx);
+      assertActionAllowed('rename', c.status, c.id);
+      if (name === c.name) return c;
+      if (await tx.getRepository(Container).exists({ where: { teamId: auth.teamId, name } })) {
+        throw new AlreadyExistsError(`a container named "${name}" already exists`, 'ContainerNameInUse');
+      }
+      const changes = { name, spec: { ...c.spec, name }, updatedAt: new Date(), version: c.version + 1 };
+      const res = await tx.getRepository(Container).update({ id: c.id, version: c.version }, changes);
+      if (!res.affected) throw new ConflictError(`container ${c.id} changed meanwhile; try again`, 'ConcurrentChange');
+      return Object.assign(c, changes);
+    });
+  }
+
   pause(auth: AuthContext, idOrName: string): Promise<ContainerChange> {
     return this.act(auth, idOrName, 'pause', 'container.pause', (base, host) => jobFor(JobName.ContainerPause, host, base));
   }
@@ -199,10 +234,17 @@ export class ContainersService {
     action: ContainerAction,
     kind: OperationKind,
     job: (base: { operationId: string; teamId: string; containerId: string }, hostName: string) => JobSpec,
+    patch?: (c: Container) => Partial<Container>,
   ): Promise<ContainerChange> {
     const change = await this.db.transaction(async (tx) => {
-      const c = await this.get(auth, idOrName, tx);
+      let c = await this.get(auth, idOrName, tx);
       assertActionAllowed(action, c.status, c.id);
+      if (patch) {
+        const changes = { ...patch(c), updatedAt: new Date(), version: c.version + 1 };
+        const res = await tx.getRepository(Container).update({ id: c.id, version: c.version }, changes);
+        if (!res.affected) throw new ConflictError(`container ${c.id} changed meanwhile; try again`, 'ConcurrentChange');
+        c = Object.assign(c, changes);
+      }
       const host = await this.hosts.byId(c.hostId);
       const operationId = newId('operation');
       const operation = await this.operations.insert(tx, {
