@@ -2,9 +2,10 @@ import { DataSource, DataSourceOptions } from 'typeorm';
 import { ENTITIES } from '@berth/domain';
 import { InitialSchema1763900000000 } from './1763900000000-initial-schema';
 import { TeamPolicy1763990000000 } from './1763990000000-team-policy';
+import { RestartCount1764000000000 } from './1764000000000-restart-count';
 
 /** Every migration, in order. The schema changes only through these. */
-export const MIGRATIONS = [InitialSchema1763900000000, TeamPolicy1763990000000];
+export const MIGRATIONS = [InitialSchema1763900000000, TeamPolicy1763990000000, RestartCount1764000000000];
 
 export interface DatabaseConfig {
   /** `postgres://…` for PostgreSQL; otherwise SQLite at `sqlitePath`. */

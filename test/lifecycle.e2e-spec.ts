@@ -206,4 +206,27 @@ describe('container lifecycle, limits and isolation', () => {
     expect(await admin.waitContainer(res.body.container.id, 'removed', 60)).toMatchObject({ met: true, status: 'removed' });
     await admin.get(`/v1/containers/${res.body.container.id}`).expect(404);
   });
+
+  it('restarts a crashing container with on-failure:3 exactly three times', async () => {
+    const res = await admin.post('/v1/containers', { image: 'busybox', cmd: ['sh', '-c', 'echo run; exit 3'], restartPolicy: { name: 'on-failure', maxRetries: 3 } }).expect(202);
+    const id = res.body.container.id;
+    expect(res.body.container.restartPolicy).toEqual({ name: 'on-failure', maxRetries: 3 });
+    // Backoff 100, 200, 400 ms: the third restart comes within a few seconds.
+    let c = (await admin.get(`/v1/containers/${id}`).expect(200)).body;
+    for (let i = 0; i < 100 && !(c.restartCount === 3 && c.status === 'exited'); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      c = (await admin.get(`/v1/containers/${id}`).expect(200)).body;
+    }
+    expect(c).toMatchObject({ status: 'exited', exitCode: 3, restartCount: 3 });
+    await new Promise((r) => setTimeout(r, 1500)); // a fourth restart would come 800 ms after the third exit
+    expect((await admin.get(`/v1/containers/${id}`).expect(200)).body).toMatchObject({ status: 'exited', restartCount: 3 });
+    expect((await admin.logs(id)).text).toBe('run\nrun\nrun\nrun\n');
+  });
+
+  it('refuses autoRemove together with a restart policy', async () => {
+    const res = await admin.post('/v1/containers', { image: 'busybox', cmd: ['true'], autoRemove: true, restartPolicy: { name: 'always' } }).expect(400);
+    expect(res.body).toMatchObject({ reason: 'ConflictingOptions' });
+    expect(res.body.errors[0].field).toBe('restartPolicy');
+    await admin.post('/v1/containers', { image: 'busybox', cmd: ['true'], restartPolicy: { name: 'sometimes' } }).expect(400);
+  });
 });

@@ -21,10 +21,11 @@ function alive(pid: number): boolean {
  * worker's inventory corrects what changed while nobody watched.
  */
 describe('a worker restart', () => {
-  it('keeps containers running, catches up on queued work and reports what changed meanwhile', async () => {
+  it('keeps containers running, catches up on queued work, reports what changed meanwhile and restarts what must', async () => {
     await admin.loadImage(env.busyboxOciTar);
     const keep = await admin.run({ image: 'busybox', cmd: ['sleep', '1000'] });
     const dies = await admin.run({ image: 'busybox', cmd: ['sleep', '1000'] });
+    const always = await admin.run({ image: 'busybox', cmd: ['sleep', '1000'], restartPolicy: { name: 'always' } });
     const before = (await admin.get(`/v1/containers/${keep}`).expect(200)).body;
     expect(before.status).toBe('running');
 
@@ -34,7 +35,7 @@ describe('a worker restart', () => {
 
     // While no worker runs: the container keeps running; one dies behind Berth's back; work is accepted.
     expect(alive(before.pid)).toBe(true);
-    execFileSync('runc', ['--root', join(env.dataDir, 'worker', 'runtime', 'runc'), 'kill', dies, 'KILL']);
+    for (const id of [dies, always]) execFileSync('runc', ['--root', join(env.dataDir, 'worker', 'runtime', 'runc'), 'kill', id, 'KILL']);
     const stop = await admin.post(`/v1/containers/${keep}/stop?timeout=1`).expect(202);
     expect((await admin.get(`/v1/operations/${stop.body.operation.id}`).expect(200)).body.status).toBe('queued');
 
@@ -47,5 +48,14 @@ describe('a worker restart', () => {
     expect(await admin.waitContainer(dies, 'exited', 60)).toMatchObject({ met: true, exitCode: 137 });
     expect((await admin.waitOperation(stop.body.operation.id)).status).toBe('succeeded');
     expect(await admin.waitContainer(keep, 'exited', 60)).toMatchObject({ met: true, exitCode: 137 });
+
+    // restart always: the new worker starts it again, and counts the restart.
+    let c = (await admin.get(`/v1/containers/${always}`).expect(200)).body;
+    for (let i = 0; i < 100 && !(c.status === 'running' && c.restartCount === 1); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      c = (await admin.get(`/v1/containers/${always}`).expect(200)).body;
+    }
+    expect(c).toMatchObject({ status: 'running', restartCount: 1 });
+    await admin.delete(`/v1/containers/${always}?force=true`).expect(202);
   });
 });

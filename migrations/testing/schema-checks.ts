@@ -28,6 +28,7 @@ export async function roundTrip(ds: DataSource): Promise<{ container: Container;
     exitCode: null,
     pid: null,
     oomKilled: true,
+    restartCount: 2,
     error: { class: 'NotFound', reason: 'ImageNotFound', message: 'x' },
     reportSeq: 1763900000000123,
     startedAt: new Date('2026-01-02T03:04:05.678Z'),
@@ -62,6 +63,7 @@ export function expectRoundTrip({ container, operation }: { container: Container
   expect(container.spec.labels).toEqual({ app: 'web' });
   expect(container.spec.resources).toEqual({ memoryBytes: 67108864, ulimits: [{ name: 'nofile', soft: 100, hard: 200 }] });
   expect(container.oomKilled).toBe(true);
+  expect(container.restartCount).toBe(2);
   expect(container.error?.reason).toBe('ImageNotFound');
   expect(container.reportSeq).toBe(1763900000000123);
   expect(container.startedAt?.toISOString()).toBe('2026-01-02T03:04:05.678Z');

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { ContainerConvergeJob, NotFoundError, ObservedContainer } from '@berth/domain';
 import { FakeRuntime, ResolvedImage } from '@berth/runtime';
 import { ContainerConverger } from './container-converger';
-import { GenerationStore } from './generation-store';
+import { ContainerStateStore } from './container-state-store';
 
 const DIGEST = `sha256:${'c'.repeat(64)}`;
 const image: ResolvedImage = { digest: DIGEST, config: { cmd: ['sh'] }, layerDirs: [] };
@@ -32,12 +32,14 @@ describe('ContainerConverger (fake runtime)', () => {
     runtime = new FakeRuntime();
     reports = [];
     store = { has: jest.fn(async (d: string) => d === DIGEST), resolve: jest.fn(async () => image) };
-    const generations = new GenerationStore(join(dir, 'gen'));
-    await generations.init();
-    converger = new ContainerConverger(runtime, store, generations, { container: async (id, observed) => void reports.push({ id, observed }) }, 'h1');
+    const states = new ContainerStateStore(join(dir, 'state'));
+    await states.init();
+    converger = new ContainerConverger(runtime, store, states, { container: async (id, observed) => void reports.push({ id, observed }) }, 'h1');
+    runtime.onExit((info) => void converger.reportExit(info));
   });
 
   afterEach(async () => {
+    converger.close();
     for (const c of await runtime.list()) await runtime.remove(c.id, { force: true });
     await rm(dir, { recursive: true, force: true });
   });
@@ -52,6 +54,7 @@ describe('ContainerConverger (fake runtime)', () => {
   it('treats a repeated or older generation as a no-op', async () => {
     await converger.converge(job({ generation: 2 }));
     await runtime.stop(job().containerId, 0);
+    await waitFor(() => reports.some((r) => r.observed.status === 'exited')); // the exit itself is reported
     const before = reports.length;
     await converger.converge(job({ generation: 2 }));
     await converger.converge(job({ generation: 1 }));
@@ -95,9 +98,8 @@ describe('ContainerConverger (fake runtime)', () => {
 
   it('removes an autoRemove container when it exits, and reports the removal', async () => {
     const auto = job({ spec: { ...job().spec, cmd: ['true'], autoRemove: true } });
-    const exited = new Promise<void>((resolve) => runtime.onExit((info) => void converger.reportExit(info).then(resolve)));
     await converger.converge(auto);
-    await exited;
+    await waitFor(() => reports.some((r) => r.observed.status === 'removed'));
     await expect(runtime.inspect(auto.containerId)).rejects.toBeInstanceOf(NotFoundError);
     expect(reports[reports.length - 1].observed).toEqual({ status: 'removed' });
     expect(reports.map((r) => r.observed.status)).toContain('exited');
@@ -105,10 +107,44 @@ describe('ContainerConverger (fake runtime)', () => {
 
   it('keeps a container without autoRemove after it exits', async () => {
     const once = job({ spec: { ...job().spec, cmd: ['true'] } });
-    const exited = new Promise<void>((resolve) => runtime.onExit((info) => void converger.reportExit(info).then(resolve)));
     await converger.converge(once);
-    await exited;
+    await waitFor(async () => (await runtime.inspect(once.containerId)).status === 'exited');
+    await new Promise((r) => setTimeout(r, 50));
     expect((await runtime.inspect(once.containerId)).status).toBe('exited');
+  });
+
+  it('restarts a failing container on-failure exactly maxRetries times, with a growing restart count', async () => {
+    const failing = job({ spec: { ...job().spec, cmd: ['sh', '-c', 'exit 3'], restartPolicy: { name: 'on-failure', maxRetries: 3 } } });
+    await converger.converge(failing);
+    await waitFor(() => reports.some((r) => r.observed.restartCount === 3 && r.observed.status === 'exited'), 5000);
+    await new Promise((r) => setTimeout(r, 1000)); // a fourth restart would come after 800 ms
+    const starts = reports.filter((r) => r.observed.status === 'running').map((r) => r.observed.restartCount);
+    expect(starts).toEqual([0, 1, 2, 3]);
+    expect((await runtime.inspect(failing.containerId)).exitCode).toBe(3);
+  });
+
+  it('does not restart a container the user stopped, even with restart always', async () => {
+    const always = job({ spec: { ...job().spec, restartPolicy: { name: 'always' } } });
+    await converger.converge(always);
+    await converger.converge({ ...always, generation: 2, desired: 'stopped', stopTimeoutSec: 0 });
+    await new Promise((r) => setTimeout(r, 400));
+    expect((await runtime.inspect(always.containerId)).status).toBe('exited');
+    expect(reports.filter((r) => r.observed.status === 'running')).toHaveLength(1);
+  });
+
+  it('restarts an always container that exited while the worker was away', async () => {
+    const always = job({ spec: { ...job().spec, cmd: ['true'], restartPolicy: { name: 'always' } } });
+    const quiet = new FakeRuntime();
+    const states = new ContainerStateStore(join(dir, 'away'));
+    await states.init();
+    const away = new ContainerConverger(quiet, store, states, { container: async (id, observed) => void reports.push({ id, observed }) }, 'h1');
+    await away.converge({ ...always, spec: { ...always.spec, cmd: ['sleep', '1000'] } });
+    await quiet.kill(always.containerId, 'KILL'); // nobody is subscribed to exits: as if the worker were down
+    await waitFor(async () => (await quiet.inspect(always.containerId)).status === 'exited');
+    await away.resume();
+    await waitFor(async () => (await quiet.inspect(always.containerId)).status === 'running', 3000);
+    away.close();
+    await quiet.remove(always.containerId, { force: true });
   });
 
   it('runs jobs for one container one at a time, in order', async () => {
@@ -118,3 +154,11 @@ describe('ContainerConverger (fake runtime)', () => {
     expect(reports.map((r) => r.observed.status)).toEqual(['created', 'running', 'removed']);
   });
 });
+
+async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 2000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -1,23 +1,38 @@
-import { ContainerActionJob, ContainerConvergeJob, ContainerRestartJob, ContainerSignalJob, ContainerUpdateJob, NotFoundError, formatImageReference, parseImageReference } from '@berth/domain';
+import {
+  ContainerActionJob,
+  ContainerConvergeJob,
+  ContainerRestartJob,
+  ContainerSignalJob,
+  ContainerUpdateJob,
+  NotFoundError,
+  RestartPolicy,
+  formatImageReference,
+  parseImageReference,
+  restartDelayMs,
+  shouldRestart,
+} from '@berth/domain';
 import type { ContainerInfo, ContainerRuntime, ImageStore } from '@berth/runtime';
-import { GenerationStore } from './generation-store';
+import { ContainerStateStore } from './container-state-store';
 import { KeyedMutex } from './keyed-mutex';
 import { ContainerReports, observedFrom } from './reporter';
 
 /**
  * Brings a container on this host to the state a job asks for. Level-triggered:
  * it looks at what is there and does only what is missing, so a repeated job is
- * harmless and a job older than the last one applied changes nothing.
+ * harmless and a job older than the last one applied changes nothing. It also
+ * applies the container's restart policy when its process exits on its own.
  */
 export class ContainerConverger {
   private readonly locks = new KeyedMutex();
+  private readonly pendingRestarts = new Map<string, NodeJS.Timeout>();
 
   constructor(
     private readonly runtime: ContainerRuntime,
     private readonly images: Pick<ImageStore, 'has' | 'resolve'>,
-    private readonly generations: GenerationStore,
+    private readonly states: ContainerStateStore,
     private readonly reporter: ContainerReports,
     private readonly hostName: string,
+    private readonly onError: (err: unknown, containerId: string) => void = () => undefined,
   ) {}
 
   converge(job: ContainerConvergeJob): Promise<void> {
@@ -30,15 +45,14 @@ export class ContainerConverger {
     });
   }
 
-  /** Stops the container if it runs (grace period, then SIGKILL) and starts it again. */
+  /** Stops the container if it runs (grace period, then SIGKILL) and starts it again: a start the user asked for. */
   restart(job: ContainerRestartJob): Promise<void> {
     return this.locks.run(job.containerId, async () => {
-      let info = await this.runtime.inspect(job.containerId);
-      if (info.status === 'running' || info.status === 'paused') {
-        info = await this.runtime.stop(job.containerId, job.stopTimeoutSec);
-        await this.report(info, await this.generations.get(job.containerId));
-      }
-      await this.report(await this.runtime.start(job.containerId), await this.generations.get(job.containerId));
+      this.cancelRestart(job.containerId);
+      await this.states.update(job.containerId, { desired: 'running', restartCount: 0 });
+      const info = await this.runtime.inspect(job.containerId);
+      if (info.status === 'running' || info.status === 'paused') await this.report(await this.runtime.stop(job.containerId, job.stopTimeoutSec));
+      await this.report(await this.runtime.start(job.containerId));
     });
   }
 
@@ -49,62 +63,106 @@ export class ContainerConverger {
   /** Freezes or thaws the container and reports its new status. */
   freeze(job: ContainerActionJob, frozen: boolean): Promise<void> {
     return this.locks.run(job.containerId, async () => {
-      const info = frozen ? await this.runtime.pause(job.containerId) : await this.runtime.unpause(job.containerId);
-      await this.report(info, await this.generations.get(job.containerId));
+      await this.report(frozen ? await this.runtime.pause(job.containerId) : await this.runtime.unpause(job.containerId));
     });
   }
 
   private async convergeLocked(job: ContainerConvergeJob): Promise<void> {
     const id = job.containerId;
-    const applied = await this.generations.get(id);
+    const { generation: applied } = await this.states.get(id);
     if (applied !== undefined && applied >= job.generation) return; // stale or repeated: nothing to do
+    this.cancelRestart(id);
     let info = await this.inspect(id);
 
     if (job.desired === 'removed') {
       if (info) await this.runtime.remove(id, { force: true });
-      await this.generations.delete(id);
+      await this.states.delete(id);
       await this.reporter.container(id, { status: 'removed', generation: job.generation });
       return;
     }
 
+    // Remember what the user asked for before acting: an exit this stop causes is not the policy's to undo.
+    const starting = job.desired === 'running' && info?.status !== 'running';
+    await this.states.update(id, { desired: job.desired, ...(starting ? { restartCount: 0 } : {}) });
     if (!info) {
       const image = await this.resolveImage(job);
-      info = await this.runtime.create({ id, spec: job.spec, image, metadata: { teamId: job.teamId, autoRemove: job.spec.autoRemove === true } });
+      const metadata = { teamId: job.teamId, autoRemove: job.spec.autoRemove === true, restartPolicy: job.spec.restartPolicy };
+      info = await this.runtime.create({ id, spec: job.spec, image, metadata });
       await this.report(info, job.generation);
     }
     if (job.desired === 'running' && info.status !== 'running') {
       info = await this.runtime.start(id);
-      await this.report(info, job.generation);
     } else if (job.desired === 'stopped' && info.status === 'running') {
       info = await this.runtime.stop(id, job.stopTimeoutSec);
-      await this.report(info, job.generation);
-    } else {
-      await this.report(info, job.generation);
     }
-    await this.generations.set(id, job.generation);
+    await this.states.update(id, { generation: job.generation });
+    await this.report(info, job.generation);
   }
 
   /**
-   * Reported on its own (the process exited, was killed, or stopped). A container
-   * created with autoRemove goes away then, as with docker run --rm.
+   * A process exited (on its own, killed, or stopped). The exit is reported; then a
+   * container created with autoRemove goes away (docker run --rm), and one whose
+   * restart policy says so starts again after Docker's backoff.
    */
   async reportExit(info: ContainerInfo): Promise<void> {
-    if (info.metadata.autoRemove !== true) {
-      await this.report(info, await this.generations.get(info.id));
-      return;
-    }
     await this.locks.run(info.id, async () => {
       const current = await this.inspect(info.id);
       if (!current || current.status === 'running') return; // gone already, or started again meanwhile
-      await this.report(current, await this.generations.get(info.id));
-      await this.runtime.remove(info.id, { force: true });
-      await this.generations.delete(info.id);
-      await this.reporter.container(info.id, { status: 'removed' });
+      await this.report(current);
+      if (current.status !== 'exited') return;
+      if (current.metadata.autoRemove === true) {
+        await this.runtime.remove(info.id, { force: true });
+        await this.states.delete(info.id);
+        await this.reporter.container(info.id, { status: 'removed' });
+        return;
+      }
+      const state = await this.states.get(info.id);
+      const policy = current.metadata.restartPolicy as RestartPolicy | undefined;
+      const exit = { exitCode: current.exitCode ?? 0, restartCount: state.restartCount, stoppedByUser: state.desired !== 'running' };
+      if (shouldRestart(policy, exit)) this.scheduleRestart(info.id, restartDelayMs(state.restartCount));
     });
   }
 
+  /** After a worker restart: containers that exited while nobody watched get their exit handled now. */
+  async resume(): Promise<void> {
+    for (const info of await this.runtime.list()) {
+      if (info.status === 'exited') await this.reportExit(info).catch((err) => this.onError(err, info.id));
+    }
+  }
+
+  close(): void {
+    for (const timer of this.pendingRestarts.values()) clearTimeout(timer);
+    this.pendingRestarts.clear();
+  }
+
+  private scheduleRestart(id: string, delayMs: number): void {
+    this.cancelRestart(id);
+    const timer = setTimeout(() => {
+      this.pendingRestarts.delete(id);
+      this.restartByPolicy(id).catch((err) => this.onError(err, id));
+    }, delayMs);
+    this.pendingRestarts.set(id, timer);
+  }
+
+  private cancelRestart(id: string): void {
+    clearTimeout(this.pendingRestarts.get(id));
+    this.pendingRestarts.delete(id);
+  }
+
+  private restartByPolicy(id: string): Promise<void> {
+    return this.locks.run(id, async () => {
+      const current = await this.inspect(id);
+      const state = await this.states.get(id);
+      if (!current || current.status !== 'exited' || state.desired !== 'running') return; // the user acted meanwhile
+      await this.states.update(id, { restartCount: state.restartCount + 1 });
+      await this.report(await this.runtime.start(id));
+    });
+  }
+
+  /** Reports what the runtime says, with the generation being converged to (or the last one applied). */
   private async report(info: ContainerInfo, generation?: number): Promise<void> {
-    await this.reporter.container(info.id, observedFrom(info, generation));
+    const state = await this.states.get(info.id);
+    await this.reporter.container(info.id, observedFrom(info, { ...state, generation: generation ?? state.generation }));
   }
 
   private async inspect(id: string): Promise<ContainerInfo | undefined> {

@@ -3,7 +3,7 @@ import { cpus, release, totalmem } from 'node:os';
 import { HostInfo, InventoryEntry } from '@berth/domain';
 import type { ContainerRuntime } from '@berth/runtime';
 import type { Logger } from 'pino';
-import { GenerationStore } from './generation-store';
+import { ContainerStateStore } from './container-state-store';
 import { Reporter, observedFrom } from './reporter';
 
 export const WORKER_VERSION = readVersion();
@@ -19,7 +19,7 @@ export class HostHeartbeat {
   constructor(
     private readonly hostName: string,
     private readonly runtime: ContainerRuntime,
-    private readonly generations: GenerationStore,
+    private readonly states: ContainerStateStore,
     private readonly reporter: Reporter,
     private readonly intervalMs: number,
     private readonly log: Logger,
@@ -51,7 +51,7 @@ export class HostHeartbeat {
     const containers = await this.runtime.list();
     const out: InventoryEntry[] = [];
     for (const c of containers) {
-      out.push({ containerId: c.id, seq: this.reporter.nextSeq(), observed: observedFrom(c, await this.generations.get(c.id)) });
+      out.push({ containerId: c.id, seq: this.reporter.nextSeq(), observed: observedFrom(c, await this.states.get(c.id)) });
     }
     return out;
   }

@@ -7,7 +7,7 @@ import { JobName, hostQueueName, redisOptionsFromUrl } from '@berth/domain';
 import { ImageStore, RuncRuntime } from '@berth/runtime';
 import { loadWorkerConfig } from './config';
 import { ContainerConverger } from './container-converger';
-import { GenerationStore } from './generation-store';
+import { ContainerStateStore } from './container-state-store';
 import { HostHeartbeat } from './host-heartbeat';
 import { ImageLoader } from './image-loader';
 import { JobProcessor } from './job-processor';
@@ -23,10 +23,12 @@ async function main(): Promise<void> {
   const runtime = new RuncRuntime({ root: join(config.dataDir, 'runtime'), runcPath: config.runcPath, conmonPath: config.conmonPath, seccompProfilePath: config.seccompProfilePath });
   const images = new ImageStore({ root: join(config.dataDir, 'images') });
   await images.init();
-  const generations = new GenerationStore(join(config.dataDir, 'generations'));
-  await generations.init();
+  const states = new ContainerStateStore(join(config.dataDir, 'containers'));
+  await states.init();
   const reporter = new Reporter(redisOptions, config.hostName);
-  const converger = new ContainerConverger(runtime, images, generations, reporter, config.hostName);
+  const converger = new ContainerConverger(runtime, images, states, reporter, config.hostName, (err, container) =>
+    log.warn({ err: (err as Error).message, container }, 'container housekeeping failed'),
+  );
   const loader = new ImageLoader(images, config.apiUrl, join(config.dataDir, 'downloads'));
 
   const processor = new JobProcessor(
@@ -50,8 +52,9 @@ async function main(): Promise<void> {
     converger.reportExit(info).catch((err) => log.warn({ err: err.message, container: info.id }, 'reporting an exit failed'));
   });
 
-  const heartbeat = new HostHeartbeat(config.hostName, runtime, generations, reporter, config.heartbeatMs, log);
+  const heartbeat = new HostHeartbeat(config.hostName, runtime, states, reporter, config.heartbeatMs, log);
   await heartbeat.start();
+  await converger.resume();
 
   const rpcClient = new IORedis(redisOptions);
   const rpc = new RpcServer(new IORedis(redisOptions), rpcClient, runtime, config.hostName, log);
@@ -67,6 +70,7 @@ async function main(): Promise<void> {
     stopping = true;
     log.info({ signal }, 'stopping; containers keep running under conmon');
     heartbeat.stop();
+    converger.close();
     await worker.close();
     await rpc.stop();
     rpcClient.disconnect();

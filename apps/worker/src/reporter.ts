@@ -54,10 +54,11 @@ export class Reporter implements ContainerReports {
   }
 }
 
-export function observedFrom(info: ContainerInfo, generation?: number): ObservedContainer {
+export function observedFrom(info: ContainerInfo, state?: { generation?: number; restartCount?: number }): ObservedContainer {
   return {
     status: info.status,
-    generation,
+    generation: state?.generation,
+    restartCount: state?.restartCount,
     pid: info.pid,
     exitCode: info.exitCode,
     oomKilled: info.oomKilled,

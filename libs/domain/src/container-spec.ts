@@ -23,6 +23,16 @@ export interface ContainerSpec {
   security?: ContainerSecurity;
   /** Remove the container once its process exits (docker run --rm). */
   autoRemove?: boolean;
+  restartPolicy?: RestartPolicy;
+}
+
+export const RestartPolicyName = ['no', 'on-failure', 'always', 'unless-stopped'] as const;
+export type RestartPolicyName = (typeof RestartPolicyName)[number];
+
+export interface RestartPolicy {
+  name: RestartPolicyName;
+  /** With on-failure: restarts at most this many times (0 or absent: no limit). */
+  maxRetries?: number;
 }
 
 /** Limits enforced through cgroups (v1 and v2) and rlimits, named as on the API. */
@@ -70,6 +80,8 @@ export interface ObservedContainer {
   pid?: number;
   exitCode?: number;
   oomKilled?: boolean;
+  /** Restarts the worker made under the restart policy since the last start the user asked for. */
+  restartCount?: number;
   startedAt?: string;
   finishedAt?: string;
   error?: SerializedError;

@@ -8,3 +8,4 @@ export * from './jobs';
 export * from './entities';
 export * from './redis-connection';
 export * from './security-policy';
+export * from './restart-policy';

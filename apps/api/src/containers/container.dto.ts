@@ -19,7 +19,7 @@ import {
   ValidateNested,
   ValidationOptions,
 } from 'class-validator';
-import { Container, ContainerStatus, DesiredState } from '@berth/domain';
+import { Container, ContainerStatus, DesiredState, RestartPolicyName } from '@berth/domain';
 import { ErrorDto } from '../common/problem';
 import { ContainerResourcesDto, ContainerSecurityDto } from './container-limits.dto';
 import { OperationDto } from '../operations/operation.dto';
@@ -44,6 +44,19 @@ function IsStringMap(options?: ValidationOptions) {
 /** Query booleans: `true`/`1` and `false`/`0`; anything else fails validation. */
 export const ToBoolean = () =>
   Transform(({ value }) => (value === 'true' || value === '1' || value === true ? true : value === 'false' || value === '0' || value === false ? false : value));
+
+export class RestartPolicyDto {
+  @ApiProperty({ enum: RestartPolicyName, enumName: 'RestartPolicyName', example: 'on-failure' })
+  @IsIn(RestartPolicyName)
+  name: RestartPolicyName;
+
+  @ApiPropertyOptional({ description: 'With on-failure: restart at most this many times (0: no limit)', example: 3 })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(1000)
+  maxRetries?: number;
+}
 
 export class CreateContainerDto {
   @ApiPropertyOptional({ description: 'Unique within the team; generated when absent', example: 'web-1', pattern: CONTAINER_NAME.source })
@@ -116,6 +129,12 @@ export class CreateContainerDto {
   @Type(() => ContainerSecurityDto)
   security?: ContainerSecurityDto;
 
+  @ApiPropertyOptional({ type: RestartPolicyDto, description: 'Applied by the worker with exponential backoff (100 ms doubling, at most a minute)' })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => RestartPolicyDto)
+  restartPolicy?: RestartPolicyDto;
+
   @ApiPropertyOptional({ description: 'Remove the container once its process exits', default: false })
   @IsOptional()
   @IsBoolean()
@@ -146,6 +165,8 @@ export class ContainerDto {
   @ApiProperty({ type: ContainerResourcesDto }) resources: ContainerResourcesDto;
   @ApiProperty({ type: ContainerSecurityDto }) security: ContainerSecurityDto;
   @ApiProperty() autoRemove: boolean;
+  @ApiProperty({ type: RestartPolicyDto }) restartPolicy: RestartPolicyDto;
+  @ApiProperty({ description: 'Restarts made by the restart policy since the last start asked for' }) restartCount: number;
   @ApiPropertyOptional({ nullable: true }) exitCode: number | null;
   @ApiPropertyOptional({ nullable: true }) pid: number | null;
   @ApiProperty() oomKilled: boolean;
@@ -175,6 +196,8 @@ export function toContainerDto(c: Container): ContainerDto {
     resources: c.spec.resources ?? {},
     security: c.spec.security ?? {},
     autoRemove: c.spec.autoRemove ?? false,
+    restartPolicy: c.spec.restartPolicy ?? { name: 'no' },
+    restartCount: c.restartCount,
     exitCode: c.exitCode,
     pid: c.pid,
     oomKilled: c.oomKilled,

@@ -59,6 +59,10 @@ export class ContainersService {
   async create(auth: AuthContext, dto: CreateContainerDto): Promise<ContainerChange> {
     const team = await this.db.getRepository(Team).findOneByOrFail({ id: auth.teamId });
     assertSecurityAllowed(dto.security, team.policy ?? DEFAULT_TEAM_POLICY);
+    if (dto.autoRemove && dto.restartPolicy && dto.restartPolicy.name !== 'no') {
+      const message = 'a container cannot both be removed when it exits (autoRemove) and restarted by a restart policy';
+      throw new InvalidArgumentError(message, [{ field: 'restartPolicy', message }], 'ConflictingOptions');
+    }
     const image = normalizeImageReference(dto.image, 'image');
     const imageDigest = await this.resolveImageDigest(auth, image);
     const host = await this.hosts.schedule(auth, imageDigest);
@@ -78,6 +82,7 @@ export class ContainersService {
       resources: dto.resources,
       security: dto.security,
       autoRemove: dto.autoRemove,
+      restartPolicy: dto.restartPolicy,
     };
     const desired: DesiredState = dto.start === false ? 'stopped' : 'running';
     const now = new Date();
@@ -97,6 +102,7 @@ export class ContainersService {
         exitCode: null,
         pid: null,
         oomKilled: false,
+        restartCount: 0,
         error: null,
         reportSeq: 0,
         startedAt: null,

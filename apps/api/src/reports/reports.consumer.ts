@@ -93,6 +93,7 @@ export class ReportsConsumer implements OnModuleInit, OnApplicationShutdown {
         exitCode: observed.exitCode ?? (observed.status === 'running' ? null : c.exitCode),
         pid: observed.status === 'running' ? (observed.pid ?? null) : null,
         oomKilled: observed.oomKilled ?? false,
+        restartCount: observed.restartCount ?? c.restartCount,
         error: observed.error ?? null,
         startedAt: observed.startedAt ? new Date(observed.startedAt) : c.startedAt,
         finishedAt: observed.status === 'running' ? null : observed.finishedAt ? new Date(observed.finishedAt) : c.finishedAt,

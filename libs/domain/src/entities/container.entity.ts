@@ -47,6 +47,10 @@ export class Container {
   @Column({ type: 'boolean', default: false })
   oomKilled: boolean;
 
+  /** Restarts made under the restart policy since the user last started it. */
+  @Column({ type: 'integer', default: 0 })
+  restartCount: number;
+
   @Column(jsonColumn({ nullable: true }))
   error: SerializedError | null;
 
