@@ -229,4 +229,101 @@ describe('container lifecycle, limits and isolation', () => {
     expect(res.body.errors[0].field).toBe('restartPolicy');
     await admin.post('/v1/containers', { image: 'busybox', cmd: ['true'], restartPolicy: { name: 'sometimes' } }).expect(400);
   });
+
+  it('turns a container with a failing health check unhealthy, says so in events, and waits for healthy', async () => {
+    const events = openEventStream(env.url, env.adminToken, 'container.');
+    try {
+      const sick = await admin.run({
+        image: 'busybox',
+        cmd: ['sh', '-c', 'touch /tmp/ok; sleep 1000'],
+        healthcheck: { cmd: ['sh', '-c', 'test -e /tmp/ok'], intervalMs: 200, timeoutMs: 2000, retries: 2 },
+      });
+      expect(await admin.waitContainer(sick, 'healthy', 30)).toMatchObject({ met: true });
+      expect((await admin.get(`/v1/containers/${sick}`).expect(200)).body.health).toMatchObject({ status: 'healthy', failingStreak: 0, lastExitCode: 0 });
+
+      await admin.post(`/v1/containers/${sick}/exec`, { cmd: ['rm', '/tmp/ok'] }).expect(200);
+      let c = (await admin.get(`/v1/containers/${sick}`).expect(200)).body;
+      for (let i = 0; i < 100 && c.health?.status !== 'unhealthy'; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        c = (await admin.get(`/v1/containers/${sick}`).expect(200)).body;
+      }
+      expect(c.health).toMatchObject({ status: 'unhealthy', lastExitCode: 1 });
+      expect(c.health.failingStreak).toBeGreaterThanOrEqual(2);
+      expect(await admin.waitContainer(sick, 'healthy', 5)).toMatchObject({ met: false });
+
+      const seen = await events.until((e) => e.id === sick && e.type === 'container.health_status' && e.attributes?.status === 'unhealthy', 10_000);
+      const mine = seen.filter((e) => e.id === sick);
+      expect(mine.map((e) => e.type)).toEqual(expect.arrayContaining(['container.running', 'container.health_status']));
+      expect(mine.filter((e) => e.type === 'container.health_status').map((e) => e.attributes?.status)).toEqual(expect.arrayContaining(['healthy', 'unhealthy']));
+      await admin.delete(`/v1/containers/${sick}?force=true`).expect(202);
+    } finally {
+      events.close();
+    }
+  });
+
+  it('streams only the caller’s team’s events', async () => {
+    const theirs = openEventStream(env.url, team.token, '');
+    try {
+      const mine = await admin.run({ image: 'busybox', cmd: ['true'] });
+      await admin.waitContainer(mine, 'exited');
+      const own = await team.run({ image: 'busybox', cmd: ['true'] });
+      const seen = await theirs.until((e) => e.id === own && e.type === 'container.exited', 10_000);
+      expect(seen.some((e) => e.id === mine)).toBe(false);
+      expect(seen.find((e) => e.id === own && e.type === 'container.exited')?.attributes).toMatchObject({ exitCode: 0 });
+    } finally {
+      theirs.close();
+    }
+  });
 });
+
+interface StreamedEvent {
+  type: string;
+  id: string;
+  at: string;
+  attributes?: Record<string, unknown>;
+}
+
+/** Follows GET /v1/events (server-sent events) and collects what arrives. */
+function openEventStream(base: string, token: string, typePrefix: string) {
+  const controller = new AbortController();
+  const seen: StreamedEvent[] = [];
+  const waiters: (() => void)[] = [];
+  const query = typePrefix ? `?type=${encodeURIComponent(typePrefix)}` : '';
+  const done = (async () => {
+    const res = await fetch(`${base}/v1/events${query}`, { headers: { authorization: `Bearer ${token}` }, signal: controller.signal });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/text\/event-stream/);
+    const decoder = new TextDecoder();
+    let buffer = '';
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      buffer += decoder.decode(chunk, { stream: true });
+      let end: number;
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        const message = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const data = message.split('\n').find((l) => l.startsWith('data: '));
+        if (data) {
+          seen.push(JSON.parse(data.slice(6)) as StreamedEvent);
+          waiters.splice(0).forEach((w) => w());
+        }
+      }
+    }
+  })().catch(() => undefined);
+  return {
+    async until(predicate: (e: StreamedEvent) => boolean, timeoutMs: number): Promise<StreamedEvent[]> {
+      const deadline = Date.now() + timeoutMs;
+      while (!seen.some(predicate)) {
+        if (Date.now() > deadline) throw new Error(`no matching event in ${timeoutMs} ms; saw ${JSON.stringify(seen.map((e) => [e.type, e.id]))}`);
+        await new Promise<void>((r) => {
+          waiters.push(r);
+          setTimeout(r, 200);
+        });
+      }
+      return seen;
+    },
+    close() {
+      controller.abort();
+      return done;
+    },
+  };
+}

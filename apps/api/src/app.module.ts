@@ -9,6 +9,7 @@ import { API_CONFIG, ApiConfig } from './config';
 import { ContainersController } from './containers/containers.controller';
 import { ContainersService } from './containers/containers.service';
 import { EventBus } from './events/event-bus';
+import { EventsController } from './events/events.controller';
 import { HealthController } from './health/health.controller';
 import { HostsController } from './hosts/hosts.controller';
 import { HostsService } from './hosts/hosts.service';
@@ -41,7 +42,7 @@ export class AppModule {
           dataSourceFactory: async (options) => initializeDataSource(options!),
         }),
       ],
-      controllers: [HealthController, TeamsController, HostsController, ContainersController, ImagesController, UploadsController, OperationsController],
+      controllers: [HealthController, TeamsController, HostsController, ContainersController, ImagesController, UploadsController, OperationsController, EventsController],
       providers: [
         { provide: API_CONFIG, useValue: config },
         { provide: APP_GUARD, useClass: AuthGuard },

@@ -5,6 +5,7 @@ import { ContainerConvergeJob, NotFoundError, ObservedContainer } from '@berth/d
 import { FakeRuntime, ResolvedImage } from '@berth/runtime';
 import { ContainerConverger } from './container-converger';
 import { ContainerStateStore } from './container-state-store';
+import { HealthMonitor } from './health-monitor';
 
 const DIGEST = `sha256:${'c'.repeat(64)}`;
 const image: ResolvedImage = { digest: DIGEST, config: { cmd: ['sh'] }, layerDirs: [] };
@@ -145,6 +146,24 @@ describe('ContainerConverger (fake runtime)', () => {
     await waitFor(async () => (await quiet.inspect(always.containerId)).status === 'running', 3000);
     away.close();
     await quiet.remove(always.containerId, { force: true });
+  });
+
+  it('runs the health check after a start: healthy on success, unhealthy after `retries` failures', async () => {
+    const states = new ContainerStateStore(join(dir, 'health'));
+    await states.init();
+    const sink = { container: async (id: string, observed: ObservedContainer) => void reports.push({ id, observed }) };
+    const monitor = new HealthMonitor(runtime, sink.container);
+    const checked = new ContainerConverger(runtime, store, states, sink, 'h1', undefined, monitor);
+    const healthcheck = { intervalMs: 20, timeoutMs: 1000, retries: 2, startPeriodMs: 0 };
+    const good = job({ containerId: 'ctr_0000000000bbbbbbbbbbbbbbbb', spec: { ...job().spec, healthcheck: { ...healthcheck, cmd: ['true'] } } });
+    const bad = job({ containerId: 'ctr_0000000000cccccccccccccccc', spec: { ...job().spec, healthcheck: { ...healthcheck, cmd: ['false'] } } });
+    await checked.converge(good);
+    await checked.converge(bad);
+    const healthOf = (id: string) => reports.filter((r) => r.id === id && r.observed.health).map((r) => r.observed.health!.status);
+    await waitFor(() => healthOf(good.containerId).includes('healthy') && healthOf(bad.containerId).includes('unhealthy'));
+    expect(healthOf(good.containerId)[0]).toBe('starting');
+    expect(healthOf(bad.containerId)).toEqual(['starting', 'starting', 'unhealthy']);
+    monitor.close();
   });
 
   it('runs jobs for one container one at a time, in order', async () => {

@@ -13,6 +13,7 @@ import {
 } from '@berth/domain';
 import type { ContainerInfo, ContainerRuntime, ImageStore } from '@berth/runtime';
 import { ContainerStateStore } from './container-state-store';
+import type { HealthMonitor } from './health-monitor';
 import { KeyedMutex } from './keyed-mutex';
 import { ContainerReports, observedFrom } from './reporter';
 
@@ -33,6 +34,7 @@ export class ContainerConverger {
     private readonly reporter: ContainerReports,
     private readonly hostName: string,
     private readonly onError: (err: unknown, containerId: string) => void = () => undefined,
+    private readonly health?: Pick<HealthMonitor, 'watch' | 'unwatch'>,
   ) {}
 
   converge(job: ContainerConvergeJob): Promise<void> {
@@ -52,7 +54,7 @@ export class ContainerConverger {
       await this.states.update(job.containerId, { desired: 'running', restartCount: 0 });
       const info = await this.runtime.inspect(job.containerId);
       if (info.status === 'running' || info.status === 'paused') await this.report(await this.runtime.stop(job.containerId, job.stopTimeoutSec));
-      await this.report(await this.runtime.start(job.containerId));
+      await this.started(await this.runtime.start(job.containerId));
     });
   }
 
@@ -75,6 +77,7 @@ export class ContainerConverger {
     let info = await this.inspect(id);
 
     if (job.desired === 'removed') {
+      this.health?.unwatch(id);
       if (info) await this.runtime.remove(id, { force: true });
       await this.states.delete(id);
       await this.reporter.container(id, { status: 'removed', generation: job.generation });
@@ -86,17 +89,20 @@ export class ContainerConverger {
     await this.states.update(id, { desired: job.desired, ...(starting ? { restartCount: 0 } : {}) });
     if (!info) {
       const image = await this.resolveImage(job);
-      const metadata = { teamId: job.teamId, autoRemove: job.spec.autoRemove === true, restartPolicy: job.spec.restartPolicy };
+      const { autoRemove, restartPolicy, healthcheck } = job.spec;
+      const metadata = { teamId: job.teamId, autoRemove: autoRemove === true, restartPolicy, healthcheck };
       info = await this.runtime.create({ id, spec: job.spec, image, metadata });
       await this.report(info, job.generation);
     }
-    if (job.desired === 'running' && info.status !== 'running') {
+    const start = job.desired === 'running' && info.status !== 'running';
+    if (start) {
       info = await this.runtime.start(id);
     } else if (job.desired === 'stopped' && info.status === 'running') {
       info = await this.runtime.stop(id, job.stopTimeoutSec);
     }
     await this.states.update(id, { generation: job.generation });
     await this.report(info, job.generation);
+    if (start) this.health?.watch(info);
   }
 
   /**
@@ -111,6 +117,7 @@ export class ContainerConverger {
       await this.report(current);
       if (current.status !== 'exited') return;
       if (current.metadata.autoRemove === true) {
+        this.health?.unwatch(info.id);
         await this.runtime.remove(info.id, { force: true });
         await this.states.delete(info.id);
         await this.reporter.container(info.id, { status: 'removed' });
@@ -127,6 +134,7 @@ export class ContainerConverger {
   async resume(): Promise<void> {
     for (const info of await this.runtime.list()) {
       if (info.status === 'exited') await this.reportExit(info).catch((err) => this.onError(err, info.id));
+      if (info.status === 'running') this.health?.watch(info);
     }
   }
 
@@ -155,8 +163,14 @@ export class ContainerConverger {
       const state = await this.states.get(id);
       if (!current || current.status !== 'exited' || state.desired !== 'running') return; // the user acted meanwhile
       await this.states.update(id, { restartCount: state.restartCount + 1 });
-      await this.report(await this.runtime.start(id));
+      await this.started(await this.runtime.start(id));
     });
+  }
+
+  /** A start outside a converge (restart, restart policy): report it and begin health checks. */
+  private async started(info: ContainerInfo): Promise<void> {
+    await this.report(info);
+    this.health?.watch(info);
   }
 
   /** Reports what the runtime says, with the generation being converged to (or the last one applied). */

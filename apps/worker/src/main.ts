@@ -8,6 +8,7 @@ import { ImageStore, RuncRuntime } from '@berth/runtime';
 import { loadWorkerConfig } from './config';
 import { ContainerConverger } from './container-converger';
 import { ContainerStateStore } from './container-state-store';
+import { HealthMonitor } from './health-monitor';
 import { HostHeartbeat } from './host-heartbeat';
 import { ImageLoader } from './image-loader';
 import { JobProcessor } from './job-processor';
@@ -26,9 +27,9 @@ async function main(): Promise<void> {
   const states = new ContainerStateStore(join(config.dataDir, 'containers'));
   await states.init();
   const reporter = new Reporter(redisOptions, config.hostName);
-  const converger = new ContainerConverger(runtime, images, states, reporter, config.hostName, (err, container) =>
-    log.warn({ err: (err as Error).message, container }, 'container housekeeping failed'),
-  );
+  const housekeepingFailed = (err: unknown, container: string) => log.warn({ err: (err as Error).message, container }, 'container housekeeping failed');
+  const health = new HealthMonitor(runtime, (id, observed) => reporter.container(id, observed), housekeepingFailed);
+  const converger = new ContainerConverger(runtime, images, states, reporter, config.hostName, housekeepingFailed, health);
   const loader = new ImageLoader(images, config.apiUrl, join(config.dataDir, 'downloads'));
 
   const processor = new JobProcessor(
@@ -71,6 +72,7 @@ async function main(): Promise<void> {
     log.info({ signal }, 'stopping; containers keep running under conmon');
     heartbeat.stop();
     converger.close();
+    health.close();
     await worker.close();
     await rpc.stop();
     rpcClient.disconnect();

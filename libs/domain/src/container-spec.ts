@@ -24,6 +24,30 @@ export interface ContainerSpec {
   /** Remove the container once its process exits (docker run --rm). */
   autoRemove?: boolean;
   restartPolicy?: RestartPolicy;
+  healthcheck?: Healthcheck;
+}
+
+/** A command run in the container now and then; exit 0 is healthy. */
+export interface Healthcheck {
+  cmd: string[];
+  intervalMs: number;
+  timeoutMs: number;
+  /** Consecutive failures that make the container unhealthy. */
+  retries: number;
+  /** Failures in this first stretch after a start do not count. */
+  startPeriodMs: number;
+}
+
+export const HealthStatus = ['starting', 'healthy', 'unhealthy'] as const;
+export type HealthStatus = (typeof HealthStatus)[number];
+
+export interface ContainerHealth {
+  status: HealthStatus;
+  failingStreak: number;
+  /** The last check's output (first 4 KiB) and exit code. */
+  lastOutput?: string;
+  lastExitCode?: number;
+  lastCheckAt?: string;
 }
 
 export const RestartPolicyName = ['no', 'on-failure', 'always', 'unless-stopped'] as const;
@@ -82,6 +106,8 @@ export interface ObservedContainer {
   oomKilled?: boolean;
   /** Restarts the worker made under the restart policy since the last start the user asked for. */
   restartCount?: number;
+  /** Present when a health check runs (or ran) for this start. */
+  health?: ContainerHealth;
   startedAt?: string;
   finishedAt?: string;
   error?: SerializedError;

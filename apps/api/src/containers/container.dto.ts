@@ -19,7 +19,7 @@ import {
   ValidateNested,
   ValidationOptions,
 } from 'class-validator';
-import { Container, ContainerStatus, DesiredState, RestartPolicyName } from '@berth/domain';
+import { Container, ContainerStatus, DesiredState, HealthStatus, RestartPolicyName } from '@berth/domain';
 import { ErrorDto } from '../common/problem';
 import { ContainerResourcesDto, ContainerSecurityDto } from './container-limits.dto';
 import { OperationDto } from '../operations/operation.dto';
@@ -56,6 +56,28 @@ export class RestartPolicyDto {
   @Min(0)
   @Max(1000)
   maxRetries?: number;
+}
+
+export class HealthcheckDto {
+  @ApiProperty({ type: [String], description: 'Run in the container; exit 0 is healthy', example: ['wget', '-q', '-O-', 'http://127.0.0.1/health'] })
+  @IsArray()
+  @ArrayNotEmpty()
+  @ArrayMaxSize(256)
+  @IsString({ each: true })
+  cmd: string[];
+
+  @ApiPropertyOptional({ default: 30000, minimum: 100 }) @IsOptional() @IsInt() @Min(100) @Max(24 * 3600 * 1000) intervalMs?: number;
+  @ApiPropertyOptional({ default: 30000, minimum: 100 }) @IsOptional() @IsInt() @Min(100) @Max(3600 * 1000) timeoutMs?: number;
+  @ApiPropertyOptional({ description: 'Failures in a row that make the container unhealthy', default: 3, minimum: 1 }) @IsOptional() @IsInt() @Min(1) @Max(100) retries?: number;
+  @ApiPropertyOptional({ description: 'Failures in this first stretch after a start do not count', default: 0 }) @IsOptional() @IsInt() @Min(0) @Max(24 * 3600 * 1000) startPeriodMs?: number;
+}
+
+export class ContainerHealthDto {
+  @ApiProperty({ enum: HealthStatus, enumName: 'HealthStatus' }) status: HealthStatus;
+  @ApiProperty() failingStreak: number;
+  @ApiPropertyOptional({ description: 'The last check’s output (first 4 KiB)' }) lastOutput?: string;
+  @ApiPropertyOptional() lastExitCode?: number;
+  @ApiPropertyOptional({ format: 'date-time' }) lastCheckAt?: string;
 }
 
 export class CreateContainerDto {
@@ -135,6 +157,12 @@ export class CreateContainerDto {
   @Type(() => RestartPolicyDto)
   restartPolicy?: RestartPolicyDto;
 
+  @ApiPropertyOptional({ type: HealthcheckDto })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => HealthcheckDto)
+  healthcheck?: HealthcheckDto;
+
   @ApiPropertyOptional({ description: 'Remove the container once its process exits', default: false })
   @IsOptional()
   @IsBoolean()
@@ -167,6 +195,8 @@ export class ContainerDto {
   @ApiProperty() autoRemove: boolean;
   @ApiProperty({ type: RestartPolicyDto }) restartPolicy: RestartPolicyDto;
   @ApiProperty({ description: 'Restarts made by the restart policy since the last start asked for' }) restartCount: number;
+  @ApiPropertyOptional({ type: HealthcheckDto, nullable: true }) healthcheck: HealthcheckDto | null;
+  @ApiPropertyOptional({ type: ContainerHealthDto, nullable: true, description: 'The health check’s verdict for the current start' }) health: ContainerHealthDto | null;
   @ApiPropertyOptional({ nullable: true }) exitCode: number | null;
   @ApiPropertyOptional({ nullable: true }) pid: number | null;
   @ApiProperty() oomKilled: boolean;
@@ -198,6 +228,8 @@ export function toContainerDto(c: Container): ContainerDto {
     autoRemove: c.spec.autoRemove ?? false,
     restartPolicy: c.spec.restartPolicy ?? { name: 'no' },
     restartCount: c.restartCount,
+    healthcheck: c.spec.healthcheck ?? null,
+    health: c.health,
     exitCode: c.exitCode,
     pid: c.pid,
     oomKilled: c.oomKilled,
@@ -271,7 +303,7 @@ export class DeleteQueryDto {
   force?: boolean;
 }
 
-export const WaitCondition = ['not-running', 'exited', 'running', 'removed'] as const;
+export const WaitCondition = ['not-running', 'exited', 'running', 'healthy', 'removed'] as const;
 export type WaitCondition = (typeof WaitCondition)[number];
 
 export class ContainerWaitQueryDto {

@@ -83,6 +83,13 @@ export class ContainersService {
       security: dto.security,
       autoRemove: dto.autoRemove,
       restartPolicy: dto.restartPolicy,
+      healthcheck: dto.healthcheck && {
+        cmd: dto.healthcheck.cmd,
+        intervalMs: dto.healthcheck.intervalMs ?? 30_000,
+        timeoutMs: dto.healthcheck.timeoutMs ?? 30_000,
+        retries: dto.healthcheck.retries ?? 3,
+        startPeriodMs: dto.healthcheck.startPeriodMs ?? 0,
+      },
     };
     const desired: DesiredState = dto.start === false ? 'stopped' : 'running';
     const now = new Date();
@@ -103,6 +110,7 @@ export class ContainersService {
         pid: null,
         oomKilled: false,
         restartCount: 0,
+        health: null,
         error: null,
         reportSeq: 0,
         startedAt: null,
@@ -354,6 +362,12 @@ export function waitOutcome(c: Container | null, condition: WaitCondition) {
   switch (condition) {
     case 'running':
       return { ...base, done: c.status === 'running' || c.status === 'failed', met: c.status === 'running' };
+    case 'healthy': {
+      const healthy = c.status === 'running' && c.health?.status === 'healthy';
+      // Over when healthy, unhealthy, or no longer running (or never checked).
+      const over = healthy || c.health?.status === 'unhealthy' || c.status === 'exited' || c.status === 'failed' || (c.status === 'running' && !c.spec.healthcheck);
+      return { ...base, done: over, met: healthy };
+    }
     case 'exited':
       return { ...base, done: c.status === 'exited' || c.status === 'failed', met: c.status === 'exited' };
     case 'not-running':

@@ -5,10 +5,13 @@ import { EVENTS_CHANNEL } from '@berth/domain';
 import { RedisConnections } from '../queue/redis.provider';
 
 export interface BerthEvent {
-  type: 'container.updated' | 'container.deleted' | 'operation.updated' | 'host.updated' | 'image.updated';
+  /** `container.running`, `container.exited`, `container.restarted`, `container.health_status`, `container.deleted`, `operation.succeeded`, … */
+  type: string;
+  /** The resource the event is about. */
   id: string;
   teamId: string;
   at: string;
+  attributes?: Record<string, unknown>;
 }
 
 /**
@@ -31,6 +34,7 @@ export class EventBus implements OnModuleInit, OnApplicationShutdown {
       try {
         const event = JSON.parse(message) as BerthEvent;
         this.local.emit(event.id, event);
+        this.local.emit(teamChannel(event.teamId), event);
       } catch (err) {
         this.logger.warn(`dropped a malformed event: ${String(err)}`);
       }
@@ -40,6 +44,12 @@ export class EventBus implements OnModuleInit, OnApplicationShutdown {
 
   async publish(event: Omit<BerthEvent, 'at'>): Promise<void> {
     await this.redis.client.publish(EVENTS_CHANNEL, JSON.stringify({ ...event, at: new Date().toISOString() }));
+  }
+
+  /** Every event of one team, until the returned function is called. */
+  subscribeTeam(teamId: string, listener: (event: BerthEvent) => void): () => void {
+    this.local.on(teamChannel(teamId), listener);
+    return () => this.local.off(teamChannel(teamId), listener);
   }
 
   /**
@@ -89,4 +99,8 @@ export class EventBus implements OnModuleInit, OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     if (this.subscriber) this.redis.release(this.subscriber);
   }
+}
+
+function teamChannel(teamId: string): string {
+  return `team:${teamId}`;
 }

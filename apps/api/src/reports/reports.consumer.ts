@@ -85,23 +85,23 @@ export class ReportsConsumer implements OnModuleInit, OnApplicationShutdown {
       events.push({ type: 'container.deleted', id, teamId: c.teamId });
       return;
     }
-    await repo.update(
-      { id },
-      {
-        status: next,
-        reportSeq: seq,
-        exitCode: observed.exitCode ?? (observed.status === 'running' ? null : c.exitCode),
-        pid: observed.status === 'running' ? (observed.pid ?? null) : null,
-        oomKilled: observed.oomKilled ?? false,
-        restartCount: observed.restartCount ?? c.restartCount,
-        error: observed.error ?? null,
-        startedAt: observed.startedAt ? new Date(observed.startedAt) : c.startedAt,
-        finishedAt: observed.status === 'running' ? null : observed.finishedAt ? new Date(observed.finishedAt) : c.finishedAt,
-        updatedAt: new Date(),
-        version: c.version + 1,
-      },
-    );
-    events.push({ type: 'container.updated', id, teamId: c.teamId });
+    const update = {
+      status: next,
+      reportSeq: seq,
+      exitCode: observed.exitCode ?? (observed.status === 'running' ? null : c.exitCode),
+      pid: observed.status === 'running' ? (observed.pid ?? null) : null,
+      oomKilled: observed.oomKilled ?? false,
+      restartCount: observed.restartCount ?? c.restartCount,
+      // A health verdict holds for one start: kept while running, cleared when the process ends.
+      health: observed.health ?? (observed.status === 'running' || observed.status === 'paused' ? c.health : null),
+      error: observed.error ?? null,
+      startedAt: observed.startedAt ? new Date(observed.startedAt) : c.startedAt,
+      finishedAt: observed.status === 'running' ? null : observed.finishedAt ? new Date(observed.finishedAt) : c.finishedAt,
+      updatedAt: new Date(),
+      version: c.version + 1,
+    };
+    await repo.update({ id }, update);
+    events.push(...containerEvents(c, update));
   }
 
   /** A restarted worker lists what it runs; containers it no longer has are gone. */
@@ -117,7 +117,7 @@ export class ReportsConsumer implements OnModuleInit, OnApplicationShutdown {
       } else {
         const error: SerializedError = { class: 'NotFound', reason: 'ContainerLost', message: `host ${host.name} no longer has this container` };
         await tx.getRepository(Container).update({ id: c.id }, { status: 'failed', pid: null, error, updatedAt: new Date(), version: c.version + 1 });
-        events.push({ type: 'container.updated', id: c.id, teamId: c.teamId });
+        events.push({ type: 'container.failed', id: c.id, teamId: c.teamId, attributes: { name: c.name, error } });
       }
     }
   }
@@ -129,12 +129,15 @@ export class ReportsConsumer implements OnModuleInit, OnApplicationShutdown {
     const at = new Date(report.at);
     if (report.status === 'running') {
       await repo.update({ id: op.id }, { status: 'running', startedAt: op.startedAt ?? at });
+      events.push({ type: 'operation.running', id: op.id, teamId: op.teamId, attributes: { kind: op.kind, targetId: op.targetId } });
     } else {
       await repo.update({ id: op.id }, { status: report.status, startedAt: op.startedAt ?? at, finishedAt: at, error: report.error ?? null });
       if (report.status === 'failed' && op.kind === 'container.create') await this.markCreateFailed(tx, op, report, events);
       if (op.kind === 'image.load') events.push({ type: 'image.updated', id: op.id, teamId: op.teamId });
     }
-    events.push({ type: 'operation.updated', id: op.id, teamId: op.teamId });
+    if (report.status !== 'running') {
+      events.push({ type: `operation.${report.status}`, id: op.id, teamId: op.teamId, attributes: { kind: op.kind, targetId: op.targetId, error: report.error } });
+    }
   }
 
   /** A container whose creation failed says so, with the reason, instead of staying pending forever. */
@@ -143,6 +146,26 @@ export class ReportsConsumer implements OnModuleInit, OnApplicationShutdown {
     const c = await repo.findOneBy({ id: op.targetId });
     if (!c || c.status !== 'pending') return;
     await repo.update({ id: c.id }, { status: 'failed', error: report.error ?? null, updatedAt: new Date(), version: c.version + 1 });
-    events.push({ type: 'container.updated', id: c.id, teamId: c.teamId });
+    events.push({ type: 'container.failed', id: c.id, teamId: c.teamId, attributes: { name: c.name, error: report.error } });
   }
+}
+
+/**
+ * What a report changed, as events people can follow: a new status, a restart by
+ * the policy, a new health verdict. A report that changed none of these still
+ * wakes whoever waits on the container.
+ */
+export function containerEvents(before: Container, after: Pick<Container, 'status' | 'exitCode' | 'oomKilled' | 'restartCount' | 'health'>): PendingEvent[] {
+  const base = { id: before.id, teamId: before.teamId };
+  const events: PendingEvent[] = [];
+  if (after.status !== before.status) {
+    const attributes: Record<string, unknown> = { name: before.name, image: before.spec.image };
+    if (after.status === 'exited') Object.assign(attributes, { exitCode: after.exitCode, oomKilled: after.oomKilled });
+    events.push({ ...base, type: `container.${after.status}`, attributes });
+  }
+  if (after.restartCount > before.restartCount) events.push({ ...base, type: 'container.restarted', attributes: { name: before.name, restartCount: after.restartCount } });
+  if (after.health?.status && after.health.status !== before.health?.status) {
+    events.push({ ...base, type: 'container.health_status', attributes: { name: before.name, status: after.health.status, failingStreak: after.health.failingStreak } });
+  }
+  return events.length ? events : [{ ...base, type: 'container.updated' }];
 }

@@ -1,7 +1,7 @@
 import { Column, Entity, ForeignKey, Index, PrimaryColumn, VersionColumn } from 'typeorm';
 import { Host } from './host.entity';
 import { Team } from './team.entity';
-import type { ContainerSpec } from '../container-spec';
+import type { ContainerHealth, ContainerSpec } from '../container-spec';
 import type { ContainerStatus, DesiredState } from '../container-state';
 import type { SerializedError } from '../errors';
 import { bigintColumn, jsonColumn, timestampColumn } from './column-types';
@@ -50,6 +50,10 @@ export class Container {
   /** Restarts made under the restart policy since the user last started it. */
   @Column({ type: 'integer', default: 0 })
   restartCount: number;
+
+  /** The health check's verdict for the current start; null without a health check. */
+  @Column(jsonColumn({ nullable: true }))
+  health: ContainerHealth | null;
 
   @Column(jsonColumn({ nullable: true }))
   error: SerializedError | null;

@@ -1,0 +1,64 @@
+import { Controller, Get, Query, Req, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiProduces, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
+import { IsOptional, IsString } from 'class-validator';
+import type { Request, Response } from 'express';
+import { Auth, AuthContext } from '../auth/auth-context';
+import { clientGone } from '../common/abort';
+import { Endpoint } from '../common/endpoint.decorator';
+import { BerthEvent, EventBus } from './event-bus';
+
+export class EventDto {
+  @ApiProperty({ example: 'container.health_status', description: 'container.{created,running,paused,exited,failed,removing,deleted,restarted,health_status,updated}, operation.{running,succeeded,failed}' })
+  type: string;
+  @ApiProperty({ description: 'The container or operation the event is about' }) id: string;
+  @ApiProperty({ format: 'date-time' }) at: string;
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true, example: { name: 'web-1', status: 'unhealthy' } }) attributes?: Record<string, unknown>;
+}
+
+export class EventsQueryDto {
+  @ApiPropertyOptional({ type: [String], description: 'Only these types, or type prefixes ending in `.` (e.g. `container.`)' })
+  @IsOptional()
+  @Transform(({ value }) => (Array.isArray(value) ? value : [value]))
+  @IsString({ each: true })
+  type?: string[];
+}
+
+const KEEPALIVE_MS = 15_000;
+
+@ApiTags('events')
+@ApiBearerAuth()
+@Controller('v1/events')
+export class EventsController {
+  constructor(private readonly events: EventBus) {}
+
+  @Get()
+  @ApiProduces('text/event-stream')
+  @Endpoint({
+    operationId: 'streamEvents',
+    summary: 'Follow the team’s events as they happen (server-sent events)',
+    description: 'Each event is an SSE message whose `event` is its type and whose `data` is an Event as JSON. The stream stays open until the client disconnects; a comment line every 15 s keeps proxies from closing it.',
+    type: EventDto,
+    errors: [400],
+  })
+  stream(@Auth() auth: AuthContext, @Query() q: EventsQueryDto, @Req() req: Request, @Res() res: Response): void {
+    const wanted = q.type ?? [];
+    const matches = (e: BerthEvent) => !wanted.length || wanted.some((t) => (t.endsWith('.') ? e.type.startsWith(t) : e.type === t));
+    res.status(200).setHeader('Content-Type', 'text/event-stream');
+    res.setHeader('Cache-Control', 'no-cache');
+    res.setHeader('X-Accel-Buffering', 'no');
+    res.flushHeaders();
+    res.write(': connected\n\n');
+    const unsubscribe = this.events.subscribeTeam(auth.teamId, (e) => {
+      if (!matches(e)) return;
+      const body: EventDto = { type: e.type, id: e.id, at: e.at, attributes: e.attributes };
+      res.write(`event: ${e.type}\ndata: ${JSON.stringify(body)}\n\n`);
+    });
+    const keepalive = setInterval(() => res.write(': keepalive\n\n'), KEEPALIVE_MS);
+    clientGone(req).addEventListener('abort', () => {
+      clearInterval(keepalive);
+      unsubscribe();
+      res.end();
+    });
+  }
+}
