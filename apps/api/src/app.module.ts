@@ -8,6 +8,7 @@ import { ProblemFilter } from './common/problem.filter';
 import { API_CONFIG, ApiConfig } from './config';
 import { ContainersController } from './containers/containers.controller';
 import { ContainersService } from './containers/containers.service';
+import { ExecSocketServer } from './containers/exec-socket.server';
 import { EventBus } from './events/event-bus';
 import { EventsController } from './events/events.controller';
 import { HealthController } from './health/health.controller';
@@ -57,6 +58,7 @@ export class AppModule {
         ImagesService,
         UploadStore,
         WorkerRpc,
+        ExecSocketServer,
         ...(background ? [ReportsConsumer, Dispatcher] : []),
       ],
     };

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import { AppModule } from './app.module';
 import { AuthService } from './auth/auth.service';
+import { ExecSocketServer } from './containers/exec-socket.server';
 import { createLogger, PinoNestLogger } from './common/logger';
 import { createValidationPipe } from './common/validation';
 import { loadApiConfig } from './config';
@@ -33,6 +34,7 @@ async function bootstrap(): Promise<void> {
   app.getHttpAdapter().getInstance().get('/openapi.json', (_req: Request, res: Response) => res.json(document));
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: '/docs/openapi.json' });
 
+  app.get(ExecSocketServer).attach(app.getHttpServer());
   const { generatedToken } = await app.get(AuthService).bootstrap();
   await app.listen(config.port, config.host);
   logger.info({ url: config.publicUrl }, 'Berth API listening');

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { LogLine, LogsRequest, RpcRequest, hostRpcKey, rpcAliveKey, rpcReplyKey, serializeError } from '@berth/domain';
+import { FailedPreconditionError, LogLine, LogsRequest, RpcRequest, TtyInput, TtyRequest, rpcInputKey, hostRpcKey, rpcAliveKey, rpcReplyKey, serializeError } from '@berth/domain';
 import type { ContainerRuntime } from '@berth/runtime';
 import type { Logger } from 'pino';
 
@@ -52,6 +52,7 @@ export class RpcServer {
 
   private async handle(request: RpcRequest): Promise<void> {
     if (request.method === 'logs') return this.streamLogs(request);
+    if (request.method === 'tty') return this.streamTty(request);
     const reply = rpcReplyKey(request.id);
     const abort = new AbortController();
     const watchdog = this.watchCaller(request.id, abort);
@@ -68,7 +69,62 @@ export class RpcServer {
     }
   }
 
-  private answer(request: Exclude<RpcRequest, LogsRequest>): Promise<unknown> {
+  /**
+   * An interactive exec: output goes back on the reply stream in small batches,
+   * keystrokes and resizes come in on the request's input list, and the process is
+   * killed when the caller goes away.
+   */
+  private async streamTty(request: TtyRequest): Promise<void> {
+    const reply = rpcReplyKey(request.id);
+    const abort = new AbortController();
+    const watchdog = this.watchCaller(request.id, abort);
+    const input = this.client.duplicate();
+    let pending = '';
+    let writing = Promise.resolve();
+    const flush = () => {
+      if (!pending) return writing;
+      const chunk = pending;
+      pending = '';
+      writing = writing.then(() => this.client.xadd(reply, '*', 't', 'data', 'd', chunk).then(() => undefined));
+      return writing;
+    };
+    const timer = setInterval(() => void flush(), 20);
+    try {
+      if (!this.runtime.execTty) throw new FailedPreconditionError(`the ${this.runtime.name} runtime cannot run a process with a terminal`, 'NotSupported');
+      const session = await this.runtime.execTty(request.containerId, request.params);
+      await this.client.xadd(reply, '*', 't', 'start');
+      await this.client.expire(reply, REPLY_TTL_SEC);
+      session.onData((chunk) => {
+        pending += chunk;
+        if (pending.length > 64 * 1024) void flush();
+      });
+      abort.signal.addEventListener('abort', () => session.kill());
+      let ended = false;
+      void session.exited.finally(() => (ended = true));
+      // Bounded by the session: it ends when the process exits or the caller goes away.
+      while (!ended && !abort.signal.aborted) {
+        const item = await input.blpop(rpcInputKey(request.id), 1);
+        if (!item) continue;
+        const message = JSON.parse(item[1]) as TtyInput;
+        if (message.t === 'in') session.write(message.d);
+        else if (message.t === 'resize') session.resize(message.cols, message.rows);
+        else session.kill();
+      }
+      const code = await session.exited;
+      await flush();
+      await this.client.xadd(reply, '*', 't', 'end', 'c', String(code));
+    } catch (err) {
+      await flush().catch(() => undefined);
+      await this.client.xadd(reply, '*', 't', 'error', 'e', JSON.stringify(serializeError(err))).catch(() => undefined);
+    } finally {
+      clearInterval(timer);
+      clearInterval(watchdog);
+      input.disconnect();
+      await this.client.expire(reply, REPLY_TTL_SEC).catch(() => undefined);
+    }
+  }
+
+  private answer(request: Exclude<RpcRequest, LogsRequest | TtyRequest>): Promise<unknown> {
     switch (request.method) {
       case 'exec':
         return this.runtime.exec(request.containerId, request.params);

@@ -85,6 +85,10 @@ export function hostRpcKey(hostName: string): string {
 export function rpcReplyKey(requestId: string): string {
   return `berth:rpc-reply:${requestId}`;
 }
+/** Keystrokes and resizes for an interactive exec, from the API to the worker. */
+export function rpcInputKey(requestId: string): string {
+  return `berth:rpc-input:${requestId}`;
+}
 /** Kept alive by the API while the caller listens; the worker stops when it lapses. */
 export function rpcAliveKey(requestId: string): string {
   return `berth:rpc-alive:${requestId}`;
@@ -210,7 +214,16 @@ export interface ContainerProcess {
   args: string[];
 }
 
-export type RpcRequest = LogsRequest | ExecRequest | InspectRequest;
+/** An interactive exec with a terminal: output streams back, input arrives on rpcInputKey. */
+export interface TtyRequest {
+  id: string;
+  method: 'tty';
+  containerId: string;
+  params: Omit<ExecParams, 'timeoutSec'> & { cols: number; rows: number };
+}
+export type TtyInput = { t: 'in'; d: string } | { t: 'resize'; cols: number; rows: number } | { t: 'close' };
+
+export type RpcRequest = LogsRequest | ExecRequest | InspectRequest | TtyRequest;
 
 export interface LogLine {
   stream: 'stdout' | 'stderr';

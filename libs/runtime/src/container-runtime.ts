@@ -34,7 +34,24 @@ export interface ContainerInfo {
   metadata: Record<string, unknown>;
 }
 
+export interface TtyExecParams extends Omit<ExecParams, 'timeoutSec'> {
+  cols: number;
+  rows: number;
+}
+
+/** A process running with a terminal. */
+export interface TtySession {
+  onData(listener: (chunk: string) => void): void;
+  write(data: string): void;
+  resize(cols: number, rows: number): void;
+  /** Ends the process (SIGKILL to the exec'd process). */
+  kill(): void;
+  /** Its exit code, once it ends. */
+  exited: Promise<number>;
+}
+
 export interface RuntimeCapabilities {
+  tty: boolean;
   logs: boolean;
   signals: boolean;
   exec: boolean;
@@ -85,6 +102,12 @@ export interface ContainerRuntime {
    * when paused). Past `timeoutSec` the process is killed and the exit code is 137.
    */
   exec(id: string, params: ExecParams): Promise<ExecResult>;
+  /**
+   * Runs a process with a terminal, for an interactive console: what it prints
+   * arrives through `onData`, keystrokes go in through `write`. Adapters that cannot
+   * do this leave it out (capabilities().tty is false).
+   */
+  execTty?(id: string, params: TtyExecParams): Promise<TtySession>;
   /** One sample of resource use, from the container's cgroup. */
   stats(id: string): Promise<ContainerStats>;
   /** The processes in the container. */

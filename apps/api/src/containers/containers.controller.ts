@@ -126,7 +126,10 @@ export class ContainersController {
   @Endpoint({
     operationId: 'execInContainer',
     summary: 'Run a command in a running container and answer its exit code and output',
-    description: 'Synchronous: answers when the process ends or after `timeoutSec` (then it is killed, exit code 137). Each stream keeps its first 1 MiB.',
+    description:
+      'Synchronous: answers when the process ends or after `timeoutSec` (then it is killed, exit code 137). Each stream keeps its first 1 MiB. ' +
+      'For an interactive console with a terminal, open a WebSocket on `/v1/containers/{id}/exec/ws?cmd=sh&cols=80&rows=24` ' +
+      '(send `{"type":"stdin","data":…}` and `{"type":"resize","cols":…,"rows":…}`; receive `{"type":"stdout","data":…}` then `{"type":"exit","exitCode":…}`).',
     type: ExecResultDto,
     errors: [400, 404, 409, 503],
   })

@@ -9,7 +9,10 @@ import {
   deserializeError,
   hostRpcKey,
   rpcAliveKey,
+  rpcInputKey,
   rpcReplyKey,
+  type TtyInput,
+  type TtyRequest,
 } from '@berth/domain';
 import { RedisConnections } from '../queue/redis.provider';
 
@@ -17,7 +20,7 @@ import { RedisConnections } from '../queue/redis.provider';
 const FIRST_REPLY_TIMEOUT_MS = 10_000;
 const ALIVE_TTL_SEC = 15;
 
-type Reply = Record<string, string>;
+export type Reply = Record<string, string>;
 /** A request without its id: the id is made here. */
 type Request = RpcRequest extends infer R ? (R extends RpcRequest ? Omit<R, 'id'> : never) : never;
 
@@ -51,9 +54,24 @@ export class WorkerRpc {
     }
   }
 
-  /** Sends the request and yields the worker's replies until `end`; an `error` reply is thrown as the domain error it carries. */
-  private async *replies(hostName: string, request: Request, signal?: AbortSignal): AsyncGenerator<Reply> {
-    const id = randomBytes(12).toString('hex');
+  /**
+   * An interactive exec: the worker's replies (`data` chunks, then `end` with the
+   * exit code in `c`), and `send` for keystrokes and resizes.
+   */
+  tty(hostName: string, containerId: string, params: TtyRequest['params'], signal: AbortSignal): { replies: AsyncGenerator<Reply>; send(input: TtyInput): Promise<void> } {
+    const id = newRequestId();
+    const key = rpcInputKey(id);
+    return {
+      replies: this.replies(hostName, { method: 'tty', containerId, params }, signal, id),
+      send: async (input) => {
+        await this.redis.client.rpush(key, JSON.stringify(input));
+        await this.redis.client.expire(key, 60);
+      },
+    };
+  }
+
+  /** Sends the request and yields the worker's replies up to `end`; an `error` reply is thrown as the domain error it carries. */
+  private async *replies(hostName: string, request: Request, signal?: AbortSignal, id = newRequestId()): AsyncGenerator<Reply> {
     const reply = rpcReplyKey(id);
     const alive = rpcAliveKey(id);
     const reader = this.redis.duplicate();
@@ -82,17 +100,21 @@ export class WorkerRpc {
           answered = true;
           const entry = fieldsToObject(fields);
           if (entry.t === 'error') throw deserializeError(JSON.parse(entry.e) as SerializedError);
-          if (entry.t === 'end') return;
           yield entry;
+          if (entry.t === 'end') return;
         }
       }
     } finally {
       clearInterval(keepAlive);
       signal?.removeEventListener('abort', onAbort);
       this.redis.release(reader);
-      await this.redis.client.del(alive, reply).catch(() => undefined);
+      await this.redis.client.del(alive, reply, rpcInputKey(id)).catch(() => undefined);
     }
   }
+}
+
+function newRequestId(): string {
+  return randomBytes(12).toString('hex');
 }
 
 function fieldsToObject(fields: string[]): Reply {

@@ -110,7 +110,7 @@ export class FakeRuntime implements ContainerRuntime {
   constructor(private readonly options: FakeRuntimeOptions = {}) {}
 
   capabilities(): RuntimeCapabilities {
-    return { logs: true, signals: true, exec: true, stats: true, pause: true, survivesWorkerRestart: false };
+    return { logs: true, signals: true, exec: true, tty: false, stats: true, pause: true, survivesWorkerRestart: false };
   }
 
   async versions(): Promise<Record<string, string>> {

@@ -23,6 +23,8 @@ import type {
   CreateContainerOptions,
   LogOptions,
   RuntimeCapabilities,
+  TtyExecParams,
+  TtySession,
 } from '../container-runtime';
 import {
   buildExecProcess,
@@ -37,6 +39,7 @@ import { cgroupResources, mergeResourceUpdate, type HostRlimits } from '../oci-r
 import { DEFAULT_SECCOMP_PROFILE_PATH, loadDockerSeccompProfile, type DockerSeccompProfile } from '../seccomp';
 import { ContainerCgroup } from './cgroups';
 import { runRuncExec } from './exec-process';
+import { spawnTtyExec } from './tty-exec';
 import { hostSystemNanos, readNetDev, readProcProcess, userNames } from './proc-readers';
 import { conmonArgs, parseConmonVersion, spawnConmon } from './conmon';
 import { ContainerMetaStore, type ContainerMeta } from './container-meta';
@@ -120,7 +123,7 @@ export class RuncRuntime implements ContainerRuntime {
   }
 
   capabilities(): RuntimeCapabilities {
-    return { logs: true, signals: true, exec: true, stats: true, pause: true, survivesWorkerRestart: true };
+    return { logs: true, signals: true, exec: true, tty: true, stats: true, pause: true, survivesWorkerRestart: true };
   }
 
   async versions(): Promise<Record<string, string>> {
@@ -272,30 +275,42 @@ export class RuncRuntime implements ContainerRuntime {
    * as at create; a timeout SIGKILLs the process and reports exit code 137.
    */
   async exec(id: string, params: ExecParams): Promise<ExecResult> {
-    await this.metas.read(id);
     const timeoutSec = params.timeoutSec;
     if (typeof timeoutSec !== 'number' || !Number.isFinite(timeoutSec) || timeoutSec <= 0) {
       throw new InvalidArgumentError('timeoutSec must be a positive number', [{ field: 'timeoutSec', message: 'must be positive' }]);
     }
+    const files = await this.prepareExec(id, params, false);
+    try {
+      const outcome = await runRuncExec({ runcPath: this.runc.path, runcRoot: this.layout.runcRoot, id, ...files, timeoutMs: timeoutSec * 1000 });
+      if (outcome.runcError !== undefined) throw execFailure(id, outcome.runcError);
+      return { exitCode: outcome.exitCode, stdout: outcome.stdout, stderr: outcome.stderr, truncated: outcome.truncated };
+    } finally {
+      await removeFiles(files);
+    }
+  }
+
+  async execTty(id: string, params: TtyExecParams): Promise<TtySession> {
+    const files = await this.prepareExec(id, params, true, { width: params.cols, height: params.rows });
+    const session = spawnTtyExec({ runcPath: this.runc.path, runcRoot: this.layout.runcRoot, id, processFile: files.processFile, cols: params.cols, rows: params.rows });
+    void session.exited.finally(() => removeFiles(files));
+    return session;
+  }
+
+  /** Checks the container runs and writes the exec'd process's spec (the container's, with the caller's changes). */
+  private async prepareExec(id: string, params: Omit<ExecParams, 'timeoutSec'>, terminal: boolean, consoleSize?: { width: number; height: number }) {
+    await this.metas.read(id);
     const info = await this.inspect(id);
     if (info.status === 'paused') throw new FailedPreconditionError(`container ${id} is paused: unpause it first`, 'ContainerPaused');
     if (info.status !== 'running') throw notRunning(id);
     const config = JSON.parse(await readFile(this.layout.file(id, 'config.json'), 'utf8')) as OciSpec;
     const user = params.user ? await resolveUser(params.user, this.layout.file(id, 'rootfs')) : undefined;
-    const processSpec = buildExecProcess(config.process, params, user);
-
+    const processSpec = { ...buildExecProcess(config.process, params, user), terminal, ...(consoleSize ? { consoleSize } : {}) };
     const dir = this.layout.file(id, 'exec');
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const base = join(dir, randomBytes(8).toString('hex'));
     const files = { processFile: `${base}.json`, pidFile: `${base}.pid`, logFile: `${base}.log` };
-    try {
-      await writeFile(files.processFile, JSON.stringify(processSpec), { mode: 0o600 });
-      const outcome = await runRuncExec({ runcPath: this.runc.path, runcRoot: this.layout.runcRoot, id, ...files, timeoutMs: timeoutSec * 1000 });
-      if (outcome.runcError !== undefined) throw execFailure(id, outcome.runcError);
-      return { exitCode: outcome.exitCode, stdout: outcome.stdout, stderr: outcome.stderr, truncated: outcome.truncated };
-    } finally {
-      await Promise.all(Object.values(files).map((file) => rm(file, { force: true })));
-    }
+    await writeFile(files.processFile, JSON.stringify(processSpec), { mode: 0o600 });
+    return files;
   }
 
   async stats(id: string): Promise<ContainerStats> {
@@ -743,4 +758,8 @@ async function exists(path: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+function removeFiles(files: Record<string, string>): Promise<unknown> {
+  return Promise.all(Object.values(files).map((file) => rm(file, { force: true })));
 }
