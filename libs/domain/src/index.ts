@@ -9,3 +9,4 @@ export * from './entities';
 export * from './redis-connection';
 export * from './security-policy';
 export * from './restart-policy';
+export * from './container-stats';

@@ -29,7 +29,7 @@ import {
   toContainerDto,
 } from './container.dto';
 import { formatLogLine, toLogParams } from './container-logs';
-import { withCpuPercent } from './container-stats';
+import { withCpuPercent } from '@berth/domain';
 import { ContainerChange, ContainersService } from './containers.service';
 
 @ApiTags('containers')

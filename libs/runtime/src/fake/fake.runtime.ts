@@ -94,7 +94,6 @@ interface FakeContainer {
   /** The OCI process, for exec. */
   oci: OciProcess;
   userName?: string;
-  lastCpuSample?: { usageNanos: number; systemNanos: number };
   logs: TimedLogLine[];
   run?: FakeRun;
   /** Wakes log followers and waiters. */
@@ -289,14 +288,10 @@ export class FakeRuntime implements ContainerRuntime {
     const runningMs = live && container.startedAt ? Date.now() - Date.parse(container.startedAt) : 0;
     const usageNanos = Math.max(0, runningMs) * 1000; // 1 ms of CPU per second
     const systemNanos = Date.now() * 1e6;
-    const previous = container.lastCpuSample;
-    const percent =
-      previous && systemNanos > previous.systemNanos ? ((usageNanos - previous.usageNanos) / (systemNanos - previous.systemNanos)) * 100 : undefined;
-    if (live) container.lastCpuSample = { usageNanos, systemNanos };
     const resources = container.spec.resources ?? {};
     return {
       read: new Date().toISOString(),
-      cpu: { usageNanos, systemNanos, onlineCpus: 1, ...(percent !== undefined ? { percent: Math.max(0, percent) } : {}) },
+      cpu: { usageNanos, systemNanos, onlineCpus: 1 },
       memory: {
         usageBytes: live ? 1024 * 1024 : 0,
         ...(resources.memoryBytes !== undefined ? { limitBytes: resources.memoryBytes } : {}),

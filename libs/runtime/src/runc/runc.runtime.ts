@@ -105,8 +105,6 @@ export class RuncRuntime implements ContainerRuntime {
   private readonly removing = new Set<string>();
   private readonly closing = new AbortController();
   private readonly seccompProfilePath: string;
-  /** The previous CPU sample per container, for the percent between two stats calls. */
-  private readonly cpuSamples = new Map<string, { usageNanos: number; systemNanos: number }>();
   private prepared?: Promise<void>;
   private hostFactsPromise?: Promise<HostFacts>;
 
@@ -321,16 +319,10 @@ export class RuncRuntime implements ContainerRuntime {
     const systemNanos = await hostSystemNanos();
     const onlineCpus = Math.max(1, cpus().length);
     const usageNanos = sample?.cpuUsageNanos ?? 0;
-    const previous = this.cpuSamples.get(id);
-    let percent: number | undefined;
-    if (previous && systemNanos !== undefined && systemNanos > previous.systemNanos && usageNanos >= previous.usageNanos) {
-      percent = ((usageNanos - previous.usageNanos) / (systemNanos - previous.systemNanos)) * onlineCpus * 100;
-    }
-    if (systemNanos !== undefined && live) this.cpuSamples.set(id, { usageNanos, systemNanos });
     const network = info.pid && isLive(info) ? await readNetDev(info.pid) : undefined;
     return {
       read: new Date().toISOString(),
-      cpu: { usageNanos, ...(systemNanos !== undefined ? { systemNanos } : {}), onlineCpus, ...(percent !== undefined ? { percent } : {}) },
+      cpu: { usageNanos, ...(systemNanos !== undefined ? { systemNanos } : {}), onlineCpus },
       memory: {
         usageBytes: sample?.memoryUsageBytes ?? 0,
         ...(sample?.memoryLimitBytes !== undefined ? { limitBytes: sample.memoryLimitBytes } : {}),
@@ -538,7 +530,6 @@ export class RuncRuntime implements ContainerRuntime {
       await rm(this.layout.exitFile(id), { force: true });
       await rm(this.layout.socketLink(id), { recursive: true, force: true });
       this.reportedRuns.delete(id);
-      this.cpuSamples.delete(id);
     } finally {
       this.removing.delete(id);
     }
