@@ -223,6 +223,28 @@ describe('container lifecycle, limits and isolation', () => {
     expect((await admin.logs(id)).text).toBe('run\nrun\nrun\nrun\n');
   });
 
+  it('suspends the restart policy after a kill with SIGKILL until the next start, but not after a signal the process handles', async () => {
+    const killed = await admin.run({ image: 'busybox', cmd: ['sleep', '1000'], restartPolicy: { name: 'always' } });
+    const kill = await admin.post(`/v1/containers/${killed}/kill`).expect(202);
+    expect((await admin.waitOperation(kill.body.operation.id)).status).toBe('succeeded');
+    expect(await admin.waitContainer(killed, 'exited')).toMatchObject({ met: true, exitCode: 137 });
+    await new Promise((r) => setTimeout(r, 1000));
+    expect((await admin.get(`/v1/containers/${killed}`).expect(200)).body).toMatchObject({ status: 'exited', restartCount: 0 });
+    await admin.post(`/v1/containers/${killed}/start`).expect(202);
+    expect(await admin.waitContainer(killed, 'running')).toMatchObject({ met: true });
+    await admin.delete(`/v1/containers/${killed}?force=true`).expect(202);
+
+    const handled = await admin.run({ image: 'busybox', cmd: ['sh', '-c', 'trap "exit 3" USR1; while true; do sleep 0.1; done'], restartPolicy: { name: 'on-failure' } });
+    await admin.post(`/v1/containers/${handled}/kill?signal=USR1`).expect(202);
+    let c = (await admin.get(`/v1/containers/${handled}`).expect(200)).body;
+    for (let i = 0; i < 100 && !(c.restartCount === 1 && c.status === 'running'); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      c = (await admin.get(`/v1/containers/${handled}`).expect(200)).body;
+    }
+    expect(c).toMatchObject({ status: 'running', restartCount: 1 });
+    await admin.delete(`/v1/containers/${handled}?force=true`).expect(202);
+  });
+
   it('refuses autoRemove together with a restart policy', async () => {
     const res = await admin.post('/v1/containers', { image: 'busybox', cmd: ['true'], autoRemove: true, restartPolicy: { name: 'always' } }).expect(400);
     expect(res.body).toMatchObject({ reason: 'ConflictingOptions' });

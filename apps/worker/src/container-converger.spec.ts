@@ -133,6 +133,19 @@ describe('ContainerConverger (fake runtime)', () => {
     expect(reports.filter((r) => r.observed.status === 'running')).toHaveLength(1);
   });
 
+  it('does not restart after a kill with SIGKILL until the next start, but does after a signal the process may handle', async () => {
+    // Exits 3 on USR1 (a signal it handles), so only the policy can bring it back.
+    const cmd = ['sh', '-c', 'trap "exit 3" USR1; sleep 1000 & wait'];
+    const always = job({ spec: { ...job().spec, cmd, restartPolicy: { name: 'always' } } });
+    await converger.converge(always);
+    await converger.signal({ operationId: 'op_k', teamId: 'team_x', containerId: always.containerId, signal: 'SIGKILL' });
+    await new Promise((r) => setTimeout(r, 400));
+    expect((await runtime.inspect(always.containerId)).status).toBe('exited');
+    await converger.converge({ ...always, generation: 2 }); // the user starts it again: the policy is back
+    await converger.signal({ operationId: 'op_k2', teamId: 'team_x', containerId: always.containerId, signal: 'SIGUSR1' });
+    await waitFor(() => reports.some((r) => r.observed.restartCount === 1 && r.observed.status === 'running'), 3000);
+  });
+
   it('restarts an always container that exited while the worker was away', async () => {
     const always = job({ spec: { ...job().spec, cmd: ['true'], restartPolicy: { name: 'always' } } });
     const quiet = new FakeRuntime();

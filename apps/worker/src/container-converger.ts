@@ -8,6 +8,7 @@ import {
   RestartPolicy,
   formatImageReference,
   parseImageReference,
+  killSuspendsRestartPolicy,
   restartDelayMs,
   shouldRestart,
 } from '@berth/domain';
@@ -41,8 +42,13 @@ export class ContainerConverger {
     return this.locks.run(job.containerId, () => this.convergeLocked(job));
   }
 
+  /** Sends the signal; SIGKILL or the stop signal also suspends the restart policy until the next start. */
   signal(job: ContainerSignalJob): Promise<void> {
     return this.locks.run(job.containerId, async () => {
+      if (killSuspendsRestartPolicy(job.signal)) {
+        this.cancelRestart(job.containerId);
+        await this.states.update(job.containerId, { policySuspended: true });
+      }
       await this.runtime.kill(job.containerId, job.signal);
     });
   }
@@ -51,7 +57,7 @@ export class ContainerConverger {
   restart(job: ContainerRestartJob): Promise<void> {
     return this.locks.run(job.containerId, async () => {
       this.cancelRestart(job.containerId);
-      await this.states.update(job.containerId, { desired: 'running', restartCount: 0 });
+      await this.states.update(job.containerId, { desired: 'running', restartCount: 0, policySuspended: false });
       const info = await this.runtime.inspect(job.containerId);
       if (info.status === 'running' || info.status === 'paused') await this.report(await this.runtime.stop(job.containerId, job.stopTimeoutSec));
       await this.started(await this.runtime.start(job.containerId));
@@ -86,7 +92,7 @@ export class ContainerConverger {
 
     // Remember what the user asked for before acting: an exit this stop causes is not the policy's to undo.
     const starting = job.desired === 'running' && info?.status !== 'running';
-    await this.states.update(id, { desired: job.desired, ...(starting ? { restartCount: 0 } : {}) });
+    await this.states.update(id, { desired: job.desired, ...(starting ? { restartCount: 0, policySuspended: false } : {}) });
     if (!info) {
       const image = await this.resolveImage(job);
       const { autoRemove, restartPolicy, healthcheck } = job.spec;
@@ -125,7 +131,7 @@ export class ContainerConverger {
       }
       const state = await this.states.get(info.id);
       const policy = current.metadata.restartPolicy as RestartPolicy | undefined;
-      const exit = { exitCode: current.exitCode ?? 0, restartCount: state.restartCount, stoppedByUser: state.desired !== 'running' };
+      const exit = { exitCode: current.exitCode ?? 0, restartCount: state.restartCount, stoppedByUser: state.desired !== 'running' || state.policySuspended === true };
       if (shouldRestart(policy, exit)) this.scheduleRestart(info.id, restartDelayMs(state.restartCount));
     });
   }
@@ -161,7 +167,7 @@ export class ContainerConverger {
     return this.locks.run(id, async () => {
       const current = await this.inspect(id);
       const state = await this.states.get(id);
-      if (!current || current.status !== 'exited' || state.desired !== 'running') return; // the user acted meanwhile
+      if (!current || current.status !== 'exited' || state.desired !== 'running' || state.policySuspended) return; // the user acted meanwhile
       await this.states.update(id, { restartCount: state.restartCount + 1 });
       await this.started(await this.runtime.start(id));
     });

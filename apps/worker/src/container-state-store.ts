@@ -10,6 +10,8 @@ export interface WorkerContainerState {
   desired?: DesiredState;
   /** Restarts made under the restart policy since the user last started it. */
   restartCount: number;
+  /** A kill suspended the restart policy until the next start (as docker kill does). */
+  policySuspended?: boolean;
 }
 
 /** Kept on disk, one small JSON file per container, so a restarted worker still knows. */

@@ -1,4 +1,4 @@
-import { restartDelayMs, shouldRestart } from './restart-policy';
+import { killSuspendsRestartPolicy, restartDelayMs, shouldRestart } from './restart-policy';
 
 const exit = (exitCode: number, restartCount = 0, stoppedByUser = false) => ({ exitCode, restartCount, stoppedByUser });
 
@@ -20,6 +20,13 @@ describe('restart policies', () => {
     expect(shouldRestart({ name: 'on-failure' }, exit(1, 100))).toBe(true);
     expect(shouldRestart({ name: 'on-failure', maxRetries: 3 }, exit(1, 2))).toBe(true);
     expect(shouldRestart({ name: 'on-failure', maxRetries: 3 }, exit(1, 3))).toBe(false);
+  });
+
+  it('are suspended by a kill with SIGKILL or the stop signal, not by a signal a process can live through', () => {
+    expect(['KILL', 'SIGKILL', '9', 'TERM', 'sigterm', '15'].map((s) => killSuspendsRestartPolicy(s))).toEqual([true, true, true, true, true, true]);
+    expect(['USR1', 'SIGHUP', '10'].map((s) => killSuspendsRestartPolicy(s))).toEqual([false, false, false]);
+    expect(killSuspendsRestartPolicy('SIGQUIT', 'SIGQUIT')).toBe(true);
+    expect(killSuspendsRestartPolicy('SIGTERM', 'SIGQUIT')).toBe(false);
   });
 
   it('back off from 100 ms, doubling, up to a minute', () => {

@@ -22,6 +22,21 @@ export function shouldRestart(policy: RestartPolicy | undefined, exit: ExitFacts
   }
 }
 
+/**
+ * Whether a kill suspends the restart policy until the next start, as `docker kill`
+ * does: SIGKILL and the container's stop signal do; a signal a process may handle and
+ * live on (SIGUSR1, SIGHUP, …) leaves the policy in place.
+ */
+export function killSuspendsRestartPolicy(signal: string, stopSignal = 'SIGTERM'): boolean {
+  const name = signalName(signal);
+  return name === 'KILL' || name === signalName(stopSignal);
+}
+
+function signalName(signal: string): string {
+  const s = signal.trim().toUpperCase().replace(/^SIG/, '');
+  return ({ '9': 'KILL', '15': 'TERM', '2': 'INT', '3': 'QUIT', '1': 'HUP' } as Record<string, string>)[s] ?? s;
+}
+
 /** Docker's backoff: 100 ms, doubling with every restart, at most a minute. */
 export function restartDelayMs(restartCount: number): number {
   return Math.min(100 * 2 ** Math.min(restartCount, 20), 60_000);

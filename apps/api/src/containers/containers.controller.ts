@@ -81,7 +81,7 @@ export class ContainersController {
   }
 
   @Post(':id/kill')
-  @Endpoint({ operationId: 'killContainer', summary: 'Send a signal to a running container', status: 202, type: ContainerOperationDto, errors: [400, 404, 409] })
+  @Endpoint({ operationId: 'killContainer', summary: 'Send a signal to a running container', description: 'SIGKILL (the default) and SIGTERM suspend the restart policy until the next start, as `docker kill` does; other signals leave it in place.', status: 202, type: ContainerOperationDto, errors: [400, 404, 409] })
   async kill(@Auth() auth: AuthContext, @Param('id') id: string, @Query() q: KillQueryDto, @Res({ passthrough: true }) res: Response): Promise<ContainerOperationDto> {
     return accepted(res, await this.containers.kill(auth, id, q.signal ?? 'SIGKILL'));
   }
