@@ -2,8 +2,12 @@
 /**
  * `npm run bench`: the latency of create→exited through the API for busybox `true`,
  * next to a raw `runc run` of a prepared bundle measured in the same run, and the
- * ratio between them. BENCH_RUNS sets the number of measured runs (default 30).
+ * ratio between them; then the time to pull a multi-layer image from a registry on
+ * loopback, cold (nothing on the host) and warm (layers present), next to fetching
+ * the same blobs straight from the registry. BENCH_RUNS sets the number of measured
+ * create runs (default 30), BENCH_PULL_RUNS the pulls (default 5).
  */
+import { createHash } from 'node:crypto';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -14,6 +18,9 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 const stack = require('./lib/stack.cjs');
 const RUNS = Number(process.env.BENCH_RUNS ?? 30);
+const PULL_RUNS = Number(process.env.BENCH_PULL_RUNS ?? 5);
+const PULL_LAYERS = 6;
+const PULL_LAYER_BYTES = 8 * 1024 * 1024;
 const WARMUP = 3;
 
 function percentile(values, p) {
@@ -26,13 +33,7 @@ function summary(name, values) {
 }
 
 async function timeApi(base, token) {
-  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
-  const call = async (method, url, body) => {
-    const res = await fetch(`${base}${url}`, { method, headers, body: body && JSON.stringify(body) });
-    const json = await res.json();
-    if (!res.ok) throw new Error(`${method} ${url}: ${res.status} ${JSON.stringify(json)}`);
-    return json;
-  };
+  const { call } = client(base, token);
   const times = [];
   for (let i = 0; i < WARMUP + RUNS; i++) {
     const t0 = performance.now();
@@ -76,6 +77,70 @@ function timeRawRunc(dir) {
   return times;
 }
 
+/** An API client for one token: JSON in and out, operations waited for. */
+function client(base, token) {
+  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+  const call = async (method, url, body) => {
+    const res = await fetch(`${base}${url}`, { method, headers, body: body && JSON.stringify(body) });
+    const json = await res.json();
+    if (!res.ok) throw new Error(`${method} ${url}: ${res.status} ${JSON.stringify(json)}`);
+    return json;
+  };
+  const wait = async (operation) => {
+    const done = await call('GET', `/v1/operations/${operation.id}/wait?timeout=300`);
+    if (done.status !== 'succeeded') throw new Error(`${done.kind} failed: ${JSON.stringify(done.error)}`);
+    return done;
+  };
+  return { call, wait };
+}
+
+/** Layers of incompressible bytes (so gzip does not shrink the transfer), over busybox. */
+async function bigImageArchive(builder, reference) {
+  const layers = [await builder.busyboxLayer()];
+  for (let i = 0; i < PULL_LAYERS; i++) layers.push([{ path: `data-${i}.bin`, type: 'file', content: randomBytes(PULL_LAYER_BYTES) }]);
+  return builder.buildImageArchive({ format: 'oci', images: [{ references: [reference], layers, config: { cmd: ['sh'] } }] });
+}
+
+/** The baseline: every blob of the image fetched from the registry and hashed, nothing stored. */
+async function rawDownload(registry, repository, tag) {
+  const accept = 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json';
+  const t0 = performance.now();
+  const manifest = await (await fetch(`http://${registry}/v2/${repository}/manifests/${tag}`, { headers: { accept } })).json();
+  for (const blob of [manifest.config, ...manifest.layers]) {
+    const res = await fetch(`http://${registry}/v2/${repository}/blobs/${blob.digest}`);
+    const hash = createHash('sha256');
+    for await (const chunk of res.body) hash.update(chunk);
+    if (`sha256:${hash.digest('hex')}` !== blob.digest) throw new Error(`blob ${blob.digest} arrived damaged`);
+  }
+  return performance.now() - t0;
+}
+
+async function timePulls(base, token, builder, registry) {
+  const { call, wait } = client(base, token);
+  const reference = `${registry.host}/bench/big:1`;
+  const tar = await bigImageArchive(builder, reference);
+  const load = await fetch(`${base}/v1/images/load`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-tar' }, body: tar });
+  await wait((await load.json()).operation);
+  await wait((await call('POST', `/v1/images/${encodeURIComponent(reference)}/push`, {})).operation);
+  const cold = [];
+  const warm = [];
+  const raw = [];
+  for (let i = 0; i < PULL_RUNS; i++) {
+    raw.push(await rawDownload(registry.host, 'bench/big', '1'));
+    // Cold: the host holds nothing of the image (deleted, blobs and layers collected).
+    await new Promise((r) => setTimeout(r, 600));
+    const removed = await call('DELETE', `/v1/images/${encodeURIComponent(reference)}`);
+    for (const op of removed.operations) await wait(op);
+    let t0 = performance.now();
+    await wait((await call('POST', '/v1/images/pull', { reference })).operation);
+    cold.push(performance.now() - t0);
+    t0 = performance.now();
+    await wait((await call('POST', '/v1/images/pull', { reference })).operation);
+    warm.push(performance.now() - t0);
+  }
+  return { raw, cold, warm, bytes: tar.length };
+}
+
 function fmt(ms) {
   return `${ms.toFixed(1).padStart(8)} ms`;
 }
@@ -86,7 +151,7 @@ async function main() {
   const dir = fs.mkdtempSync(path.join('/var/tmp', 'berth-bench-'));
   const token = `berth_bench_${randomBytes(16).toString('hex')}`;
   const hostName = `bench-${randomBytes(3).toString('hex')}`;
-  const running = await stack.startStack({ dataDir: path.join(dir, 'data'), port: await stack.freePort(), adminToken: token, hostName, logDir: dir, env: { LOG_LEVEL: 'warn' } });
+  const running = await stack.startStack({ dataDir: path.join(dir, 'data'), port: await stack.freePort(), adminToken: token, hostName, logDir: dir, env: { LOG_LEVEL: 'warn', BERTH_IMAGE_REMOVAL_GRACE_MS: '500' } });
   try {
     await stack.waitForHost(running.api.url, token, hostName, running.worker.child);
     const tar = await builder.buildImageArchive({ format: 'oci', images: [{ references: ['busybox:latest'], layers: [await builder.busyboxLayer()], config: { cmd: ['sh'] } }] });
@@ -107,6 +172,21 @@ async function main() {
     process.stdout.write(`${'what'.padEnd(44)}${'p50'.padStart(11)}${'p95'.padStart(11)}${'mean'.padStart(11)}\n`);
     for (const r of rows) process.stdout.write(`${r.name.padEnd(44)}${fmt(r.p50)}${fmt(r.p95)}${fmt(r.mean)}\n`);
     process.stdout.write(`\nratio Berth/raw runc: p50 ${(api.p50 / raw.p50).toFixed(2)}x, p95 ${(api.p95 / raw.p95).toFixed(2)}x\n`);
+
+    const registryServer = stack.requireRuntime('images/registry/local-registry.js');
+    const registry = await registryServer.startRegistry();
+    try {
+      const pulls = await timePulls(running.api.url, token, builder, registry);
+      const mib = (pulls.bytes / 1024 / 1024).toFixed(0);
+      const rawPull = summary(`fetch + hash of the blobs (${mib} MiB)`, pulls.raw);
+      const cold = summary(`Berth pull, cold (${PULL_LAYERS + 1} layers)`, pulls.cold);
+      const warm = summary('Berth pull, warm (layers present)', pulls.warm);
+      process.stdout.write(`\npull from a registry on loopback, ${PULL_RUNS} runs each\n`);
+      for (const r of [rawPull, cold, warm]) process.stdout.write(`${r.name.padEnd(44)}${fmt(r.p50)}${fmt(r.p95)}${fmt(r.mean)}\n`);
+      process.stdout.write(`\nratio cold pull/raw fetch: p50 ${(cold.p50 / rawPull.p50).toFixed(2)}x; warm/cold: p50 ${(warm.p50 / cold.p50).toFixed(2)}x\n`);
+    } finally {
+      await registry.stop();
+    }
     process.stdout.write(hasDocker ? 'dockerd is installed but no image is loaded into it here: docker baseline skipped\n' : 'dockerd is not installed: docker baseline skipped\n');
   } finally {
     await running.stop();

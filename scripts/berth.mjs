@@ -23,9 +23,13 @@ const SYSTEM_PACKAGES = [
   { cmd: 'setfattr', pkg: 'attr' },
   { cmd: 'mount', pkg: 'mount' },
 ];
+/** A Distribution registry for the image tests and the pull benchmark, on loopback. */
+const REGISTRY_PACKAGE = { cmd: 'docker-registry', pkg: 'docker-registry' };
 /** Only the tests need these: the migrations run on a private PostgreSQL too. */
 const TEST_PACKAGES = [
   { cmd: 'runuser', pkg: 'util-linux' },
+  REGISTRY_PACKAGE,
+  { cmd: 'htpasswd', pkg: 'apache2-utils' },
   { check: () => fs.existsSync('/usr/lib/postgresql') && fs.readdirSync('/usr/lib/postgresql').some((v) => fs.existsSync(`/usr/lib/postgresql/${v}/bin/initdb`)), pkg: 'postgresql' },
 ];
 
@@ -187,7 +191,7 @@ function test() {
 }
 
 function bench() {
-  prepare();
+  prepare([REGISTRY_PACKAGE]);
   process.exit(run(process.execPath, [path.join(ROOT, 'scripts/bench.mjs'), ...process.argv.slice(3)]));
 }
 

@@ -158,7 +158,7 @@ describe('containers on real runc', () => {
   });
 
   it('fails the operation with a clear error when the image is unknown, and the container says so', async () => {
-    const res = await admin.post('/v1/containers', { image: 'no-such-image:1.0', cmd: ['true'] }).expect(202);
+    const res = await admin.post('/v1/containers', { image: 'no-such-image:1.0', cmd: ['true'], pullPolicy: 'never' }).expect(202);
     const op = await admin.waitOperation(res.body.operation.id);
     expect(op.status).toBe('failed');
     expect(op.error).toMatchObject({ class: 'NotFound', reason: 'ImageNotFound' });

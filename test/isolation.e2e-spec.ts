@@ -30,10 +30,10 @@ describe('teams and tokens', () => {
     expect((await other.get('/v1/containers').expect(200)).body.items).toEqual([]);
     expect((await other.get(`/v1/containers/${id}/logs`)).status).toBe(404);
     // The other team has not loaded busybox: the name does not reach the admin team's image.
-    const theirs = await other.post('/v1/containers', { image: 'busybox', cmd: ['true'] }).expect(202);
+    const theirs = await other.post('/v1/containers', { image: 'busybox', cmd: ['true'], pullPolicy: 'never' }).expect(202);
     expect((await other.waitOperation(theirs.body.operation.id)).error?.reason).toBe('ImageNotFound');
     // A team may reuse a name another team holds.
-    await other.post('/v1/containers', { image: 'busybox', cmd: ['true'], name, start: false }).expect(202);
+    await other.post('/v1/containers', { image: 'busybox', cmd: ['true'], name, start: false, pullPolicy: 'never' }).expect(202);
 
     expect((await admin.get(`/v1/containers/${id}`).expect(200)).body.status).toBe('running');
     await admin.delete(`/v1/containers/${id}?force=true`).expect(202);

@@ -40,7 +40,7 @@ describe('a worker restart', () => {
     expect((await admin.get(`/v1/operations/${stop.body.operation.id}`).expect(200)).body.status).toBe('queued');
 
     const worker = await stack.startWorker({
-      env: { REDIS_URL: env.redisUrl, BERTH_DATA_DIR: env.dataDir, BERTH_API_URL: env.url, BERTH_HOST_NAME: env.hostName },
+      env: { REDIS_URL: env.redisUrl, BERTH_DATA_DIR: env.dataDir, BERTH_API_URL: env.url, BERTH_HOST_NAME: env.hostName, BERTH_IMAGE_REMOVAL_GRACE_MS: '500' },
       logFile: join(env.logDir, 'worker-restarted.log'),
     });
     recordWorker(worker.child.pid);

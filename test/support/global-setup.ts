@@ -16,7 +16,7 @@ export default async function globalSetup(): Promise<void> {
   const adminToken = `berth_e2e_${randomBytes(16).toString('hex')}`;
   const hostName = `e2e-${randomBytes(3).toString('hex')}`;
   const port = await stack.freePort();
-  const running = await stack.startStack({ dataDir, port, adminToken, hostName, logDir, env: { LOG_LEVEL: 'info' } });
+  const running = await stack.startStack({ dataDir, port, adminToken, hostName, logDir, env: { LOG_LEVEL: 'info', BERTH_IMAGE_REMOVAL_GRACE_MS: '500' } });
   (globalThis as Record<string, unknown>).__berthStack = running;
   await stack.waitForHost(running.api.url, adminToken, hostName, running.worker.child);
 

@@ -22,6 +22,8 @@ import { OperationsService } from './operations/operations.service';
 import { Dispatcher } from './queue/dispatcher';
 import { JobProducer } from './queue/job-producer';
 import { RedisConnections } from './queue/redis.provider';
+import { RegistriesController, RegistryLoginsController } from './registries/registries.controller';
+import { RegistriesService } from './registries/registries.service';
 import { ReportsConsumer } from './reports/reports.consumer';
 import { WorkerRpc } from './rpc/worker-rpc.service';
 import { TeamsController } from './teams/teams.controller';
@@ -43,7 +45,7 @@ export class AppModule {
           dataSourceFactory: async (options) => initializeDataSource(options!),
         }),
       ],
-      controllers: [HealthController, TeamsController, HostsController, ContainersController, ImagesController, UploadsController, OperationsController, EventsController],
+      controllers: [HealthController, TeamsController, HostsController, ContainersController, ImagesController, UploadsController, OperationsController, EventsController, RegistriesController, RegistryLoginsController],
       providers: [
         { provide: API_CONFIG, useValue: config },
         { provide: APP_GUARD, useClass: AuthGuard },
@@ -56,6 +58,7 @@ export class AppModule {
         OperationsService,
         ContainersService,
         ImagesService,
+        RegistriesService,
         UploadStore,
         WorkerRpc,
         ExecSocketServer,

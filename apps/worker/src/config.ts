@@ -14,6 +14,10 @@ export interface WorkerConfig {
   conmonPath: string;
   /** Docker's default seccomp profile (Docker's JSON format). */
   seccompProfilePath: string;
+  /** Registries spoken to over plain HTTP (loopback ones always may). */
+  insecureRegistries: string[];
+  /** An image stored this recently is spared by removals: a pull may have raced them. */
+  imageRemovalGraceMs: number;
 }
 
 const HOST_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
@@ -33,5 +37,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     runcPath: env.BERTH_RUNC_PATH ?? '/usr/bin/runc',
     conmonPath: env.BERTH_CONMON_PATH ?? '/usr/bin/conmon',
     seccompProfilePath: env.BERTH_SECCOMP_PROFILE ?? '/usr/share/berth/seccomp/default.json',
+    imageRemovalGraceMs: Number(env.BERTH_IMAGE_REMOVAL_GRACE_MS ?? 10_000),
+    insecureRegistries: (env.BERTH_INSECURE_REGISTRIES ?? '').split(',').map((r) => r.trim().toLowerCase()).filter(Boolean),
   };
 }

@@ -15,6 +15,7 @@ import {
 import type { ContainerInfo, ContainerRuntime, ImageStore } from '@berth/runtime';
 import { ContainerStateStore } from './container-state-store';
 import type { HealthMonitor } from './health-monitor';
+import type { RegistryImages } from './registry-images';
 import { KeyedMutex } from './keyed-mutex';
 import { ContainerReports, observedFrom } from './reporter';
 
@@ -36,6 +37,7 @@ export class ContainerConverger {
     private readonly hostName: string,
     private readonly onError: (err: unknown, containerId: string) => void = () => undefined,
     private readonly health?: Pick<HealthMonitor, 'watch' | 'unwatch'>,
+    private readonly puller?: Pick<RegistryImages, 'pull'>,
   ) {}
 
   converge(job: ContainerConvergeJob): Promise<void> {
@@ -96,7 +98,7 @@ export class ContainerConverger {
     if (!info) {
       const image = await this.resolveImage(job);
       const { autoRemove, restartPolicy, healthcheck } = job.spec;
-      const metadata = { teamId: job.teamId, autoRemove: autoRemove === true, restartPolicy, healthcheck };
+      const metadata = { teamId: job.teamId, imageDigest: image.digest, autoRemove: autoRemove === true, restartPolicy, healthcheck };
       info = await this.runtime.create({ id, spec: job.spec, image, metadata });
       await this.report(info, job.generation);
     }
@@ -194,13 +196,17 @@ export class ContainerConverger {
     }
   }
 
+  /** The image to create from: pulled first when the job says so (pullPolicy), else it must be here. */
   private async resolveImage(job: ContainerConvergeJob) {
-    const missing = () =>
-      new NotFoundError(
-        `image ${formatImageReference(parseImageReference(job.spec.image))} is not on host ${this.hostName}: load it with POST /v1/images/load first`,
-        'ImageNotFound',
-      );
-    if (!job.spec.imageDigest || !(await this.images.has(job.spec.imageDigest))) throw missing();
-    return this.images.resolve(job.spec.imageDigest);
+    let digest = job.spec.imageDigest;
+    const present = digest !== undefined && (await this.images.has(digest));
+    if (job.pull && this.puller && (job.pull.policy === 'always' || !present)) {
+      const pulled = await this.puller.pull({ operationId: job.operationId, teamId: job.teamId, reference: job.spec.image, credentialsPath: job.pull.credentialsPath });
+      digest = pulled.digest;
+    } else if (!present) {
+      const hint = job.pull ? '' : ' (pullPolicy is never): pull or load it first';
+      throw new NotFoundError(`image ${formatImageReference(parseImageReference(job.spec.image))} is not on host ${this.hostName}${hint}`, 'ImageNotFound');
+    }
+    return this.images.resolve(digest!);
   }
 }

@@ -3,7 +3,8 @@ import { JOB_NAMES, JobName, JobPayloads, UnavailableError, serializeError } fro
 import type { Logger } from 'pino';
 import { Reporter } from './reporter';
 
-export type JobHandlers = { [N in JobName]: (payload: JobPayloads[N]) => Promise<void> };
+/** A handler may answer what its job produced; it becomes the operation's result. */
+export type JobHandlers = { [N in JobName]: (payload: JobPayloads[N]) => Promise<void | Record<string, unknown>> };
 
 /**
  * The host queue's processor: a switch on the job name to a use case. Unavailable
@@ -22,12 +23,13 @@ export class JobProcessor {
 
   process = async (job: Job): Promise<void> => {
     const name = job.name as JobName;
-    const handler = this.handlers[name] as ((p: unknown) => Promise<void>) | undefined;
+    const handler = this.handlers[name] as ((p: unknown) => Promise<void | Record<string, unknown>>) | undefined;
     const operationId: string = job.data.operationId;
     if (!handler) throw new UnrecoverableError(`unknown job ${job.name}`);
     if (job.attemptsMade === 0) await this.reporter.operation(operationId, 'running');
+    let result: void | Record<string, unknown>;
     try {
-      await handler(job.data);
+      result = await handler(job.data);
     } catch (err) {
       const retry = err instanceof UnavailableError && job.attemptsMade + 1 < (job.opts.attempts ?? 1);
       this.log.warn({ job: job.name, operationId, err: serializeError(err), retry }, 'job failed');
@@ -35,6 +37,6 @@ export class JobProcessor {
       await this.reporter.operation(operationId, 'failed', serializeError(err));
       throw new UnrecoverableError((err as Error).message);
     }
-    await this.reporter.operation(operationId, 'succeeded');
+    await this.reporter.operation(operationId, 'succeeded', undefined, result ?? undefined);
   };
 }

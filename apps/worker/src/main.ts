@@ -11,6 +11,7 @@ import { ContainerStateStore } from './container-state-store';
 import { HealthMonitor } from './health-monitor';
 import { HostHeartbeat } from './host-heartbeat';
 import { ImageLoader } from './image-loader';
+import { RegistryImages } from './registry-images';
 import { JobProcessor } from './job-processor';
 import { Reporter } from './reporter';
 import { RpcServer } from './rpc-server';
@@ -29,8 +30,10 @@ async function main(): Promise<void> {
   const reporter = new Reporter(redisOptions, config.hostName);
   const housekeepingFailed = (err: unknown, container: string) => log.warn({ err: (err as Error).message, container }, 'container housekeeping failed');
   const health = new HealthMonitor(runtime, (id, observed) => reporter.container(id, observed), housekeepingFailed);
-  const converger = new ContainerConverger(runtime, images, states, reporter, config.hostName, housekeepingFailed, health);
   const loader = new ImageLoader(images, config.apiUrl, join(config.dataDir, 'downloads'));
+  const registryImages = new RegistryImages(images, reporter, { apiUrl: config.apiUrl, insecureRegistries: config.insecureRegistries, removalGraceMs: config.imageRemovalGraceMs });
+  const converger = new ContainerConverger(runtime, images, states, reporter, config.hostName, housekeepingFailed, health, registryImages);
+  const imagesInUse = async () => new Set((await runtime.list()).map((c) => c.metadata.imageDigest).filter((d): d is string => typeof d === 'string'));
 
   const processor = new JobProcessor(
     {
@@ -42,8 +45,14 @@ async function main(): Promise<void> {
       [JobName.ContainerUpdate]: (job) => converger.update(job),
       [JobName.ImageLoad]: async (job) => {
         const loaded = await loader.load(job);
-        await reporter.imagesLoaded(job.operationId, job.teamId, loaded);
+        await reporter.imagesLoaded(job.operationId, job.teamId, await Promise.all(loaded.map(async (i) => ({ ...i, history: await images.history(i.digest) }))));
       },
+      [JobName.ImagePull]: async (job) => {
+        const image = await registryImages.pull(job);
+        return { digest: image.digest, references: image.references };
+      },
+      [JobName.ImagePush]: (job) => registryImages.push(job),
+      [JobName.ImageRemove]: async (job) => registryImages.remove(job, await imagesInUse()),
     },
     reporter,
     log,
@@ -58,7 +67,7 @@ async function main(): Promise<void> {
   await converger.resume();
 
   const rpcClient = new IORedis(redisOptions);
-  const rpc = new RpcServer(new IORedis(redisOptions), rpcClient, runtime, config.hostName, log);
+  const rpc = new RpcServer(new IORedis(redisOptions), rpcClient, runtime, config.hostName, log, images);
   rpc.start();
 
   const worker = new Worker(hostQueueName(config.hostName), processor.process, { connection: redisOptions, concurrency: config.concurrency });

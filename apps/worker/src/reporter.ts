@@ -1,6 +1,7 @@
 import { ConnectionOptions, Queue } from 'bullmq';
-import { HostInfo, InventoryEntry, LoadedImage, ObservedContainer, REPORTS_QUEUE, Report, SerializedError } from '@berth/domain';
+import { HostInfo, InventoryEntry, LoadedImage, ObservedContainer, OperationProgress, REPORTS_QUEUE, Report, SerializedError } from '@berth/domain';
 import type { ContainerInfo } from '@berth/runtime';
+import type { ImageReports } from './registry-images';
 
 /** Where the converger sends container state (the Reporter; a recorder in unit tests). */
 export interface ContainerReports {
@@ -13,7 +14,7 @@ export interface ContainerReports {
  * when two fall in the same microsecond), so the API can drop stale ones, even
  * across a worker restart.
  */
-export class Reporter implements ContainerReports {
+export class Reporter implements ContainerReports, ImageReports {
   private readonly queue: Queue;
   private lastSeq = 0;
 
@@ -33,8 +34,12 @@ export class Reporter implements ContainerReports {
     return this.send({ kind: 'container', hostName: this.hostName, containerId, seq: this.nextSeq(), observed, at: now() });
   }
 
-  operation(operationId: string, status: 'running' | 'succeeded' | 'failed', error?: SerializedError): Promise<void> {
-    return this.send({ kind: 'operation', operationId, status, error, at: now() });
+  operation(operationId: string, status: 'running' | 'succeeded' | 'failed', error?: SerializedError, result?: Record<string, unknown>): Promise<void> {
+    return this.send({ kind: 'operation', operationId, status, error, result, at: now() });
+  }
+
+  progress(operationId: string, progress: OperationProgress): Promise<void> {
+    return this.send({ kind: 'operation.progress', operationId, progress, at: now() });
   }
 
   imagesLoaded(operationId: string, teamId: string, images: LoadedImage[]): Promise<void> {

@@ -1,12 +1,14 @@
 import type { Redis } from 'ioredis';
-import { FailedPreconditionError, LogLine, LogsRequest, RpcRequest, TtyInput, TtyRequest, rpcInputKey, hostRpcKey, rpcAliveKey, rpcReplyKey, serializeError } from '@berth/domain';
-import type { ContainerRuntime } from '@berth/runtime';
+import { ExportRequest, FailedPreconditionError, LogLine, LogsRequest, RpcRequest, TtyInput, TtyRequest, rpcInputKey, hostRpcKey, rpcAliveKey, rpcReplyKey, serializeError } from '@berth/domain';
+import type { ContainerRuntime, ImageStore } from '@berth/runtime';
 import type { Logger } from 'pino';
 
 const BATCH_LINES = 500;
 const FLUSH_MS = 50;
 const REPLY_TTL_SEC = 60;
 const MAX_CONCURRENT = 64;
+const EXPORT_CHUNK_BYTES = 256 * 1024;
+const EXPORT_WINDOW = 16;
 
 /**
  * Answers the API's streaming reads (logs) over Redis: requests arrive on this
@@ -24,6 +26,7 @@ export class RpcServer {
     private readonly runtime: ContainerRuntime,
     private readonly hostName: string,
     private readonly log: Logger,
+    private readonly images?: Pick<ImageStore, 'export'>,
   ) {}
 
   start(): void {
@@ -53,6 +56,7 @@ export class RpcServer {
   private async handle(request: RpcRequest): Promise<void> {
     if (request.method === 'logs') return this.streamLogs(request);
     if (request.method === 'tty') return this.streamTty(request);
+    if (request.method === 'export') return this.streamExport(request);
     const reply = rpcReplyKey(request.id);
     const abort = new AbortController();
     const watchdog = this.watchCaller(request.id, abort);
@@ -124,7 +128,50 @@ export class RpcServer {
     }
   }
 
-  private answer(request: Exclude<RpcRequest, LogsRequest | TtyRequest>): Promise<unknown> {
+  /**
+   * A tar of stored images, in binary chunks. The API deletes chunks as it reads
+   * them; while the stream holds EXPORT_WINDOW of them the tar waits, so a slow
+   * download never piles up in Redis.
+   */
+  private async streamExport(request: ExportRequest): Promise<void> {
+    const reply = rpcReplyKey(request.id);
+    const abort = new AbortController();
+    const watchdog = this.watchCaller(request.id, abort);
+    try {
+      if (!this.images) throw new FailedPreconditionError('this worker has no image store', 'NotSupported');
+      const tar = await this.images.export(request.images);
+      abort.signal.addEventListener('abort', () => tar.destroy());
+      await this.client.xadd(reply, '*', 't', 'start');
+      await this.client.expire(reply, REPLY_TTL_SEC);
+      let pending: Buffer[] = [];
+      let size = 0;
+      const send = async () => {
+        if (!size) return;
+        const chunk = Buffer.concat(pending, size);
+        pending = [];
+        size = 0;
+        // Bounded by the caller: the watchdog aborts when it goes away.
+        while (!abort.signal.aborted && (await this.client.xlen(reply)) >= EXPORT_WINDOW) await sleep(10);
+        if (abort.signal.aborted) throw new Error('the caller went away');
+        await this.client.xadd(reply, '*', 't', 'data', 'bin', chunk);
+        await this.client.expire(reply, REPLY_TTL_SEC);
+      };
+      for await (const chunk of tar as AsyncIterable<Buffer>) {
+        pending.push(chunk);
+        size += chunk.length;
+        if (size >= EXPORT_CHUNK_BYTES) await send();
+      }
+      await send();
+      await this.client.xadd(reply, '*', 't', 'end');
+    } catch (err) {
+      if (!abort.signal.aborted) await this.client.xadd(reply, '*', 't', 'error', 'e', JSON.stringify(serializeError(err))).catch(() => undefined);
+    } finally {
+      clearInterval(watchdog);
+      await this.client.expire(reply, REPLY_TTL_SEC).catch(() => undefined);
+    }
+  }
+
+  private answer(request: Exclude<RpcRequest, LogsRequest | TtyRequest | ExportRequest>): Promise<unknown> {
     switch (request.method) {
       case 'exec':
         return this.runtime.exec(request.containerId, request.params);

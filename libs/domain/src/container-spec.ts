@@ -8,8 +8,10 @@ export interface ContainerSpec {
   name: string;
   /** The reference as the caller wrote it, normalized (`docker.io/library/busybox:latest`). */
   image: string;
-  /** The manifest digest the API resolved from the team's images, when it knew one. */
+  /** The manifest digest the API resolved from the team's images, or the one pulled for it. */
   imageDigest?: string;
+  /** When the image is pulled on create: `missing` (default), `always`, `never`. */
+  pullPolicy?: 'missing' | 'always' | 'never';
   cmd?: string[];
   entrypoint?: string[];
   /** `KEY=value` pairs, applied over the image's environment. */

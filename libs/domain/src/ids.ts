@@ -9,6 +9,7 @@ export const IdPrefix = {
   image: 'img',
   operation: 'op',
   upload: 'upl',
+  registry: 'reg',
   event: 'evt',
 } as const;
 export type IdKind = keyof typeof IdPrefix;

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from './errors';
-import { familiarImageReference, normalizeImageReference, parseImageReference } from './image-reference';
+import { familiarImageReference, normalizeImageReference, normalizeRegistryServer, parseImageReference } from './image-reference';
 
 describe('image references, parsed as Docker does', () => {
   it.each([
@@ -40,5 +40,21 @@ describe('image references, parsed as Docker does', () => {
     expect(familiarImageReference(parseImageReference('busybox'))).toBe('busybox:latest');
     expect(familiarImageReference(parseImageReference('team/app:2'))).toBe('team/app:2');
     expect(familiarImageReference(parseImageReference('localhost:5000/app:1'))).toBe('localhost:5000/app:1');
+  });
+});
+
+describe('normalizeRegistryServer', () => {
+  it('keeps host and port, drops a scheme and a path, and names Docker Hub docker.io', () => {
+    expect(normalizeRegistryServer('127.0.0.1:5000')).toBe('127.0.0.1:5000');
+    expect(normalizeRegistryServer('https://Registry.Example.com/v2/')).toBe('registry.example.com');
+    expect(normalizeRegistryServer('https://index.docker.io/v1/')).toBe('docker.io');
+    expect(normalizeRegistryServer('registry-1.docker.io')).toBe('docker.io');
+    expect(normalizeRegistryServer('[::1]:5000')).toBe('[::1]:5000');
+  });
+
+  it('refuses what is not a host, naming the field', () => {
+    for (const bad of ['', '   ', 'http://', 'bad host', 'a..b', 'host:port']) {
+      expect(() => normalizeRegistryServer(bad)).toThrow(expect.objectContaining({ reason: 'InvalidRegistry', violations: [expect.objectContaining({ field: 'server' })] }));
+    }
   });
 });

@@ -89,3 +89,20 @@ export function familiarImageReference(ref: ImageReference): string {
 export function isDigest(value: string): boolean {
   return DIGEST.test(value);
 }
+
+/**
+ * A registry server as credentials name it, the way `docker login` accepts it:
+ * `host[:port]`, with a scheme or a path tolerated and dropped; Docker Hub's many
+ * names (`index.docker.io`, `registry-1.docker.io`, `https://index.docker.io/v1/`) become `docker.io`.
+ */
+export function normalizeRegistryServer(input: string, field = 'server'): string {
+  const fail = (why: string) => new InvalidArgumentError(`invalid registry server "${input}": ${why}`, [{ field, message: why }], 'InvalidRegistry');
+  if (typeof input !== 'string' || !input.trim()) throw fail('it is empty');
+  let host = input.trim().replace(/^https?:\/\//i, '');
+  const slash = host.indexOf('/');
+  if (slash >= 0) host = host.slice(0, slash);
+  host = host.toLowerCase();
+  if (!host || host.length > 255 || !HOST.test(host)) throw fail('it must be a host name or address, with an optional port');
+  if (host === 'index.docker.io' || host === 'registry-1.docker.io' || host === 'docker.io') return DEFAULT_REGISTRY;
+  return host;
+}

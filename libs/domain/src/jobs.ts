@@ -1,6 +1,6 @@
 import type { ContainerResources, ContainerSpec, ObservedContainer } from './container-spec';
 import type { DesiredState } from './container-state';
-import type { OperationStatus } from './operation';
+import type { OperationProgress, OperationStatus } from './operation';
 import type { SerializedError } from './errors';
 
 /**
@@ -15,6 +15,9 @@ export enum JobName {
   ContainerRestart = 'container.restart',
   ContainerUpdate = 'container.update',
   ImageLoad = 'image.load',
+  ImagePull = 'image.pull',
+  ImagePush = 'image.push',
+  ImageRemove = 'image.remove',
 }
 
 export interface ContainerConvergeJob {
@@ -26,7 +29,13 @@ export interface ContainerConvergeJob {
   spec: ContainerSpec;
   /** Seconds between SIGTERM and SIGKILL when the container has to stop. */
   stopTimeoutSec: number;
+  /** Set on the create job: whether to pull the image first, and how to log in. */
+  pull?: { policy: PullPolicy; credentialsPath?: string };
 }
+
+/** When a create pulls its image: when the host lacks it (default), every time, or never. */
+export const PullPolicy = ['missing', 'always', 'never'] as const;
+export type PullPolicy = (typeof PullPolicy)[number];
 
 export interface ContainerSignalJob {
   operationId: string;
@@ -61,6 +70,50 @@ export interface ImageLoadJob {
   sha256: string;
 }
 
+/** Pulls one image onto the host for the team. */
+export interface ImagePullJob {
+  operationId: string;
+  teamId: string;
+  /** Normalized reference. */
+  reference: string;
+  /** `os/arch[/variant]`; the host's own platform when absent. */
+  platform?: string;
+  /** A signed, expiring path on the API that answers the registry login, when the team has one. */
+  credentialsPath?: string;
+}
+
+/** Pushes a stored image to the registry and tag `reference` names. */
+export interface ImagePushJob {
+  operationId: string;
+  teamId: string;
+  digest: string;
+  reference: string;
+  credentialsPath?: string;
+}
+
+/**
+ * Drops images from the host's store, then collects the blobs and layers nothing
+ * refers to any more. `digests` names images no team holds on the host now (after a
+ * delete); `keep` instead lists every image some team still holds (a prune), and
+ * everything else goes. Either way an image a container on the host still uses
+ * stays, and so does one stored again since `at` (a pull that raced the request).
+ */
+export interface ImageRemoveJob {
+  operationId: string;
+  teamId: string;
+  digests?: string[];
+  keep?: string[];
+  /** When the API took its view of what teams hold (RFC 3339). */
+  at: string;
+}
+
+/** What a registry login looks like on the wire between API and worker. */
+export interface RegistryLogin {
+  server: string;
+  username: string;
+  password: string;
+}
+
 export interface JobPayloads {
   [JobName.ContainerConverge]: ContainerConvergeJob;
   [JobName.ContainerSignal]: ContainerSignalJob;
@@ -69,6 +122,9 @@ export interface JobPayloads {
   [JobName.ContainerRestart]: ContainerRestartJob;
   [JobName.ContainerUpdate]: ContainerUpdateJob;
   [JobName.ImageLoad]: ImageLoadJob;
+  [JobName.ImagePull]: ImagePullJob;
+  [JobName.ImagePush]: ImagePushJob;
+  [JobName.ImageRemove]: ImageRemoveJob;
 }
 
 export const JOB_NAMES = Object.values(JobName) as JobName[];
@@ -120,6 +176,19 @@ export interface LoadedImage {
   config: ImageConfigSummary;
   os: string;
   architecture: string;
+  /** The config's build history, newest first. */
+  history?: ImageHistoryEntry[];
+}
+
+/** One step of an image's build, as `docker history` lists it. */
+export interface ImageHistoryEntry {
+  created?: string;
+  createdBy?: string;
+  comment?: string;
+  /** True for steps that made no layer (ENV, CMD, …). */
+  emptyLayer: boolean;
+  /** The compressed size of the layer this step made; 0 for empty layers. */
+  sizeBytes: number;
 }
 
 export interface ImageConfigSummary {
@@ -141,8 +210,11 @@ export type Report =
       operationId: string;
       status: Extract<OperationStatus, 'running' | 'succeeded' | 'failed'>;
       error?: SerializedError;
+      /** What the job produced (what a removal freed, what a push uploaded). */
+      result?: Record<string, unknown>;
       at: string;
     }
+  | { kind: 'operation.progress'; operationId: string; progress: OperationProgress; at: string }
   | { kind: 'container'; hostName: string; containerId: string; seq: number; observed: ObservedContainer; at: string }
   | { kind: 'images.loaded'; operationId: string; teamId: string; hostName: string; images: LoadedImage[]; at: string };
 
@@ -223,7 +295,14 @@ export interface TtyRequest {
 }
 export type TtyInput = { t: 'in'; d: string } | { t: 'resize'; cols: number; rows: number } | { t: 'close' };
 
-export type RpcRequest = LogsRequest | ExecRequest | InspectRequest | TtyRequest;
+/** Streams a tar of stored images (docker load and OCI layout in one) back as binary chunks. */
+export interface ExportRequest {
+  id: string;
+  method: 'export';
+  images: Array<{ digest: string; references: string[] }>;
+}
+
+export type RpcRequest = LogsRequest | ExecRequest | InspectRequest | TtyRequest | ExportRequest;
 
 export interface LogLine {
   stream: 'stdout' | 'stderr';

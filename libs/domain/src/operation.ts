@@ -14,11 +14,22 @@ export const OperationKind = [
   'container.unpause',
   'container.delete',
   'image.load',
+  'image.pull',
+  'image.push',
+  'image.remove',
 ] as const;
 export type OperationKind = (typeof OperationKind)[number];
 
 export const TargetKind = ['container', 'image'] as const;
 export type TargetKind = (typeof TargetKind)[number];
+
+/** Progress of a transfer: layers and bytes done out of the total. */
+export interface OperationProgress {
+  layersDone: number;
+  layersTotal: number;
+  bytesDone: number;
+  bytesTotal: number;
+}
 
 export function isFinished(status: OperationStatus): boolean {
   return status === 'succeeded' || status === 'failed';

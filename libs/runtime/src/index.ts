@@ -2,6 +2,7 @@ export * from './container-runtime';
 export * from './oci-spec';
 export * from './images/image-store';
 export * from './images/image-builder';
+export * from './images/registry';
 export * from './runc/runc.runtime';
 export * from './fake/fake.runtime';
 export * from './seccomp';

@@ -19,7 +19,7 @@ import {
   ValidateNested,
   ValidationOptions,
 } from 'class-validator';
-import { Container, ContainerStatus, DesiredState, HealthStatus, RestartPolicyName } from '@berth/domain';
+import { Container, ContainerStatus, DesiredState, HealthStatus, PullPolicy, RestartPolicyName } from '@berth/domain';
 import { ErrorDto } from '../common/problem';
 import { ContainerResourcesDto, ContainerSecurityDto } from './container-limits.dto';
 import { OperationDto } from '../operations/operation.dto';
@@ -92,6 +92,11 @@ export class CreateContainerDto {
   @MinLength(1)
   @MaxLength(512)
   image: string;
+
+  @ApiPropertyOptional({ enum: PullPolicy, enumName: 'PullPolicy', default: 'missing', description: 'Pull the image first: when the host lacks it, always, or never' })
+  @IsOptional()
+  @IsIn(PullPolicy)
+  pullPolicy?: PullPolicy;
 
   @ApiPropertyOptional({ type: [String], description: 'Replaces the image’s CMD', example: ['sh', '-c', 'echo hello'] })
   @IsOptional()
@@ -179,6 +184,7 @@ export class ContainerDto {
   @ApiProperty({ example: 'web-1' }) name: string;
   @ApiProperty({ example: 'docker.io/library/busybox:latest' }) image: string;
   @ApiPropertyOptional({ nullable: true, example: 'sha256:…' }) imageDigest: string | null;
+  @ApiProperty({ enum: PullPolicy, enumName: 'PullPolicy' }) pullPolicy: PullPolicy;
   @ApiProperty({ enum: ContainerStatus, enumName: 'ContainerStatus' }) status: ContainerStatus;
   @ApiProperty({ enum: DesiredState, enumName: 'ContainerDesiredState' }) desiredState: DesiredState;
   @ApiProperty() generation: number;
@@ -212,6 +218,7 @@ export function toContainerDto(c: Container): ContainerDto {
     name: c.name,
     image: c.spec.image,
     imageDigest: c.spec.imageDigest ?? null,
+    pullPolicy: c.spec.pullPolicy ?? 'missing',
     status: c.status,
     desiredState: c.desiredState,
     generation: c.generation,

@@ -3,6 +3,8 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { randomBytes } from 'node:crypto';
 import { Brackets, DataSource, EntityManager } from 'typeorm';
 import {
+  ContainerConvergeJob,
+  parseImageReference,
   AlreadyExistsError,
   ConflictError,
   ExecParams,
@@ -34,6 +36,7 @@ import { HostsService } from '../hosts/hosts.service';
 import { JobProducer } from '../queue/job-producer';
 import { JobSpec, jobFor } from '../queue/operation-queue';
 import { WorkerRpc } from '../rpc/worker-rpc.service';
+import { RegistriesService } from '../registries/registries.service';
 import { OperationsService } from '../operations/operations.service';
 import { CreateContainerDto, ListContainersQueryDto, WaitCondition } from './container.dto';
 import { decodeCursor, encodeCursor } from '../common/cursor';
@@ -54,6 +57,7 @@ export class ContainersService {
     private readonly producer: JobProducer,
     private readonly events: EventBus,
     private readonly rpc: WorkerRpc,
+    private readonly registries: RegistriesService,
   ) {}
 
   async create(auth: AuthContext, dto: CreateContainerDto): Promise<ContainerChange> {
@@ -72,6 +76,7 @@ export class ContainersService {
       name,
       image,
       imageDigest,
+      pullPolicy: dto.pullPolicy,
       cmd: dto.cmd,
       entrypoint: dto.entrypoint,
       env: dto.env ?? [],
@@ -92,6 +97,9 @@ export class ContainersService {
       },
     };
     const desired: DesiredState = dto.start === false ? 'stopped' : 'running';
+    const pullPolicy = dto.pullPolicy ?? 'missing';
+    const pull: ContainerConvergeJob['pull'] =
+      pullPolicy === 'never' ? undefined : { policy: pullPolicy, credentialsPath: await this.registries.loginPathFor(auth.teamId, parseImageReference(image).registry) };
     const now = new Date();
     const change = await this.db.transaction(async (tx) => {
       if (await tx.getRepository(Container).exists({ where: { teamId: auth.teamId, name } })) {
@@ -121,7 +129,7 @@ export class ContainersService {
       await tx.getRepository(Container).insert(container).catch((err) => {
         throw isUniqueViolation(err) ? new AlreadyExistsError(`a container named "${name}" already exists`, 'ContainerNameInUse') : err;
       });
-      const operation = await this.convergeOperation(tx, container, 'container.create', host.name, DEFAULT_STOP_TIMEOUT_SEC);
+      const operation = await this.convergeOperation(tx, container, 'container.create', host.name, DEFAULT_STOP_TIMEOUT_SEC, pull);
       return { container: await tx.getRepository(Container).findOneByOrFail({ id }), operation };
     });
     await this.producer.enqueue(change.operation);
@@ -305,7 +313,7 @@ export class ContainersService {
     return change;
   }
 
-  private convergeOperation(tx: EntityManager, c: Container, kind: OperationKind, hostName: string, stopTimeoutSec: number): Promise<Operation> {
+  private convergeOperation(tx: EntityManager, c: Container, kind: OperationKind, hostName: string, stopTimeoutSec: number, pull?: ContainerConvergeJob['pull']): Promise<Operation> {
     const operationId = newId('operation');
     return this.operations.insert(tx, {
       id: operationId,
@@ -322,6 +330,7 @@ export class ContainersService {
         desired: c.desiredState,
         spec: c.spec,
         stopTimeoutSec,
+        ...(pull ? { pull } : {}),
       }),
     });
   }

@@ -1,7 +1,9 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, IsString } from 'class-validator';
-import { Image, familiarImageReference, parseImageReference } from '@berth/domain';
+import { IsBoolean, IsOptional, IsString, MaxLength } from 'class-validator';
+import { Host, familiarImageReference, parseImageReference } from '@berth/domain';
+import { ToBoolean } from '../containers/container.dto';
 import { OperationDto } from '../operations/operation.dto';
+import type { TeamImage } from './images.service';
 
 export class ImageConfigDto {
   @ApiPropertyOptional({ type: [String] }) entrypoint?: string[];
@@ -14,18 +16,92 @@ export class ImageConfigDto {
   @ApiPropertyOptional() stopSignal?: string;
 }
 
+export class ImageHostDto {
+  @ApiProperty() id: string;
+  @ApiProperty() name: string;
+}
+
 export class ImageDto {
   @ApiProperty({ example: 'img_01jd8x6w3q0000000000000000' }) id: string;
   @ApiProperty({ example: 'sha256:…', description: 'Manifest digest' }) digest: string;
-  @ApiProperty({ example: 'sha256:…' }) configDigest: string;
+  @ApiProperty({ example: 'sha256:…', description: 'Config digest (Docker’s image id)' }) configDigest: string;
   @ApiProperty({ type: [String], example: ['docker.io/library/busybox:latest'] }) references: string[];
   @ApiProperty({ type: [String], example: ['busybox:latest'], description: 'References in the short form Docker shows' }) tags: string[];
   @ApiProperty() sizeBytes: number;
   @ApiProperty({ type: ImageConfigDto }) config: ImageConfigDto;
   @ApiProperty({ example: 'linux' }) os: string;
   @ApiProperty({ example: 'amd64' }) architecture: string;
-  @ApiProperty() hostId: string;
+  @ApiProperty({ type: [ImageHostDto], description: 'The hosts that hold the image' }) hosts: ImageHostDto[];
   @ApiProperty({ format: 'date-time' }) createdAt: string;
+}
+
+export class ImageHistoryEntryDto {
+  @ApiPropertyOptional({ format: 'date-time' }) created?: string;
+  @ApiPropertyOptional({ example: '/bin/sh -c #(nop) CMD ["sh"]' }) createdBy?: string;
+  @ApiPropertyOptional() comment?: string;
+  @ApiProperty({ description: 'True for steps that made no layer' }) emptyLayer: boolean;
+  @ApiProperty({ description: 'Compressed size of the layer the step made' }) sizeBytes: number;
+}
+
+export class ImageHistoryDto {
+  @ApiProperty({ type: [ImageHistoryEntryDto], description: 'Newest first' }) items: ImageHistoryEntryDto[];
+}
+
+export class PullImageDto {
+  @ApiProperty({ example: 'registry.example.com:5000/team/app:1.2', description: 'What to pull, as Docker spells it' })
+  @IsString()
+  @MaxLength(512)
+  reference: string;
+
+  @ApiPropertyOptional({ description: 'Host id or name to pull onto; any ready host when absent' })
+  @IsOptional()
+  @IsString()
+  host?: string;
+
+  @ApiPropertyOptional({ example: 'linux/arm64', description: 'The platform to take from a multi-platform image; the host’s own when absent' })
+  @IsOptional()
+  @IsString()
+  platform?: string;
+}
+
+export class TagImageDto {
+  @ApiProperty({ example: 'registry.example.com:5000/team/app:1.3' })
+  @IsString()
+  @MaxLength(512)
+  reference: string;
+}
+
+export class PushImageDto {
+  @ApiPropertyOptional({ example: 'registry.example.com:5000/team/app:1.2', description: 'Where to push; the reference in the path when absent' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(512)
+  reference?: string;
+}
+
+export class ForceQueryDto {
+  @ApiPropertyOptional({ description: 'Delete even while containers of the team use the image (they keep running)', default: false })
+  @IsOptional()
+  @ToBoolean()
+  @IsBoolean()
+  force?: boolean;
+}
+
+export class PruneImagesDto {
+  @ApiPropertyOptional({ description: 'Every image no container of the team uses, not only untagged ones', default: false })
+  @IsOptional()
+  @IsBoolean()
+  all?: boolean;
+}
+
+export class RemovedImagesDto {
+  @ApiProperty({ type: [String], description: 'References taken away' }) untagged: string[];
+  @ApiProperty({ type: [String], description: 'Digests of the images the team no longer holds' }) deleted: string[];
+  @ApiProperty({ type: [OperationDto], description: 'Clean-up on the hosts; each result says what it freed' }) operations: OperationDto[];
+}
+
+export class ImageOperationDto {
+  @ApiProperty({ type: OperationDto }) operation: OperationDto;
 }
 
 export class ImageListDto {
@@ -45,18 +121,19 @@ export class ImageLoadAcceptedDto {
   @ApiProperty({ description: 'SHA-256 of the uploaded tar' }) sha256: string;
 }
 
-export function toImageDto(i: Image): ImageDto {
+export function toImageDto(i: TeamImage, hosts: Map<string, Host>): ImageDto {
+  const p = i.primary;
   return {
-    id: i.id,
+    id: p.id,
     digest: i.digest,
-    configDigest: i.configDigest,
+    configDigest: p.configDigest,
     references: i.references,
     tags: i.references.map((r) => familiarImageReference(parseImageReference(r))),
-    sizeBytes: i.sizeBytes,
-    config: i.config,
-    os: i.os,
-    architecture: i.architecture,
-    hostId: i.hostId,
-    createdAt: i.createdAt.toISOString(),
+    sizeBytes: p.sizeBytes,
+    config: p.config,
+    os: p.os,
+    architecture: p.architecture,
+    hosts: i.hostIds.map((id) => ({ id, name: hosts.get(id)?.name ?? id })),
+    createdAt: p.createdAt.toISOString(),
   };
 }

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { createHash, createHmac } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -7,7 +7,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { InvalidArgumentError, NotFoundError, newId } from '@berth/domain';
 import { API_CONFIG, ApiConfig } from '../config';
-import { safeEqual } from '../auth/tokens';
+import { SignedLinks } from '../common/signed-link';
 
 export interface StoredUpload {
   id: string;
@@ -24,9 +24,11 @@ const LINK_TTL_MS = 24 * 3600 * 1000;
 @Injectable()
 export class UploadStore {
   private readonly dir: string;
+  private readonly links: SignedLinks;
 
   constructor(@Inject(API_CONFIG) private readonly config: ApiConfig) {
     this.dir = join(config.dataDir, 'uploads');
+    this.links = new SignedLinks(config.secret, 'upload', LINK_TTL_MS);
   }
 
   async save(body: NodeJS.ReadableStream): Promise<StoredUpload> {
@@ -76,16 +78,10 @@ export class UploadStore {
 
   /** `/v1/internal/uploads/{id}?expires=…&sig=…`, valid for a day. */
   signedPath(id: string, now = Date.now()): string {
-    const expires = now + LINK_TTL_MS;
-    return `/v1/internal/uploads/${id}?expires=${expires}&sig=${this.sign(id, expires)}`;
+    return this.links.path('/v1/internal/uploads', id, now);
   }
 
   verify(id: string, expires: string, sig: string, now = Date.now()): boolean {
-    const exp = Number(expires);
-    return Number.isFinite(exp) && exp > now && typeof sig === 'string' && safeEqual(sig, this.sign(id, exp));
-  }
-
-  private sign(id: string, expires: number): string {
-    return createHmac('sha256', this.config.secret).update(`upload:${id}:${expires}`).digest('base64url');
+    return this.links.verify(id, expires, sig, now);
   }
 }

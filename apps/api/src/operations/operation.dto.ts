@@ -4,6 +4,13 @@ import { IsInt, IsOptional, Max, Min } from 'class-validator';
 import { Operation, OperationKind, OperationStatus, TargetKind } from '@berth/domain';
 import { ErrorDto } from '../common/problem';
 
+export class OperationProgressDto {
+  @ApiProperty() layersDone: number;
+  @ApiProperty() layersTotal: number;
+  @ApiProperty() bytesDone: number;
+  @ApiProperty() bytesTotal: number;
+}
+
 export class OperationDto {
   @ApiProperty({ example: 'op_01jd8x6w3q0000000000000000' }) id: string;
   @ApiProperty({ enum: OperationKind, enumName: 'OperationKind' }) kind: OperationKind;
@@ -13,6 +20,7 @@ export class OperationDto {
   @ApiProperty() hostId: string;
   @ApiPropertyOptional({ type: ErrorDto, nullable: true }) error: ErrorDto | null;
   @ApiPropertyOptional({ type: 'object', additionalProperties: true, nullable: true }) result: Record<string, unknown> | null;
+  @ApiPropertyOptional({ type: OperationProgressDto, nullable: true, description: 'Layers and bytes done so far (pulls)' }) progress: OperationProgressDto | null;
   @ApiProperty({ format: 'date-time' }) createdAt: string;
   @ApiPropertyOptional({ format: 'date-time', nullable: true }) startedAt: string | null;
   @ApiPropertyOptional({ format: 'date-time', nullable: true }) finishedAt: string | null;
@@ -28,6 +36,7 @@ export function toOperationDto(op: Operation): OperationDto {
     hostId: op.hostId,
     error: op.error,
     result: op.result,
+    progress: op.progress ?? null,
     createdAt: op.createdAt.toISOString(),
     startedAt: op.startedAt?.toISOString() ?? null,
     finishedAt: op.finishedAt?.toISOString() ?? null,

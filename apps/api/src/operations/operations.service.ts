@@ -36,6 +36,7 @@ export class OperationsService {
       error: null,
       job: input.job,
       result: null,
+      progress: null,
       createdAt: new Date(),
       enqueuedAt: null,
       startedAt: null,

@@ -61,12 +61,19 @@ export class ReportsConsumer implements OnModuleInit, OnApplicationShutdown {
         case 'operation':
           await this.applyOperation(tx, report, events);
           break;
+        case 'operation.progress': {
+          const op = await tx.getRepository(Operation).findOneBy({ id: report.operationId });
+          if (op && (op.status === 'queued' || op.status === 'running')) await tx.getRepository(Operation).update({ id: op.id }, { progress: report.progress });
+          break;
+        }
         case 'images.loaded': {
           const op = await tx.getRepository(Operation).findOneBy({ id: report.operationId });
           if (!op) return;
           await this.images.recordLoaded(tx, op.teamId, op.hostId, report.images);
-          await tx.getRepository(Operation).update({ id: op.id }, { result: { images: report.images } });
-          if (op.targetKind === 'image') afterCommit.push(() => this.uploads.remove(op.targetId));
+          await tx.getRepository(Operation).update({ id: op.id }, { result: { ...(op.result ?? {}), images: report.images } });
+          if (op.kind === 'image.load') afterCommit.push(() => this.uploads.remove(op.targetId));
+          if (op.targetKind === 'container' && report.images[0]) await this.recordPulledDigest(tx, op.targetId, report.images[0].digest);
+          events.push({ type: 'image.updated', id: report.images[0]?.digest ?? op.id, teamId: op.teamId });
           break;
         }
       }
@@ -131,13 +138,21 @@ export class ReportsConsumer implements OnModuleInit, OnApplicationShutdown {
       await repo.update({ id: op.id }, { status: 'running', startedAt: op.startedAt ?? at });
       events.push({ type: 'operation.running', id: op.id, teamId: op.teamId, attributes: { kind: op.kind, targetId: op.targetId } });
     } else {
-      await repo.update({ id: op.id }, { status: report.status, startedAt: op.startedAt ?? at, finishedAt: at, error: report.error ?? null });
+      const result = report.result ? { ...(op.result ?? {}), ...report.result } : op.result;
+      await repo.update({ id: op.id }, { status: report.status, startedAt: op.startedAt ?? at, finishedAt: at, error: report.error ?? null, result: result as never });
       if (report.status === 'failed' && op.kind === 'container.create') await this.markCreateFailed(tx, op, report, events);
-      if (op.kind === 'image.load') events.push({ type: 'image.updated', id: op.id, teamId: op.teamId });
     }
     if (report.status !== 'running') {
       events.push({ type: `operation.${report.status}`, id: op.id, teamId: op.teamId, attributes: { kind: op.kind, targetId: op.targetId, error: report.error } });
     }
+  }
+
+  /** A create that pulled its image: the container now names the digest it runs. */
+  private async recordPulledDigest(tx: EntityManager, containerId: string, digest: string): Promise<void> {
+    const repo = tx.getRepository(Container);
+    const c = await repo.findOneBy({ id: containerId });
+    if (!c || c.spec.imageDigest === digest) return;
+    await repo.update({ id: c.id }, { spec: { ...c.spec, imageDigest: digest } });
   }
 
   /** A container whose creation failed says so, with the reason, instead of staying pending forever. */

@@ -7,6 +7,7 @@ import {
   SerializedError,
   UnavailableError,
   deserializeError,
+  type ExportRequest,
   hostRpcKey,
   rpcAliveKey,
   rpcInputKey,
@@ -20,7 +21,8 @@ import { RedisConnections } from '../queue/redis.provider';
 const FIRST_REPLY_TIMEOUT_MS = 10_000;
 const ALIVE_TTL_SEC = 15;
 
-export type Reply = Record<string, string>;
+/** A reply entry's fields; a binary stream's chunk is in `bin`. */
+export type Reply = Record<string, string> & { bin?: Buffer };
 /** A request without its id: the id is made here. */
 type Request = RpcRequest extends infer R ? (R extends RpcRequest ? Omit<R, 'id'> : never) : never;
 
@@ -37,6 +39,17 @@ export class WorkerRpc {
   async *logs(hostName: string, containerId: string, params: LogParams, signal?: AbortSignal): AsyncGenerator<LogLine[]> {
     for await (const reply of this.replies(hostName, { method: 'logs', containerId, params }, signal)) {
       if (reply.t === 'data') yield JSON.parse(reply.d) as LogLine[];
+    }
+  }
+
+  /**
+   * A tar of stored images from the host, chunk by chunk. Chunks are deleted from
+   * the reply stream as they are read, and the worker waits while the stream is
+   * full, so a slow reader holds the worker back instead of filling Redis.
+   */
+  async *exportImages(hostName: string, images: ExportRequest['images'], signal?: AbortSignal): AsyncGenerator<Buffer> {
+    for await (const reply of this.replies(hostName, { method: 'export', images }, signal, newRequestId(), true)) {
+      if (reply.t === 'data' && reply.bin) yield reply.bin;
     }
   }
 
@@ -71,7 +84,7 @@ export class WorkerRpc {
   }
 
   /** Sends the request and yields the worker's replies up to `end`; an `error` reply is thrown as the domain error it carries. */
-  private async *replies(hostName: string, request: Request, signal?: AbortSignal, id = newRequestId()): AsyncGenerator<Reply> {
+  private async *replies(hostName: string, request: Request, signal?: AbortSignal, id = newRequestId(), binary = false): AsyncGenerator<Reply> {
     const reply = rpcReplyKey(id);
     const alive = rpcAliveKey(id);
     const reader = this.redis.duplicate();
@@ -85,22 +98,25 @@ export class WorkerRpc {
       let answered = false;
       const startedAt = Date.now();
       while (!signal?.aborted) {
-        const res = (await reader.xread('COUNT', 100, 'BLOCK', 2000, 'STREAMS', reply, last).catch((err) => {
+        const read = binary ? reader.xreadBuffer('COUNT', 8, 'BLOCK', 2000, 'STREAMS', reply, last) : reader.xread('COUNT', 100, 'BLOCK', 2000, 'STREAMS', reply, last);
+        const res = (await read.catch((err) => {
           if (signal?.aborted) return null;
           throw err;
-        })) as [string, [string, string[]][]][] | null;
+        })) as [unknown, [string | Buffer, (string | Buffer)[]][]][] | null;
         if (!res) {
           if (!answered && Date.now() - startedAt > FIRST_REPLY_TIMEOUT_MS) {
             throw new UnavailableError(`host ${hostName} did not answer; is its worker running?`, 'HostNotAnswering');
           }
           continue;
         }
-        for (const [entryId, fields] of res[0][1]) {
+        for (const [rawId, fields] of res[0][1]) {
+          const entryId = rawId.toString();
           last = entryId;
           answered = true;
           const entry = fieldsToObject(fields);
           if (entry.t === 'error') throw deserializeError(JSON.parse(entry.e) as SerializedError);
           yield entry;
+          if (binary) await this.redis.client.xdel(reply, entryId);
           if (entry.t === 'end') return;
         }
       }
@@ -117,8 +133,13 @@ function newRequestId(): string {
   return randomBytes(12).toString('hex');
 }
 
-function fieldsToObject(fields: string[]): Reply {
+function fieldsToObject(fields: (string | Buffer)[]): Reply {
   const out: Reply = {};
-  for (let i = 0; i + 1 < fields.length; i += 2) out[fields[i]] = fields[i + 1];
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const name = fields[i].toString();
+    const value = fields[i + 1];
+    if (name === 'bin' && Buffer.isBuffer(value)) out.bin = value;
+    else out[name] = value.toString();
+  }
   return out;
 }

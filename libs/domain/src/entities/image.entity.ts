@@ -1,7 +1,7 @@
 import { Column, Entity, ForeignKey, Index, PrimaryColumn } from 'typeorm';
 import { Host } from './host.entity';
 import { Team } from './team.entity';
-import type { ImageConfigSummary } from '../jobs';
+import type { ImageConfigSummary, ImageHistoryEntry } from '../jobs';
 import { bigintColumn, jsonColumn, timestampColumn } from './column-types';
 
 /**
@@ -44,6 +44,10 @@ export class Image {
 
   @Column({ type: 'varchar', length: 16 })
   architecture: string;
+
+  /** The config's build history, newest first (docker history). */
+  @Column(jsonColumn({ nullable: true }))
+  history: ImageHistoryEntry[] | null;
 
   @Column(timestampColumn())
   createdAt: Date;

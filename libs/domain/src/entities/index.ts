@@ -3,11 +3,12 @@ import { Container } from './container.entity';
 import { Host } from './host.entity';
 import { Image } from './image.entity';
 import { Operation } from './operation.entity';
+import { RegistryCredential } from './registry-credential.entity';
 import { Team } from './team.entity';
 
 export * from './column-types';
-export { ApiToken, Container, Host, Image, Operation, Team };
+export { ApiToken, Container, Host, Image, Operation, RegistryCredential, Team };
 export * from './host.entity';
 export * from './team.entity';
 
-export const ENTITIES = [Team, ApiToken, Host, Container, Image, Operation];
+export const ENTITIES = [Team, ApiToken, Host, Container, Image, Operation, RegistryCredential];

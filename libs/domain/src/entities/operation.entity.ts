@@ -1,7 +1,7 @@
 import { Column, Entity, ForeignKey, Index, PrimaryColumn } from 'typeorm';
 import { Team } from './team.entity';
 import type { SerializedError } from '../errors';
-import type { OperationKind, OperationStatus, TargetKind } from '../operation';
+import type { OperationKind, OperationProgress, OperationStatus, TargetKind } from '../operation';
 import { jsonColumn, timestampColumn } from './column-types';
 
 /** A unit of work a worker carries out. Its id is the BullMQ job id. */
@@ -41,6 +41,10 @@ export class Operation {
   /** What the operation produced, e.g. the images a load found. */
   @Column(jsonColumn({ nullable: true }))
   result: Record<string, unknown> | null;
+
+  /** How far a long job got (a pull's layers and bytes); null until it says. */
+  @Column(jsonColumn({ nullable: true }))
+  progress: OperationProgress | null;
 
   @Column(timestampColumn())
   createdAt: Date;

@@ -13,7 +13,7 @@ import {
   verifySpooled,
 } from './image-plan';
 import { isRecord, MediaType } from './media-types';
-import { detectCompression } from './streams';
+import { Compression, detectCompression } from './streams';
 
 interface DockerSaveEntry {
   Config: string;
@@ -98,15 +98,18 @@ async function describeLayer(archive: SpooledArchive, layerPath: string, diffId:
   const file = requireFile(archive, layerPath);
   const named = digestInName(layerPath);
   if (named) verifySpooled(file, { digest: named, size: file.size });
-  const gzip = detectCompression(await readHead(file, 4)) === 'gzip';
-  if (!gzip && diffId && file.digest !== diffId) {
+  const compression = detectCompression(await readHead(file, 4));
+  if (compression === 'none' && diffId && file.digest !== diffId) {
     throw digestMismatch(`layer ${layerPath} (uncompressed, so its digest must equal the config's diff_id)`, { digest: diffId }, file);
   }
-  return {
-    descriptor: { mediaType: gzip ? MediaType.OciLayerGzip : MediaType.OciLayer, digest: file.digest, size: file.size },
-    file,
-  };
+  return { descriptor: { mediaType: LAYER_MEDIA_TYPES[compression], digest: file.digest, size: file.size }, file };
 }
+
+const LAYER_MEDIA_TYPES: Record<Compression, string> = {
+  none: MediaType.OciLayer,
+  gzip: MediaType.OciLayerGzip,
+  zstd: MediaType.OciLayerZstd,
+};
 
 function requireFile(archive: SpooledArchive, name: string): SpooledFile {
   const file = archive.get(name);

@@ -50,6 +50,60 @@ describe('buildImageArchive', () => {
     expect([...(await readTarEntryNames(layerTar))]).toEqual(['a/', 'a/sym', 'b/', 'b/file', 'a/link']);
   });
 
+  it('writes whiteouts and opaque markers as the image spec names them', async () => {
+    const files = await readTarFiles(
+      await buildImageArchive({
+        format: 'oci',
+        images: [
+          {
+            references: [],
+            compression: 'none',
+            layers: [[{ path: '/etc/old.conf', type: 'whiteout' }, { path: '/var/cache', type: 'opaque' }, { path: '/gone', type: 'whiteout' }]],
+          },
+        ],
+      }),
+    );
+    const manifest = parseJson(files.get(blobName(parseJson(files.get('index.json')).manifests[0].digest)));
+    const layerTar = files.get(blobName(manifest.layers[0].digest))!;
+
+    expect(manifest.layers[0].mediaType).toBe('application/vnd.oci.image.layer.v1.tar');
+    expect(await readTarEntryNames(layerTar)).toEqual(['.wh.gone', 'etc/.wh.old.conf', 'var/cache/.wh..wh..opq']);
+    expect([...(await readTarFiles(layerTar)).values()].every((content) => content.length === 0)).toBe(true);
+  });
+
+  it('writes a multi-platform image as an image index with one manifest per platform', async () => {
+    const files = await readTarFiles(
+      await buildImageArchive({
+        format: 'oci',
+        images: [],
+        indexes: [
+          {
+            references: ['multi:1'],
+            images: [
+              { references: [], layers: [[{ path: '/a', type: 'file', content: 'amd64' }]] },
+              { references: [], architecture: 'arm', variant: 'v7', layers: [[{ path: '/a', type: 'file', content: 'arm' }]], history: [{ createdBy: 'COPY a /', comment: 'arm' }] },
+            ],
+          },
+        ],
+      }),
+    );
+
+    expect(files.has('manifest.json')).toBe(false);
+    const [entry, ...rest] = parseJson(files.get('index.json')).manifests;
+    expect(rest).toEqual([]);
+    expect(entry).toMatchObject({
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      annotations: { 'org.opencontainers.image.ref.name': 'docker.io/library/multi:1' },
+    });
+    const platformIndex = parseJson(files.get(blobName(entry.digest)));
+    expect(platformIndex.manifests.map((m: { platform: unknown }) => m.platform)).toEqual([
+      { architecture: 'amd64', os: 'linux' },
+      { architecture: 'arm', os: 'linux', variant: 'v7' },
+    ]);
+    const armConfig = parseJson(files.get(blobName(parseJson(files.get(blobName(platformIndex.manifests[1].digest))).config.digest)));
+    expect(armConfig).toMatchObject({ architecture: 'arm', variant: 'v7', history: [{ created_by: 'COPY a /', comment: 'arm' }] });
+  });
+
   it('writes a classic docker save layout', async () => {
     const files = await readTarFiles(await buildImageArchive({ format: 'docker', images: [image] }));
 

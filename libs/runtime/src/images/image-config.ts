@@ -1,4 +1,4 @@
-import type { ImageConfigSummary } from '@berth/domain';
+import type { ImageConfigSummary, ImageHistoryEntry } from '@berth/domain';
 import { isDigest } from '@berth/domain';
 import { invalidArchive } from './image-errors';
 import { isRecord } from './media-types';
@@ -78,4 +78,26 @@ export function toDockerConfig(summary: ImageConfigSummary): Record<string, unkn
   if (summary.labels) config.Labels = summary.labels;
   if (summary.stopSignal) config.StopSignal = summary.stopSignal;
   return config;
+}
+
+/**
+ * The config's `history`, newest first. Each step that is not an empty layer
+ * made the next layer, bottom first; layers no step accounts for (a config
+ * without history) are listed as steps of their own.
+ */
+export function imageHistory(config: unknown, layerSizes: number[]): ImageHistoryEntry[] {
+  const history = isRecord(config) && Array.isArray(config.history) ? config.history : [];
+  const entries: ImageHistoryEntry[] = [];
+  let layer = 0;
+  for (const step of history) {
+    if (!isRecord(step)) continue;
+    const emptyLayer = step.empty_layer === true;
+    const entry: ImageHistoryEntry = { emptyLayer, sizeBytes: emptyLayer ? 0 : (layerSizes[layer++] ?? 0) };
+    if (typeof step.created === 'string') entry.created = step.created;
+    if (typeof step.created_by === 'string') entry.createdBy = step.created_by;
+    if (typeof step.comment === 'string') entry.comment = step.comment;
+    entries.push(entry);
+  }
+  for (; layer < layerSizes.length; layer++) entries.push({ emptyLayer: false, sizeBytes: layerSizes[layer] });
+  return entries.reverse();
 }

@@ -49,3 +49,8 @@ export function missingBlobInStore(digest: string) {
     ImageErrorReason.MissingBlob,
   );
 }
+
+/** An image the store has a record of lacks one of its blobs: the store was damaged. */
+export function storeLacksBlob(digest: string, image: string) {
+  return new FailedPreconditionError(`this host's image store lacks blob ${digest} of image ${image}`, ImageErrorReason.MissingBlob);
+}

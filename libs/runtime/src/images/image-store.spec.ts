@@ -89,7 +89,7 @@ describe('ImageStore', () => {
         architecture: 'amd64',
       });
       await expect(store.has(manifestDigest)).resolves.toBe(true);
-      await expect(store.list()).resolves.toEqual([{ digest: manifestDigest, sizeBytes: image.sizeBytes, configDigest: manifest.config.digest }]);
+      await expect(store.list()).resolves.toEqual([{ digest: manifestDigest, sizeBytes: image.sizeBytes, configDigest: manifest.config.digest, storedAt: expect.any(Date) }]);
       expect((await storeFiles()).blobs).toHaveLength(4);
       expect((await storeFiles()).tmp).toEqual([]);
     });
@@ -238,7 +238,7 @@ describe('ImageStore', () => {
   });
 
   it('returns one entry per image of a multi-image archive', async () => {
-    const other: BuildImage = { references: ['other:2'], layers: [baseLayer], config: { cmd: ['sh'] }, gzip: false };
+    const other: BuildImage = { references: ['other:2'], layers: [baseLayer], config: { cmd: ['sh'] }, compression: 'none' };
     for (const format of ['oci', 'docker'] as const) {
       const images = await store.loadArchive(Readable.from([await buildImageArchive({ format, images: [appImage, other] })]));
 

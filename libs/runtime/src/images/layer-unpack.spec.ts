@@ -21,6 +21,26 @@ const dir = (name: string, extra: Partial<TarEntry['header']> = {}): TarEntry =>
 const symlink = (name: string, linkname: string): TarEntry => ({ header: { name, type: 'symlink', linkname, mtime: EPOCH } });
 const hardlink = (name: string, linkname: string): TarEntry => ({ header: { name, type: 'link', linkname, mtime: EPOCH } });
 const asStream = (data: Buffer) => Readable.from([data]);
+const withXattrs = (entry: TarEntry, xattrs: Record<string, string | Buffer>): TarEntry => ({
+  ...entry,
+  pax: Object.fromEntries(Object.entries(xattrs).map(([name, value]) => [`SCHILY.xattr.${name}`, value])),
+});
+
+/** The v2 file capability blob of `setcap cap_net_raw+ep`, as /bin/ping carries it. */
+const CAP_NET_RAW_EP = Buffer.from([0x01, 0x00, 0x00, 0x02, 0x00, 0x20, 0x00, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+/** Not UTF-8, and holding the bytes PAX records are delimited by. */
+const BINARY = Buffer.from([0x00, 0xff, 0x80, 0xc3, 0x28, 0x0a, 0x3d, 0x20]);
+
+/** Every xattr of `file` (not following a symlink), read back with getfattr. */
+async function readXattrs(file: string): Promise<Record<string, Buffer>> {
+  const { stdout } = await run('getfattr', ['-h', '-d', '-m', '-', '-e', 'base64', '--absolute-names', file]);
+  const xattrs: Record<string, Buffer> = {};
+  for (const line of stdout.split('\n')) {
+    const match = /^([^#=][^=]*)=(?:0s)?(.*)$/.exec(line);
+    if (match) xattrs[match[1]] = Buffer.from(match[2], 'base64');
+  }
+  return xattrs;
+}
 
 describe('layerPathComponents', () => {
   it('resolves names lexically below the root', () => {
@@ -191,5 +211,100 @@ describe('unpackLayer', () => {
     // Without CAP_MKNOD a device is skipped with a warning rather than failing the layer.
     if (device) expect(device.isCharacterDevice() && device.rdev).toBe((1 << 8) | 3);
     else expect(warnings).toEqual([expect.stringContaining('dev/null')]);
+  });
+
+  describe('extended attributes from PAX SCHILY.xattr records', () => {
+    asRoot('sets them byte for byte on files, directories and symlinks, after chown', async () => {
+      const odd = 'bin/odd name \\ "\n\u00e9';
+      const layer = await packTar([
+        withXattrs(dir('etc/', { uid: 1000, gid: 1000 }), { 'user.dir': 'yes', 'trusted.berth': 'kept' }),
+        withXattrs(file('bin/ping', 'ping', { mode: 0o755, uid: 1000, gid: 1000, mtime: new Date(86_400_000) }), {
+          'security.capability': CAP_NET_RAW_EP,
+          'user.note': 'sends ICMP echo requests',
+          'user.blob': BINARY,
+          'user.empty': '',
+          'trusted.overlay.opaque': 'y',
+          'user.odd name': 'x',
+          'system.posix_acl_access': 'x',
+        }),
+        // Linux keeps user.* only on files and directories: the symlink's is refused.
+        withXattrs(symlink('bin/ping6', 'ping'), { 'trusted.link': 'on the link', 'user.link': 'refused' }),
+        withXattrs(file(odd, 'odd'), { 'user.note': 'odd path' }),
+      ]);
+      const warnings: string[] = [];
+
+      await unpackLayer(asStream(layer), target, { warn: (m) => warnings.push(m) });
+
+      const ping = await readXattrs(path.join(target, 'bin/ping'));
+      expect(ping).toMatchObject({
+        'security.capability': CAP_NET_RAW_EP,
+        'user.note': Buffer.from('sends ICMP echo requests'),
+        'user.blob': BINARY,
+        'user.empty': Buffer.alloc(0),
+      });
+      for (const absent of ['trusted.overlay.opaque', 'user.odd name', 'system.posix_acl_access', 'trusted.link']) {
+        expect(ping).not.toHaveProperty([absent]);
+      }
+      const pingStat = await stat(path.join(target, 'bin/ping'));
+      expect([pingStat.uid, pingStat.mode & 0o7777, pingStat.mtimeMs]).toEqual([1000, 0o755, 86_400_000]);
+      await expect(readXattrs(path.join(target, 'etc'))).resolves.toMatchObject({ 'user.dir': Buffer.from('yes'), 'trusted.berth': Buffer.from('kept') });
+      expect((await stat(path.join(target, 'etc'))).uid).toBe(1000);
+      const link = await readXattrs(path.join(target, 'bin/ping6'));
+      expect(link).toMatchObject({ 'trusted.link': Buffer.from('on the link') });
+      expect(link).not.toHaveProperty(['user.link']);
+      await expect(readXattrs(path.join(target, odd))).resolves.toMatchObject({ 'user.note': Buffer.from('odd path') });
+      expect(warnings).toEqual([
+        expect.stringMatching(/skipped 3 extended attribute.*"bin\/ping" "trusted.overlay.opaque", "bin\/ping" "user.odd name", "bin\/ping" "system.posix_acl_access"/),
+        expect.stringMatching(/refused 1 extended attribute.*"bin\/ping6" \(Operation not permitted\)/),
+      ]);
+    });
+
+    it('refuses a value over 64 KiB as an invalid layer', async () => {
+      const layer = await packTar([withXattrs(file('big', 'big'), { 'user.big': Buffer.alloc(64 * 1024 + 1, 1) })]);
+
+      await expect(unpackLayer(asStream(layer), target)).rejects.toMatchObject({ reason: 'InvalidLayer', message: expect.stringContaining('user.big') });
+    });
+
+    asRoot('leaves out with a warning what the filesystem has no room for, and goes on', async () => {
+      // 64 KiB fits tmpfs, xfs or btrfs; ext4 without ea_inode keeps a value within one block and answers ENOSPC.
+      const big = Buffer.alloc(64 * 1024, 7);
+      const layer = await packTar([withXattrs(file('big', 'big'), { 'user.big': big, 'user.small': 'small' })]);
+      const warnings: string[] = [];
+
+      await unpackLayer(asStream(layer), target, { warn: (m) => warnings.push(m) });
+
+      const xattrs = await readXattrs(path.join(target, 'big'));
+      expect(xattrs['user.small']).toEqual(Buffer.from('small'));
+      if (xattrs['user.big']) expect(xattrs['user.big']).toEqual(big);
+      else expect(warnings).toEqual([expect.stringMatching(/refused 1 extended attribute.*"big"/)]);
+    });
+
+    asRoot('sets the attributes of an entry before a later entry replaces it', async () => {
+      const layer = await packTar([
+        withXattrs(file('a', 'first'), { 'user.x': 'first' }),
+        hardlink('b', 'a'),
+        file('a', 'second'),
+        withXattrs(file('d/secret', 'layer'), { 'user.y': 'inside' }),
+        symlink('d', outside),
+      ]);
+
+      await unpackLayer(asStream(layer), target);
+
+      await expect(readXattrs(path.join(target, 'b'))).resolves.toMatchObject({ 'user.x': Buffer.from('first') });
+      expect(await readXattrs(path.join(target, 'a'))).not.toHaveProperty(['user.x']);
+      // Set before `d` became a symlink: never through it.
+      expect(await readXattrs(path.join(outside, 'secret'))).not.toHaveProperty(['user.y']);
+    });
+
+    asRoot('sets them in batches', async () => {
+      // Two attributes each: the first batch of 4096 ends after f2047.
+      const entries = Array.from({ length: 2100 }, (_, i) => withXattrs(file(`f${i}`, ''), { 'user.a': `a${i}`, 'security.capability': CAP_NET_RAW_EP }));
+
+      await unpackLayer(asStream(await packTar(entries)), target);
+
+      for (const i of [0, 2047, 2048, 2099]) {
+        await expect(readXattrs(path.join(target, `f${i}`))).resolves.toMatchObject({ 'user.a': Buffer.from(`a${i}`), 'security.capability': CAP_NET_RAW_EP });
+      }
+    });
   });
 });

@@ -8,6 +8,7 @@ export const MediaType = {
   OciConfig: 'application/vnd.oci.image.config.v1+json',
   OciLayer: 'application/vnd.oci.image.layer.v1.tar',
   OciLayerGzip: 'application/vnd.oci.image.layer.v1.tar+gzip',
+  OciLayerZstd: 'application/vnd.oci.image.layer.v1.tar+zstd',
   DockerManifestList: 'application/vnd.docker.distribution.manifest.list.v2+json',
   DockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
   DockerConfig: 'application/vnd.docker.container.image.v1+json',
@@ -17,12 +18,14 @@ export const MediaType = {
 
 const INDEX_TYPES = new Set<string>([MediaType.OciIndex, MediaType.DockerManifestList]);
 const MANIFEST_TYPES = new Set<string>([MediaType.OciManifest, MediaType.DockerManifest]);
-/** Gzip or plain tar; which one is decided from the bytes when unpacking. */
+/** Plain, gzip or zstd tar; which one is decided from the bytes when unpacking. */
 const LAYER_TYPES = new Set<string>([
   MediaType.OciLayer,
   MediaType.OciLayerGzip,
+  MediaType.OciLayerZstd,
   'application/vnd.oci.image.layer.nondistributable.v1.tar',
   'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip',
+  'application/vnd.oci.image.layer.nondistributable.v1.tar+zstd',
   MediaType.DockerLayer,
   MediaType.DockerLayerGzip,
   'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',

@@ -12,6 +12,7 @@ import {
   readVerifiedJson,
 } from './image-plan';
 import { Descriptor, MediaType, isIndexMediaType, isManifestMediaType, isRecord, parseDescriptor, Platform } from './media-types';
+import { imageEntries, matchPlatform, noMatchingPlatformMessage } from './platform';
 
 const MAX_INDEX_BYTES = 16 * 1024 * 1024;
 const MAX_INDEX_DEPTH = 3;
@@ -89,21 +90,12 @@ async function selectManifest(archive: SpooledArchive, descriptor: Descriptor, p
   throw new InvalidArgumentError(`${descriptor.digest} has unsupported media type "${declared}"`, [], ImageErrorReason.UnsupportedMediaType);
 }
 
+/** As `docker load` does, a lone image is taken whatever platform it declares. */
 function pickPlatform(children: Descriptor[], wanted: Platform, indexDigest: string): Descriptor {
-  // BuildKit stores provenance attestations as extra manifests of platform unknown/unknown.
-  const images = children.filter(
-    (d) => d.annotations?.['vnd.docker.reference.type'] !== 'attestation-manifest' && d.platform?.os !== 'unknown',
-  );
-  const matching = images.filter((d) => d.platform?.os === wanted.os && d.platform?.architecture === wanted.architecture);
-  const exact = matching.find((d) => wanted.variant === undefined || d.platform?.variant === wanted.variant);
-  const chosen = exact ?? matching[0] ?? (images.length === 1 ? images[0] : undefined);
+  const images = imageEntries(children);
+  const chosen = matchPlatform(children, wanted) ?? (images.length === 1 ? images[0] : undefined);
   if (!chosen) {
-    const offered = images.map((d) => (d.platform ? `${d.platform.os}/${d.platform.architecture}` : 'unspecified')).join(', ');
-    throw new InvalidArgumentError(
-      `index ${indexDigest} has no manifest for ${wanted.os}/${wanted.architecture} (it has: ${offered || 'none'})`,
-      [],
-      ImageErrorReason.NoMatchingPlatform,
-    );
+    throw new InvalidArgumentError(noMatchingPlatformMessage(children, wanted, `index ${indexDigest}`), [], ImageErrorReason.NoMatchingPlatform);
   }
   return chosen;
 }

@@ -48,3 +48,76 @@ export async function markOpaque(dir: string): Promise<void> {
     throw new FailedPreconditionError(`cannot mark ${dir} opaque (root is needed for trusted.* xattrs): ${stderrOf(err)}`, 'OpaqueUnsupported');
   }
 }
+
+export interface XattrTarget {
+  file: string;
+  /** Names must be plain (no whitespace, `=`, quotes or backslashes): they go into a dump line as they are. */
+  xattrs: ReadonlyArray<readonly [name: string, value: Buffer]>;
+}
+
+/** An attribute setfattr(1) could not set: `reason` is the C locale's strerror text, e.g. "Operation not supported". */
+export interface XattrFailure {
+  file: string;
+  reason: string;
+}
+
+const SETFATTR_FAILURE = /^setfattr: (.*): ([^:]+)$/;
+
+/**
+ * Sets extended attributes with one `setfattr --restore` process for the whole
+ * batch: one process per attribute costs a few milliseconds each. `-h` acts on a
+ * symlink itself, never on what it points at. setfattr goes on past an
+ * attribute it cannot set and names only its file, so the failures come back
+ * (one per attribute) for the caller to judge; anything else it reports is thrown.
+ */
+export async function setXattrs(targets: readonly XattrTarget[]): Promise<XattrFailure[]> {
+  if (targets.length === 0) return [];
+  let stderr: string;
+  try {
+    const child = run('setfattr', ['-h', '--restore=-'], { env: { ...process.env, LC_ALL: 'C' }, maxBuffer: 64 * 1024 * 1024 });
+    // A missing binary surfaces as the spawn error below, not as this pipe's.
+    child.child.stdin?.on('error', () => undefined);
+    child.child.stdin?.end(restoreDump(targets));
+    ({ stderr } = await child);
+  } catch (err) {
+    if (isMissingBinary(err)) throw missingTool('setfattr', 'attr');
+    stderr = (err as { stderr?: string }).stderr ?? '';
+    // Only an exit status means setfattr ran to the end (not killed, not cut off at maxBuffer).
+    const exited = typeof (err as { code?: unknown }).code === 'number';
+    if (!exited || !stderr.trim()) throw new FailedPreconditionError(`setfattr --restore failed: ${stderrOf(err)}`, 'XattrFailed');
+  }
+  const failures: XattrFailure[] = [];
+  for (const line of stderr.split('\n').filter((l) => l.trim() !== '')) {
+    const match = SETFATTR_FAILURE.exec(line);
+    if (!match) throw new FailedPreconditionError(`setfattr --restore failed: ${stderr.trim()}`, 'XattrFailed');
+    failures.push({ file: unquote(match[1]), reason: match[2] });
+  }
+  return failures;
+}
+
+/** The format `getfattr --dump` writes: a `# file:` line, `name=value` lines, a blank line. */
+function restoreDump(targets: readonly XattrTarget[]): string {
+  return targets
+    .map(({ file, xattrs }) => {
+      const lines = xattrs.map(([name, value]) => `${name}=${value.length > 0 ? `0s${value.toString('base64')}` : '""'}\n`);
+      return `# file: ${quote(file)}\n${lines.join('')}\n`;
+    })
+    .join('');
+}
+
+const PLAIN_BYTE = /^[\w/.,+@%~-]$/;
+
+/** setfattr and getfattr spell a byte as `\ooo`; every byte but plain ASCII is written so. */
+function quote(file: string): string {
+  let quoted = '';
+  for (const byte of Buffer.from(file)) {
+    const char = String.fromCharCode(byte);
+    quoted += PLAIN_BYTE.test(char) ? char : `\\${byte.toString(8).padStart(3, '0')}`;
+  }
+  return quoted;
+}
+
+function unquote(quoted: string): string {
+  const bytes = quoted.replace(/\\([0-7]{3})/g, (_escape, octal: string) => String.fromCharCode(parseInt(octal, 8)));
+  return Buffer.from(bytes, 'latin1').toString('utf8');
+}

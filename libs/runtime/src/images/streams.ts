@@ -1,10 +1,10 @@
 import { createReadStream } from 'fs';
 import { FileHandle } from 'fs/promises';
-import { pipeline, Readable } from 'stream';
+import { pipeline, Readable, Transform, TransformCallback } from 'stream';
+import { Decompress } from 'fzstd';
 import { createGunzip } from 'zlib';
-import { invalidArchive } from './image-errors';
 
-export type Compression = 'gzip' | 'none';
+export type Compression = 'gzip' | 'zstd' | 'none';
 
 const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
 const ZSTD_MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);
@@ -16,9 +16,7 @@ export function openSource(input: NodeJS.ReadableStream | string): Readable {
 
 export function detectCompression(head: Buffer): Compression {
   if (head.subarray(0, GZIP_MAGIC.length).equals(GZIP_MAGIC)) return 'gzip';
-  if (head.subarray(0, ZSTD_MAGIC.length).equals(ZSTD_MAGIC)) {
-    throw invalidArchive('zstd-compressed content is not supported; use gzip or an uncompressed tar');
-  }
+  if (head.subarray(0, ZSTD_MAGIC.length).equals(ZSTD_MAGIC)) return 'zstd';
   return 'none';
 }
 
@@ -30,10 +28,39 @@ export async function decompressed(input: Readable): Promise<{ stream: Readable;
   const { head, stream } = await peek(input, ZSTD_MAGIC.length);
   const compression = detectCompression(head);
   if (compression === 'none') return { stream, compression };
-  const gunzip = createGunzip();
-  // pipeline destroys gunzip with the source's error, which the consumer then sees.
-  pipeline(stream, gunzip, () => undefined);
-  return { stream: gunzip, compression };
+  const inflate = compression === 'gzip' ? createGunzip() : new ZstdDecompress();
+  // pipeline destroys the decompressor with the source's error, which the consumer then sees.
+  pipeline(stream, inflate, () => undefined);
+  return { stream: inflate, compression };
+}
+
+/**
+ * Streaming zstd decompression (Node 20's zlib has none) with fzstd, pure
+ * JavaScript. Its errors carry numeric codes, so they are re-raised as plain
+ * errors, which callers treat as corrupt input.
+ */
+export class ZstdDecompress extends Transform {
+  private readonly decoder = new Decompress((data) => {
+    // fzstd hands out views of its window, which it reuses: copy.
+    if (data.length > 0) this.push(Buffer.from(data));
+  });
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    callback(this.feed(chunk, false));
+  }
+
+  override _flush(callback: TransformCallback): void {
+    callback(this.feed(new Uint8Array(0), true));
+  }
+
+  private feed(chunk: Uint8Array, final: boolean): Error | null {
+    try {
+      this.decoder.push(chunk, final);
+      return null;
+    } catch (err) {
+      return new Error(`invalid zstd data: ${(err as Error).message}`);
+    }
+  }
 }
 
 async function peek(stream: Readable, bytes: number): Promise<{ head: Buffer; stream: Readable }> {

@@ -1,0 +1,63 @@
+import { Body, Controller, Delete, Get, Param, Post, Query, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiExcludeEndpoint, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { RegistryLogin } from '@berth/domain';
+import { Auth, AuthContext, Public } from '../auth/auth-context';
+import { Endpoint } from '../common/endpoint.decorator';
+import { RegistriesService } from './registries.service';
+import { RegistryDto, RegistryListDto, SaveRegistryDto, toRegistryDto } from './registry.dto';
+
+@ApiTags('registries')
+@ApiBearerAuth()
+@Controller('v1/registries')
+export class RegistriesController {
+  constructor(private readonly registries: RegistriesService) {}
+
+  @Post()
+  @Endpoint({
+    operationId: 'saveRegistry',
+    summary: 'Save the team’s login to a registry (replaces an existing one for the same server)',
+    description: 'Pulls, pushes and creates that name an image on this server log in with it. The secret is stored encrypted and never returned. 201 when new, 200 when replaced.',
+    status: 201,
+    type: RegistryDto,
+    errors: [400],
+  })
+  async save(@Auth() auth: AuthContext, @Body() dto: SaveRegistryDto, @Res({ passthrough: true }) res: Response): Promise<RegistryDto> {
+    const { credential, created } = await this.registries.save(auth, dto);
+    res.status(created ? 201 : 200);
+    res.setHeader('Location', `/v1/registries/${credential.id}`);
+    return toRegistryDto(credential);
+  }
+
+  @Get()
+  @Endpoint({ operationId: 'listRegistries', summary: 'List the team’s registry logins (without secrets)', type: RegistryListDto })
+  async list(@Auth() auth: AuthContext): Promise<RegistryListDto> {
+    return { items: (await this.registries.list(auth)).map(toRegistryDto) };
+  }
+
+  @Get(':id')
+  @Endpoint({ operationId: 'getRegistry', summary: 'Get a registry login by id or server (without its secret)', type: RegistryDto, errors: [400, 404] })
+  async get(@Auth() auth: AuthContext, @Param('id') id: string): Promise<RegistryDto> {
+    return toRegistryDto(await this.registries.get(auth, id));
+  }
+
+  @Delete(':id')
+  @Endpoint({ operationId: 'deleteRegistry', summary: 'Forget a registry login', status: 204, errors: [400, 404] })
+  async remove(@Auth() auth: AuthContext, @Param('id') id: string): Promise<void> {
+    await this.registries.remove(auth, id);
+  }
+}
+
+/** Where a worker fetches a login it was given a signed link to. */
+@Controller('v1/internal/registry-logins')
+export class RegistryLoginsController {
+  constructor(private readonly registries: RegistriesService) {}
+
+  @Public()
+  @Get(':id')
+  @ApiExcludeEndpoint()
+  async open(@Param('id') id: string, @Query('expires') expires: string, @Query('sig') sig: string, @Res({ passthrough: true }) res: Response): Promise<RegistryLogin> {
+    res.setHeader('Cache-Control', 'no-store');
+    return this.registries.openLogin(id, expires, sig);
+  }
+}
