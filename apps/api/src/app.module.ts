@@ -27,6 +27,8 @@ import { RegistriesService } from './registries/registries.service';
 import { ReportsConsumer } from './reports/reports.consumer';
 import { WorkerRpc } from './rpc/worker-rpc.service';
 import { TeamsController } from './teams/teams.controller';
+import { VolumesController } from './volumes/volumes.controller';
+import { VolumesService } from './volumes/volumes.service';
 
 export interface AppModuleOptions {
   config: ApiConfig;
@@ -45,7 +47,7 @@ export class AppModule {
           dataSourceFactory: async (options) => initializeDataSource(options!),
         }),
       ],
-      controllers: [HealthController, TeamsController, HostsController, ContainersController, ImagesController, UploadsController, OperationsController, EventsController, RegistriesController, RegistryLoginsController],
+      controllers: [HealthController, TeamsController, HostsController, ContainersController, ImagesController, UploadsController, OperationsController, EventsController, RegistriesController, RegistryLoginsController, VolumesController],
       providers: [
         { provide: API_CONFIG, useValue: config },
         { provide: APP_GUARD, useClass: AuthGuard },
@@ -59,6 +61,7 @@ export class AppModule {
         ContainersService,
         ImagesService,
         RegistriesService,
+        VolumesService,
         UploadStore,
         WorkerRpc,
         ExecSocketServer,

@@ -16,6 +16,7 @@ import type { ContainerInfo, ContainerRuntime, ImageStore } from '@berth/runtime
 import { ContainerStateStore } from './container-state-store';
 import type { HealthMonitor } from './health-monitor';
 import type { RegistryImages } from './registry-images';
+import type { VolumeStore } from './volume-store';
 import { KeyedMutex } from './keyed-mutex';
 import { ContainerReports, observedFrom } from './reporter';
 
@@ -38,6 +39,7 @@ export class ContainerConverger {
     private readonly onError: (err: unknown, containerId: string) => void = () => undefined,
     private readonly health?: Pick<HealthMonitor, 'watch' | 'unwatch'>,
     private readonly puller?: Pick<RegistryImages, 'pull'>,
+    private readonly volumes?: Pick<VolumeStore, 'resolve'>,
   ) {}
 
   converge(job: ContainerConvergeJob): Promise<void> {
@@ -99,7 +101,8 @@ export class ContainerConverger {
       const image = await this.resolveImage(job);
       const { autoRemove, restartPolicy, healthcheck } = job.spec;
       const metadata = { teamId: job.teamId, imageDigest: image.digest, autoRemove: autoRemove === true, restartPolicy, healthcheck };
-      info = await this.runtime.create({ id, spec: job.spec, image, metadata });
+      const mounts = this.volumes ? await this.volumes.resolve(job.spec.mounts) : [];
+      info = await this.runtime.create({ id, spec: job.spec, image, metadata, mounts });
       await this.report(info, job.generation);
     }
     const start = job.desired === 'running' && info.status !== 'running';

@@ -23,6 +23,8 @@ export class HostHeartbeat {
     private readonly reporter: Reporter,
     private readonly intervalMs: number,
     private readonly log: Logger,
+    /** Facts about this host's layout the API needs (where volumes live). */
+    private readonly layout: Pick<HostInfo, 'volumesDir'> = {},
   ) {}
 
   async start(): Promise<void> {
@@ -40,6 +42,7 @@ export class HostHeartbeat {
       cgroupVersion: versions.cgroupVersion === '2' ? 2 : 1,
       workerVersion: WORKER_VERSION,
       startedAt: new Date().toISOString(),
+      ...this.layout,
     };
     await this.reporter.heartbeat(this.info, await this.inventory());
     this.timer = setInterval(() => {

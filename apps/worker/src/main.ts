@@ -12,6 +12,7 @@ import { HealthMonitor } from './health-monitor';
 import { HostHeartbeat } from './host-heartbeat';
 import { ImageLoader } from './image-loader';
 import { RegistryImages } from './registry-images';
+import { VolumeStore } from './volume-store';
 import { JobProcessor } from './job-processor';
 import { Reporter } from './reporter';
 import { RpcServer } from './rpc-server';
@@ -32,7 +33,8 @@ async function main(): Promise<void> {
   const health = new HealthMonitor(runtime, (id, observed) => reporter.container(id, observed), housekeepingFailed);
   const loader = new ImageLoader(images, config.apiUrl, join(config.dataDir, 'downloads'));
   const registryImages = new RegistryImages(images, reporter, { apiUrl: config.apiUrl, insecureRegistries: config.insecureRegistries, removalGraceMs: config.imageRemovalGraceMs });
-  const converger = new ContainerConverger(runtime, images, states, reporter, config.hostName, housekeepingFailed, health, registryImages);
+  const volumes = new VolumeStore(join(config.dataDir, 'volumes'));
+  const converger = new ContainerConverger(runtime, images, states, reporter, config.hostName, housekeepingFailed, health, registryImages, volumes);
   const imagesInUse = async () => new Set((await runtime.list()).map((c) => c.metadata.imageDigest).filter((d): d is string => typeof d === 'string'));
 
   const processor = new JobProcessor(
@@ -53,6 +55,10 @@ async function main(): Promise<void> {
       },
       [JobName.ImagePush]: (job) => registryImages.push(job),
       [JobName.ImageRemove]: async (job) => registryImages.remove(job, await imagesInUse()),
+      [JobName.VolumeRemove]: async (job) => {
+        for (const id of job.volumeIds) await volumes.remove(id);
+        return { removed: job.volumeIds };
+      },
     },
     reporter,
     log,
@@ -62,12 +68,12 @@ async function main(): Promise<void> {
     converger.reportExit(info).catch((err) => log.warn({ err: err.message, container: info.id }, 'reporting an exit failed'));
   });
 
-  const heartbeat = new HostHeartbeat(config.hostName, runtime, states, reporter, config.heartbeatMs, log);
+  const heartbeat = new HostHeartbeat(config.hostName, runtime, states, reporter, config.heartbeatMs, log, { volumesDir: volumes.root });
   await heartbeat.start();
   await converger.resume();
 
   const rpcClient = new IORedis(redisOptions);
-  const rpc = new RpcServer(new IORedis(redisOptions), rpcClient, runtime, config.hostName, log, images);
+  const rpc = new RpcServer(new IORedis(redisOptions), rpcClient, runtime, config.hostName, log, images, volumes);
   rpc.start();
 
   const worker = new Worker(hostQueueName(config.hostName), processor.process, { connection: redisOptions, concurrency: config.concurrency });

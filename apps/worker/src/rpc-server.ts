@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { ExportRequest, FailedPreconditionError, LogLine, LogsRequest, RpcRequest, TtyInput, TtyRequest, rpcInputKey, hostRpcKey, rpcAliveKey, rpcReplyKey, serializeError } from '@berth/domain';
 import type { ContainerRuntime, ImageStore } from '@berth/runtime';
+import type { VolumeStore } from './volume-store';
 import type { Logger } from 'pino';
 
 const BATCH_LINES = 500;
@@ -27,6 +28,7 @@ export class RpcServer {
     private readonly hostName: string,
     private readonly log: Logger,
     private readonly images?: Pick<ImageStore, 'export'>,
+    private readonly volumes?: Pick<VolumeStore, 'usage'>,
   ) {}
 
   start(): void {
@@ -179,6 +181,9 @@ export class RpcServer {
         return this.runtime.stats(request.containerId);
       case 'top':
         return this.runtime.top(request.containerId);
+      case 'volume.usage':
+        if (!this.volumes) throw new FailedPreconditionError('this worker keeps no volumes', 'NotSupported');
+        return this.volumes.usage(request.volumeId);
     }
   }
 

@@ -27,6 +27,23 @@ export interface ContainerSpec {
   autoRemove?: boolean;
   restartPolicy?: RestartPolicy;
   healthcheck?: Healthcheck;
+  mounts?: ContainerMount[];
+}
+
+/**
+ * A mount into the container. `volume`: a named volume of the team (`volumeId` is
+ * filled in by the API); `bind`: a host path under one of the team's allowed
+ * roots (`allowedRoot` is the one it matched, which the worker checks again after
+ * resolving symlinks); `tmpfs`: memory, at most `tmpfsSizeBytes`.
+ */
+export interface ContainerMount {
+  type: 'volume' | 'bind' | 'tmpfs';
+  source?: string;
+  target: string;
+  readOnly?: boolean;
+  tmpfsSizeBytes?: number;
+  volumeId?: string;
+  allowedRoot?: string;
 }
 
 /** A command run in the container now and then; exit 0 is healthy. */

@@ -10,6 +10,7 @@ export const IdPrefix = {
   operation: 'op',
   upload: 'upl',
   registry: 'reg',
+  volume: 'vol',
   event: 'evt',
 } as const;
 export type IdKind = keyof typeof IdPrefix;

@@ -10,3 +10,4 @@ export * from './redis-connection';
 export * from './security-policy';
 export * from './restart-policy';
 export * from './container-stats';
+export * from './ipam';

@@ -18,6 +18,7 @@ export enum JobName {
   ImagePull = 'image.pull',
   ImagePush = 'image.push',
   ImageRemove = 'image.remove',
+  VolumeRemove = 'volume.remove',
 }
 
 export interface ContainerConvergeJob {
@@ -107,6 +108,13 @@ export interface ImageRemoveJob {
   at: string;
 }
 
+/** Removes a deleted volume's data from its host. */
+export interface VolumeRemoveJob {
+  operationId: string;
+  teamId: string;
+  volumeIds: string[];
+}
+
 /** What a registry login looks like on the wire between API and worker. */
 export interface RegistryLogin {
   server: string;
@@ -125,6 +133,7 @@ export interface JobPayloads {
   [JobName.ImagePull]: ImagePullJob;
   [JobName.ImagePush]: ImagePushJob;
   [JobName.ImageRemove]: ImageRemoveJob;
+  [JobName.VolumeRemove]: VolumeRemoveJob;
 }
 
 export const JOB_NAMES = Object.values(JobName) as JobName[];
@@ -165,6 +174,8 @@ export interface HostInfo {
   cgroupVersion: 1 | 2;
   workerVersion: string;
   startedAt: string;
+  /** Where named volumes live on this host (`<dir>/<volume id>/_data`). */
+  volumesDir?: string;
 }
 
 export interface LoadedImage {
@@ -302,7 +313,14 @@ export interface ExportRequest {
   images: Array<{ digest: string; references: string[] }>;
 }
 
-export type RpcRequest = LogsRequest | ExecRequest | InspectRequest | TtyRequest | ExportRequest;
+/** How much a volume holds on disk. */
+export interface VolumeUsageRequest {
+  id: string;
+  method: 'volume.usage';
+  volumeId: string;
+}
+
+export type RpcRequest = LogsRequest | ExecRequest | InspectRequest | TtyRequest | ExportRequest | VolumeUsageRequest;
 
 export interface LogLine {
   stream: 'stdout' | 'stderr';

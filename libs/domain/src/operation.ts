@@ -17,10 +17,11 @@ export const OperationKind = [
   'image.pull',
   'image.push',
   'image.remove',
+  'volume.remove',
 ] as const;
 export type OperationKind = (typeof OperationKind)[number];
 
-export const TargetKind = ['container', 'image'] as const;
+export const TargetKind = ['container', 'image', 'volume'] as const;
 export type TargetKind = (typeof TargetKind)[number];
 
 /** Progress of a transfer: layers and bytes done out of the total. */

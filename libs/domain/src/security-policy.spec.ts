@@ -1,6 +1,6 @@
 import { DEFAULT_TEAM_POLICY } from './entities/team.entity';
 import { PermissionDeniedError } from './errors';
-import { assertSecurityAllowed } from './security-policy';
+import { allowedBindRoot, assertSecurityAllowed, checkMounts, normalizeHostPath } from './security-policy';
 
 describe('the team security policy', () => {
   it('lets Docker’s defaults and dropped capabilities through', () => {
@@ -19,5 +19,67 @@ describe('the team security policy', () => {
     expect(() => assertSecurityAllowed({ capAdd: ['net_admin'] }, policy)).not.toThrow();
     expect(() => assertSecurityAllowed({ capAdd: ['NET_ADMIN', 'SYS_ADMIN'] }, policy)).toThrow(/SYS_ADMIN/);
     expect(() => assertSecurityAllowed({ privileged: true, capAdd: ['SYS_ADMIN'] }, { allowPrivileged: true, allowedCapabilities: ['ALL'] })).not.toThrow();
+  });
+});
+
+describe('bind mount allowlist', () => {
+  const policy = { ...DEFAULT_TEAM_POLICY, allowedBindPaths: ['/srv/data/', '/opt//shared'] };
+
+  it('allows paths under an allowed root, component by component', () => {
+    expect(allowedBindRoot('/srv/data', policy)).toBe('/srv/data');
+    expect(allowedBindRoot('/srv/data/app/logs', policy)).toBe('/srv/data');
+    expect(allowedBindRoot('/opt/shared/x', policy)).toBe('/opt/shared');
+  });
+
+  it('refuses everything else with 403 BindNotAllowed, and everything when the list is empty', () => {
+    for (const path of ['/srv/database', '/srv', '/etc/shadow', '/']) {
+      expect(() => allowedBindRoot(path, policy)).toThrow(expect.objectContaining({ reason: 'BindNotAllowed' }));
+    }
+    expect(() => allowedBindRoot('/srv/data', DEFAULT_TEAM_POLICY)).toThrow(PermissionDeniedError);
+  });
+
+  it('normalizes how a path is spelled', () => {
+    expect(normalizeHostPath('/srv//data/./x/')).toBe('/srv/data/x');
+    expect(normalizeHostPath('/')).toBe('/');
+  });
+});
+
+describe('mount checks', () => {
+  const policy = { ...DEFAULT_TEAM_POLICY, allowedBindPaths: ['/srv/data'] };
+
+  it('normalizes targets, marks bind roots and keeps tmpfs sizes', () => {
+    expect(
+      checkMounts(
+        [
+          { type: 'volume', source: 'pgdata', target: '/var/lib/pg/' },
+          { type: 'bind', source: '/srv/data//app', target: '/app', readOnly: true },
+          { type: 'tmpfs', target: '/scratch', tmpfsSizeBytes: 1 << 20 },
+        ],
+        policy,
+      ),
+    ).toEqual([
+      { type: 'volume', source: 'pgdata', target: '/var/lib/pg', readOnly: false },
+      { type: 'bind', source: '/srv/data/app', target: '/app', readOnly: true, allowedRoot: '/srv/data' },
+      { type: 'tmpfs', target: '/scratch', readOnly: false, tmpfsSizeBytes: 1 << 20 },
+    ]);
+  });
+
+  it('names the field of a bad mount, and refuses binds outside the allowlist with 403', () => {
+    const field = (mounts: Parameters<typeof checkMounts>[0]) => {
+      try {
+        checkMounts(mounts, policy);
+        return 'accepted';
+      } catch (err) {
+        return (err as { violations?: { field: string }[]; reason?: string }).violations?.[0]?.field ?? (err as { reason: string }).reason;
+      }
+    };
+    expect(field([{ type: 'volume', target: 'relative' }])).toBe('mounts[0].target');
+    expect(field([{ type: 'volume', target: '/' }])).toBe('mounts[0].target');
+    expect(field([{ type: 'tmpfs', target: '/a' }, { type: 'tmpfs', target: '/a/' }])).toBe('mounts[1].target');
+    expect(field([{ type: 'tmpfs', target: '/a', source: 'x' }])).toBe('mounts[0].source');
+    expect(field([{ type: 'volume', target: '/a', source: '../etc' }])).toBe('mounts[0].source');
+    expect(field([{ type: 'bind', target: '/a', source: '/srv/data/../../etc' }])).toBe('mounts[0].source');
+    expect(field([{ type: 'volume', target: '/a', tmpfsSizeBytes: 5 }])).toBe('mounts[0].tmpfsSizeBytes');
+    expect(field([{ type: 'bind', target: '/a', source: '/etc' }])).toBe('BindNotAllowed');
   });
 });

@@ -17,6 +17,19 @@ export interface CreateContainerOptions {
   image: ResolvedImage;
   /** Opaque metadata kept beside the container and returned by inspect/list. */
   metadata: Record<string, unknown>;
+  /** Volumes, binds and tmpfs, with host paths already resolved and checked. */
+  mounts?: HostMount[];
+}
+
+/** A mount with its host side settled: a bind of a host directory or file, or a tmpfs. */
+export interface HostMount {
+  type: 'bind' | 'tmpfs';
+  /** The host path of a bind. */
+  source?: string;
+  destination: string;
+  readOnly: boolean;
+  /** A tmpfs's size limit; unlimited when absent. */
+  sizeBytes?: number;
 }
 
 export type RuntimeStatus = 'created' | 'running' | 'paused' | 'exited';

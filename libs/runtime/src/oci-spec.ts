@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { InvalidArgumentError } from '@berth/domain';
 import type { ContainerSpec, ImageConfigSummary } from '@berth/domain';
 import { cgroupResources, processRlimits, shmSize, type HostRlimits, type OciLinuxResources, type OciRlimit } from './oci-resources';
+import type { HostMount } from './container-runtime';
 import { containerCapabilities } from './oci-security';
 import { seccompFromDockerProfile, type DockerSeccompProfile, type OciSeccomp } from './seccomp';
 
@@ -104,6 +105,7 @@ export interface OciSpecOptions {
   /** On cgroup v2 the container gets its own cgroup namespace, as Docker does. */
   cgroupVersion?: 1 | 2;
   etcFiles?: EtcFileSources;
+  mounts?: HostMount[];
 }
 
 export function buildOciSpec(options: OciSpecOptions): OciSpec {
@@ -126,7 +128,7 @@ export function buildOciSpec(options: OciSpecOptions): OciSpec {
     },
     root: { path: options.rootfsPath, readonly: security.readOnlyRootfs === true },
     hostname,
-    mounts: [...defaultMounts({ shmSizeBytes: shmSize(spec.resources), privileged }), ...etcMounts(options.etcFiles)],
+    mounts: [...defaultMounts({ shmSizeBytes: shmSize(spec.resources), privileged }), ...etcMounts(options.etcFiles), ...userMounts(options.mounts)],
     annotations: { ...spec.labels },
     linux: {
       cgroupsPath: options.cgroupsPath,
@@ -265,6 +267,24 @@ function etcMounts(files: EtcFileSources | undefined): OciMount[] {
     options: ['rbind', 'rprivate', 'ro'],
   });
   return [bind('/etc/hosts', files.hosts), bind('/etc/hostname', files.hostname), bind('/etc/resolv.conf', files.resolvConf)];
+}
+
+/**
+ * The caller's mounts, after the defaults so that they win where they overlap:
+ * binds (recursive, private, never setuid or device files), tmpfs as Docker makes
+ * them (noexec, nosuid, nodev, sticky and world-writable).
+ */
+function userMounts(mounts: HostMount[] | undefined): OciMount[] {
+  return (mounts ?? []).map((m) =>
+    m.type === 'tmpfs'
+      ? {
+          destination: m.destination,
+          type: 'tmpfs',
+          source: 'tmpfs',
+          options: ['nosuid', 'noexec', 'nodev', 'mode=1777', ...(m.sizeBytes ? [`size=${m.sizeBytes}`] : []), m.readOnly ? 'ro' : 'rw'],
+        }
+      : { destination: m.destination, type: 'bind', source: m.source!, options: ['rbind', 'rprivate', 'nosuid', 'nodev', m.readOnly ? 'ro' : 'rw'] },
+  );
 }
 
 // ---------------------------------------------------------------------------------------------

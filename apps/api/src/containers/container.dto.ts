@@ -80,6 +80,38 @@ export class ContainerHealthDto {
   @ApiPropertyOptional({ format: 'date-time' }) lastCheckAt?: string;
 }
 
+export class MountDto {
+  @ApiProperty({ enum: ['volume', 'bind', 'tmpfs'] })
+  @IsIn(['volume', 'bind', 'tmpfs'])
+  type: 'volume' | 'bind' | 'tmpfs';
+
+  @ApiPropertyOptional({ description: 'Volume name (an anonymous volume when absent), or the host path of a bind; none for tmpfs', example: 'pgdata' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(4096)
+  source?: string;
+
+  @ApiProperty({ description: 'Absolute path in the container', example: '/var/lib/postgresql/data' })
+  @IsString()
+  @MaxLength(4096)
+  target: string;
+
+  @ApiPropertyOptional({ default: false })
+  @IsOptional()
+  @IsBoolean()
+  readOnly?: boolean;
+
+  @ApiPropertyOptional({ description: 'Size limit of a tmpfs mount; unlimited when absent' })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  tmpfsSizeBytes?: number;
+}
+
+export class ContainerMountDto extends MountDto {
+  @ApiPropertyOptional({ description: 'The volume’s id, for volume mounts' }) volumeId?: string;
+}
+
 export class CreateContainerDto {
   @ApiPropertyOptional({ description: 'Unique within the team; generated when absent', example: 'web-1', pattern: CONTAINER_NAME.source })
   @IsOptional()
@@ -168,6 +200,14 @@ export class CreateContainerDto {
   @Type(() => HealthcheckDto)
   healthcheck?: HealthcheckDto;
 
+  @ApiPropertyOptional({ type: [MountDto], description: 'Named volumes (made when missing), host directories on the team’s allowlist, and tmpfs' })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(64)
+  @ValidateNested({ each: true })
+  @Type(() => MountDto)
+  mounts?: MountDto[];
+
   @ApiPropertyOptional({ description: 'Remove the container once its process exits', default: false })
   @IsOptional()
   @IsBoolean()
@@ -202,6 +242,7 @@ export class ContainerDto {
   @ApiProperty({ type: RestartPolicyDto }) restartPolicy: RestartPolicyDto;
   @ApiProperty({ description: 'Restarts made by the restart policy since the last start asked for' }) restartCount: number;
   @ApiPropertyOptional({ type: HealthcheckDto, nullable: true }) healthcheck: HealthcheckDto | null;
+  @ApiProperty({ type: [ContainerMountDto] }) mounts: ContainerMountDto[];
   @ApiPropertyOptional({ type: ContainerHealthDto, nullable: true, description: 'The health check’s verdict for the current start' }) health: ContainerHealthDto | null;
   @ApiPropertyOptional({ nullable: true }) exitCode: number | null;
   @ApiPropertyOptional({ nullable: true }) pid: number | null;
@@ -236,6 +277,7 @@ export function toContainerDto(c: Container): ContainerDto {
     restartPolicy: c.spec.restartPolicy ?? { name: 'no' },
     restartCount: c.restartCount,
     healthcheck: c.spec.healthcheck ?? null,
+    mounts: (c.spec.mounts ?? []).map(({ allowedRoot: _root, ...m }) => m),
     health: c.health,
     exitCode: c.exitCode,
     pid: c.pid,

@@ -4,6 +4,8 @@ import { randomBytes } from 'node:crypto';
 import { Brackets, DataSource, EntityManager } from 'typeorm';
 import {
   ContainerConvergeJob,
+  checkMounts,
+  UnavailableError,
   parseImageReference,
   AlreadyExistsError,
   ConflictError,
@@ -37,9 +39,11 @@ import { JobProducer } from '../queue/job-producer';
 import { JobSpec, jobFor } from '../queue/operation-queue';
 import { WorkerRpc } from '../rpc/worker-rpc.service';
 import { RegistriesService } from '../registries/registries.service';
+import { VolumesService } from '../volumes/volumes.service';
 import { OperationsService } from '../operations/operations.service';
 import { CreateContainerDto, ListContainersQueryDto, WaitCondition } from './container.dto';
 import { decodeCursor, encodeCursor } from '../common/cursor';
+import { isUniqueViolation } from '../common/unique-violation';
 
 export interface ContainerChange {
   container: Container;
@@ -58,18 +62,29 @@ export class ContainersService {
     private readonly events: EventBus,
     private readonly rpc: WorkerRpc,
     private readonly registries: RegistriesService,
+    private readonly volumes: VolumesService,
   ) {}
+
+  private async readyHost(hostId: string) {
+    const host = await this.hosts.byId(hostId);
+    if (host.status !== 'ready') throw new UnavailableError(`host ${host.name}, where the container's volumes live, is ${host.status}`, 'HostNotReady');
+    return host;
+  }
 
   async create(auth: AuthContext, dto: CreateContainerDto): Promise<ContainerChange> {
     const team = await this.db.getRepository(Team).findOneByOrFail({ id: auth.teamId });
-    assertSecurityAllowed(dto.security, team.policy ?? DEFAULT_TEAM_POLICY);
+    const policy = team.policy ?? DEFAULT_TEAM_POLICY;
+    assertSecurityAllowed(dto.security, policy);
+    const mounts = checkMounts(dto.mounts ?? [], policy);
     if (dto.autoRemove && dto.restartPolicy && dto.restartPolicy.name !== 'no') {
       const message = 'a container cannot both be removed when it exits (autoRemove) and restarted by a restart policy';
       throw new InvalidArgumentError(message, [{ field: 'restartPolicy', message }], 'ConflictingOptions');
     }
     const image = normalizeImageReference(dto.image, 'image');
     const imageDigest = await this.resolveImageDigest(auth, image);
-    const host = await this.hosts.schedule(auth, imageDigest);
+    // A container goes where the volumes it mounts live; otherwise where its image is.
+    const volumeHostId = await this.volumes.hostOfVolumes(auth, mounts);
+    const host = volumeHostId ? await this.readyHost(volumeHostId) : await this.hosts.schedule(auth, imageDigest);
     const id = newId('container');
     const name = dto.name ?? `berth-${randomBytes(4).toString('hex')}`;
     const spec: ContainerSpec = {
@@ -105,6 +120,7 @@ export class ContainersService {
       if (await tx.getRepository(Container).exists({ where: { teamId: auth.teamId, name } })) {
         throw new AlreadyExistsError(`a container named "${name}" already exists`, 'ContainerNameInUse');
       }
+      if (mounts.length) spec.mounts = await this.volumes.settleMounts(tx, auth, mounts, host.id);
       const container = Object.assign(new Container(), {
         id,
         teamId: auth.teamId,
@@ -390,10 +406,5 @@ function parseLabelFilter(filter: string): [string, string | undefined] {
   const eq = filter.indexOf('=');
   if (eq === 0) throw new InvalidArgumentError('label filters look like key or key=value', [{ field: 'label', message: 'empty key' }]);
   return eq < 0 ? [filter, undefined] : [filter.slice(0, eq), filter.slice(eq + 1)];
-}
-
-function isUniqueViolation(err: unknown): boolean {
-  const e = err as { code?: string; message?: string };
-  return e?.code === '23505' || /UNIQUE constraint failed/.test(e?.message ?? '');
 }
 

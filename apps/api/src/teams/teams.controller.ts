@@ -1,9 +1,9 @@
 import { Body, Controller, Param, Post, Put } from '@nestjs/common';
-import { ApiBearerAuth, ApiProperty, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { ArrayMaxSize, IsArray, IsBoolean, IsString, Matches } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsBoolean, IsOptional, IsString, Matches } from 'class-validator';
 import { DataSource } from 'typeorm';
-import { AlreadyExistsError, DEFAULT_TEAM_POLICY, NotFoundError, PermissionDeniedError, Team, newId } from '@berth/domain';
+import { AlreadyExistsError, DEFAULT_TEAM_POLICY, NotFoundError, PermissionDeniedError, Team, newId, normalizeHostPath } from '@berth/domain';
 import { Auth, AuthContext } from '../auth/auth-context';
 import { AuthService } from '../auth/auth.service';
 import { Endpoint } from '../common/endpoint.decorator';
@@ -25,6 +25,13 @@ export class TeamPolicyDto {
   @ArrayMaxSize(64)
   @Matches(/^(CAP_)?[A-Z_]+$|^ALL$/, { each: true, message: 'each value in allowedCapabilities must be a capability name like NET_ADMIN' })
   allowedCapabilities: string[];
+
+  @ApiPropertyOptional({ type: [String], description: 'Absolute host directories under which the team may bind-mount; none by default', example: ['/srv/shared'] })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(64)
+  @Matches(/^\/(?!.*(^|\/)\.\.?(\/|$))[^\0]*$/, { each: true, message: 'each value in allowedBindPaths must be an absolute path without . or .. components' })
+  allowedBindPaths?: string[];
 }
 
 export class TeamDto {
@@ -36,7 +43,7 @@ export class TeamDto {
 }
 
 function toTeamDto(t: Team): TeamDto {
-  return { id: t.id, name: t.name, admin: t.admin, policy: t.policy ?? DEFAULT_TEAM_POLICY, createdAt: t.createdAt.toISOString() };
+  return { id: t.id, name: t.name, admin: t.admin, policy: { ...DEFAULT_TEAM_POLICY, ...(t.policy ?? {}) }, createdAt: t.createdAt.toISOString() };
 }
 
 export class CreatedTeamDto {
@@ -71,7 +78,7 @@ export class TeamsController {
   @Endpoint({ operationId: 'setTeamPolicy', summary: 'Set what a team’s containers may ask for beyond Docker’s defaults (admins only)', type: TeamDto, errors: [400, 403, 404] })
   async setPolicy(@Auth() auth: AuthContext, @Param('id') id: string, @Body() dto: TeamPolicyDto): Promise<TeamDto> {
     if (!auth.admin) throw new PermissionDeniedError('only administrators can set a team’s policy', 'AdminOnly');
-    const policy = { allowPrivileged: dto.allowPrivileged, allowedCapabilities: dto.allowedCapabilities };
+    const policy = { allowPrivileged: dto.allowPrivileged, allowedCapabilities: dto.allowedCapabilities, allowedBindPaths: (dto.allowedBindPaths ?? []).map(normalizeHostPath) };
     const res = await this.db.transaction((tx) => tx.getRepository(Team).update({ id }, { policy }));
     if (!res.affected) throw new NotFoundError(`team ${id} not found`, 'TeamNotFound');
     return toTeamDto(await this.db.getRepository(Team).findOneByOrFail({ id }));

@@ -5,10 +5,11 @@ import { Image } from './image.entity';
 import { Operation } from './operation.entity';
 import { RegistryCredential } from './registry-credential.entity';
 import { Team } from './team.entity';
+import { Volume } from './volume.entity';
 
 export * from './column-types';
-export { ApiToken, Container, Host, Image, Operation, RegistryCredential, Team };
+export { ApiToken, Container, Host, Image, Operation, RegistryCredential, Team, Volume };
 export * from './host.entity';
 export * from './team.entity';
 
-export const ENTITIES = [Team, ApiToken, Host, Container, Image, Operation, RegistryCredential];
+export const ENTITIES = [Team, ApiToken, Host, Container, Image, Operation, RegistryCredential, Volume];

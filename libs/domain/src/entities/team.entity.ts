@@ -6,9 +6,11 @@ export interface TeamPolicy {
   allowPrivileged: boolean;
   /** Capabilities the team may add (`NET_ADMIN`, …); `ALL` allows any. */
   allowedCapabilities: string[];
+  /** Host directories (absolute) under which bind mounts are allowed; none by default. */
+  allowedBindPaths?: string[];
 }
 
-export const DEFAULT_TEAM_POLICY: TeamPolicy = { allowPrivileged: false, allowedCapabilities: [] };
+export const DEFAULT_TEAM_POLICY: TeamPolicy = { allowPrivileged: false, allowedCapabilities: [], allowedBindPaths: [] };
 
 @Entity({ name: 'teams' })
 export class Team {

@@ -446,7 +446,7 @@ export class RuncRuntime implements ContainerRuntime {
 
   /** rootfs mount, /etc files, config.json and meta.json of a new container. */
   private async writeBundle(
-    { id, spec, image, metadata }: CreateContainerOptions,
+    { id, spec, image, metadata, mounts }: CreateContainerOptions,
     stopSignal: string,
     seccompProfile: DockerSeccompProfile | undefined,
   ): Promise<ContainerMeta> {
@@ -474,6 +474,7 @@ export class RuncRuntime implements ContainerRuntime {
       cgroupsPath: cgroupPath(id),
       cgroupVersion,
       etcFiles: { hosts: file('hosts'), hostname: file('hostname'), resolvConf: file('resolv.conf') },
+      mounts,
     });
     await writeFile(file('config.json'), JSON.stringify(ociSpec, null, 2));
     const meta: ContainerMeta = { id, spec, image, metadata, stopSignal, createdAt: new Date().toISOString() };

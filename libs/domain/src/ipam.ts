@@ -1,0 +1,70 @@
+import { InvalidArgumentError } from './errors';
+
+/** An IPv4 subnet in CIDR form, as numbers. */
+export interface Subnet4 {
+  /** The network address. */
+  base: number;
+  prefix: number;
+  size: number;
+}
+
+export function parseIpv4(text: string, field = 'ipAddress'): number {
+  const parts = text.split('.');
+  if (parts.length !== 4 || parts.some((p) => !/^(0|[1-9]\d{0,2})$/.test(p) || Number(p) > 255)) {
+    throw new InvalidArgumentError(`"${text}" is not an IPv4 address`, [{ field, message: 'must be an IPv4 address like 10.0.0.2' }], 'InvalidAddress');
+  }
+  return parts.reduce((n, p) => n * 256 + Number(p), 0);
+}
+
+export function formatIpv4(n: number): string {
+  return [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join('.');
+}
+
+export function parseSubnet(text: string, field = 'subnet'): Subnet4 {
+  const [address, bits, ...rest] = text.split('/');
+  const prefix = Number(bits);
+  if (rest.length || !/^\d{1,2}$/.test(bits ?? '') || prefix < 8 || prefix > 30) {
+    throw new InvalidArgumentError(`"${text}" is not an IPv4 subnet from /8 to /30`, [{ field, message: 'must be CIDR like 10.10.0.0/24' }], 'InvalidSubnet');
+  }
+  const size = 2 ** (32 - prefix);
+  const ip = parseIpv4(address, field);
+  if (ip % size !== 0) {
+    throw new InvalidArgumentError(`"${text}" has host bits set (the network is ${formatIpv4(ip - (ip % size))}/${prefix})`, [{ field, message: 'host bits set' }], 'InvalidSubnet');
+  }
+  return { base: ip, prefix, size };
+}
+
+export function formatSubnet(s: Subnet4): string {
+  return `${formatIpv4(s.base)}/${s.prefix}`;
+}
+
+export function subnetContains(s: Subnet4, ip: number): boolean {
+  return ip >= s.base && ip < s.base + s.size;
+}
+
+export function subnetsOverlap(a: Subnet4, b: Subnet4): boolean {
+  return a.base < b.base + b.size && b.base < a.base + a.size;
+}
+
+/** Addresses a container may get: not the network or broadcast address, not the gateway, inside `range`. */
+export function isAssignable(subnet: Subnet4, gateway: number, ip: number, range: Subnet4 = subnet): boolean {
+  return subnetContains(subnet, ip) && subnetContains(range, ip) && ip !== subnet.base && ip !== subnet.base + subnet.size - 1 && ip !== gateway;
+}
+
+/** The lowest assignable address not in `taken`, or undefined when the range is full. */
+export function nextFreeAddress(subnet: Subnet4, gateway: number, taken: Set<number>, range: Subnet4 = subnet): number | undefined {
+  for (let ip = Math.max(range.base, subnet.base + 1); ip < Math.min(range.base + range.size, subnet.base + subnet.size - 1); ip++) {
+    if (ip !== gateway && !taken.has(ip)) return ip;
+  }
+  return undefined;
+}
+
+/** The first /`prefix` subnet of `pool` that overlaps none of `used`. */
+export function nextFreeSubnet(pool: Subnet4, prefix: number, used: Subnet4[]): Subnet4 | undefined {
+  const size = 2 ** (32 - prefix);
+  for (let base = pool.base; base + size <= pool.base + pool.size; base += size) {
+    const candidate = { base, prefix, size };
+    if (!used.some((u) => subnetsOverlap(u, candidate))) return candidate;
+  }
+  return undefined;
+}
