@@ -6,9 +6,10 @@ import { RestartCount1764000000000 } from './1764000000000-restart-count';
 import { ContainerHealth1764010000000 } from './1764010000000-container-health';
 import { RegistriesAndPulls1764020000000 } from './1764020000000-registries-and-pulls';
 import { Volumes1764030000000 } from './1764030000000-volumes';
+import { Networks1764040000000 } from './1764040000000-networks';
 
 /** Every migration, in order. The schema changes only through these. */
-export const MIGRATIONS = [InitialSchema1763900000000, TeamPolicy1763990000000, RestartCount1764000000000, ContainerHealth1764010000000, RegistriesAndPulls1764020000000, Volumes1764030000000];
+export const MIGRATIONS = [InitialSchema1763900000000, TeamPolicy1763990000000, RestartCount1764000000000, ContainerHealth1764010000000, RegistriesAndPulls1764020000000, Volumes1764030000000, Networks1764040000000];
 
 export interface DatabaseConfig {
   /** `postgres://…` for PostgreSQL; otherwise SQLite at `sqlitePath`. */

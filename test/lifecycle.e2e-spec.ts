@@ -12,7 +12,7 @@ describe('container lifecycle, limits and isolation', () => {
     const res = await admin.post('/v1/teams', { name: uniqueName('limits').toLowerCase() }).expect(201);
     team = new TeamClient(res.body.token);
     teamId = res.body.team.id;
-    expect(res.body.team.policy).toEqual({ allowPrivileged: false, allowedCapabilities: [], allowedBindPaths: [] });
+    expect(res.body.team.policy).toEqual({ allowPrivileged: false, allowedCapabilities: [], allowedBindPaths: [], allowHostNetwork: false });
     expect((await team.loadImage(env.busyboxOciTar)).status).toBe('succeeded');
   });
 
@@ -59,7 +59,7 @@ describe('container lifecycle, limits and isolation', () => {
     await team.post(`/v1/teams`, { name: 'x' }).expect(403);
     await team.get('/v1/containers').expect(200);
     const policy = await admin.put(`/v1/teams/${teamId}/policy`, { allowPrivileged: false, allowedCapabilities: ['SYS_ADMIN'] }).expect(200);
-    expect(policy.body.policy).toEqual({ allowPrivileged: false, allowedCapabilities: ['SYS_ADMIN'], allowedBindPaths: [] });
+    expect(policy.body.policy).toEqual({ allowPrivileged: false, allowedCapabilities: ['SYS_ADMIN'], allowedBindPaths: [], allowHostNetwork: false });
     const id = await team.run({ image: 'busybox', cmd: ['sleep', '1000'], name, security: { capAdd: ['SYS_ADMIN'] } });
     const status = (await team.post(`/v1/containers/${id}/exec`, { cmd: ['cat', '/proc/1/status'] }).expect(200)).body.stdout as string;
     expect(status).not.toMatch(new RegExp(`CapEff:\\s+${DOCKER_DEFAULT_CAPS}`));

@@ -26,6 +26,8 @@ import { RegistriesController, RegistryLoginsController } from './registries/reg
 import { RegistriesService } from './registries/registries.service';
 import { ReportsConsumer } from './reports/reports.consumer';
 import { WorkerRpc } from './rpc/worker-rpc.service';
+import { NetworksController } from './networks/networks.controller';
+import { NetworksService } from './networks/networks.service';
 import { TeamsController } from './teams/teams.controller';
 import { VolumesController } from './volumes/volumes.controller';
 import { VolumesService } from './volumes/volumes.service';
@@ -47,7 +49,7 @@ export class AppModule {
           dataSourceFactory: async (options) => initializeDataSource(options!),
         }),
       ],
-      controllers: [HealthController, TeamsController, HostsController, ContainersController, ImagesController, UploadsController, OperationsController, EventsController, RegistriesController, RegistryLoginsController, VolumesController],
+      controllers: [HealthController, TeamsController, HostsController, ContainersController, ImagesController, UploadsController, OperationsController, EventsController, RegistriesController, RegistryLoginsController, VolumesController, NetworksController],
       providers: [
         { provide: API_CONFIG, useValue: config },
         { provide: APP_GUARD, useClass: AuthGuard },
@@ -62,6 +64,7 @@ export class AppModule {
         ImagesService,
         RegistriesService,
         VolumesService,
+        NetworksService,
         UploadStore,
         WorkerRpc,
         ExecSocketServer,

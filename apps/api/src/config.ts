@@ -15,6 +15,8 @@ export interface ApiConfig {
   publicUrl: string;
   maxUploadBytes: number;
   logLevel: string;
+  /** Where networks created without a subnet get theirs (a /24 each). */
+  networkPool: string;
 }
 
 export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
@@ -38,6 +40,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     publicUrl: (env.BERTH_PUBLIC_URL ?? `http://127.0.0.1:${port}`).replace(/\/$/, ''),
     maxUploadBytes: Number(env.BERTH_MAX_UPLOAD_BYTES ?? 8 * 1024 ** 3),
     logLevel: env.LOG_LEVEL ?? 'info',
+    networkPool: env.BERTH_NETWORK_POOL ?? '10.210.0.0/16',
   };
 }
 

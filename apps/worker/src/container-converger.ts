@@ -5,6 +5,9 @@ import {
   ContainerSignalJob,
   ContainerUpdateJob,
   NotFoundError,
+  ContainerNetwork,
+  ContainerNetworksJob,
+  FailedPreconditionError,
   RestartPolicy,
   formatImageReference,
   parseImageReference,
@@ -17,6 +20,7 @@ import { ContainerStateStore } from './container-state-store';
 import type { HealthMonitor } from './health-monitor';
 import type { RegistryImages } from './registry-images';
 import type { VolumeStore } from './volume-store';
+import type { ContainerNetworking } from './container-networking';
 import { KeyedMutex } from './keyed-mutex';
 import { ContainerReports, observedFrom } from './reporter';
 
@@ -40,6 +44,7 @@ export class ContainerConverger {
     private readonly health?: Pick<HealthMonitor, 'watch' | 'unwatch'>,
     private readonly puller?: Pick<RegistryImages, 'pull'>,
     private readonly volumes?: Pick<VolumeStore, 'resolve'>,
+    private readonly networking?: Pick<ContainerNetworking, 'prepare' | 'release' | 'refreshHosts' | 'rewire'>,
   ) {}
 
   converge(job: ContainerConvergeJob): Promise<void> {
@@ -68,6 +73,18 @@ export class ContainerConverger {
     });
   }
 
+  /** Joins or leaves networks: the namespace is rewired and the new list remembered. */
+  rewire(job: ContainerNetworksJob): Promise<void> {
+    return this.locks.run(job.containerId, async () => {
+      if (!this.networking) throw new FailedPreconditionError('this worker has no networking', 'NotSupported');
+      const state = await this.states.get(job.containerId);
+      const before = state.network?.networks ?? [];
+      await this.networking.rewire(job.containerId, before, job.networks, job.ports);
+      if (state.network) await this.states.update(job.containerId, { network: { ...state.network, networks: job.networks } });
+      await this.networking.refreshHosts(new Set([...before, ...job.networks].map((n) => n.networkId)));
+    });
+  }
+
   update(job: ContainerUpdateJob): Promise<void> {
     return this.locks.run(job.containerId, () => this.runtime.update(job.containerId, job.resources));
   }
@@ -90,6 +107,7 @@ export class ContainerConverger {
       this.health?.unwatch(id);
       if (info) await this.runtime.remove(id, { force: true });
       await this.states.delete(id);
+      await this.networking?.release(id, job.spec.networks);
       await this.reporter.container(id, { status: 'removed', generation: job.generation });
       return;
     }
@@ -100,9 +118,18 @@ export class ContainerConverger {
     if (!info) {
       const image = await this.resolveImage(job);
       const { autoRemove, restartPolicy, healthcheck } = job.spec;
-      const metadata = { teamId: job.teamId, imageDigest: image.digest, autoRemove: autoRemove === true, restartPolicy, healthcheck };
+      const { name, hostname, networks } = job.spec;
+      const metadata = { teamId: job.teamId, imageDigest: image.digest, autoRemove: autoRemove === true, restartPolicy, healthcheck, name, hostname, networks };
       const mounts = this.volumes ? await this.volumes.resolve(job.spec.mounts) : [];
-      info = await this.runtime.create({ id, spec: job.spec, image, metadata, mounts });
+      const netnsPath = await this.networking?.prepare(id, job.spec);
+      try {
+        info = await this.runtime.create({ id, spec: job.spec, image, metadata, mounts, netnsPath });
+      } catch (err) {
+        await this.networking?.release(id, networks).catch((e) => this.onError(e, id));
+        throw err;
+      }
+      await this.states.update(id, { network: { name, hostname, networks } });
+      await this.networking?.refreshHosts(new Set((networks ?? []).map((n) => n.networkId)));
       await this.report(info, job.generation);
     }
     const start = job.desired === 'running' && info.status !== 'running';
@@ -131,6 +158,7 @@ export class ContainerConverger {
         this.health?.unwatch(info.id);
         await this.runtime.remove(info.id, { force: true });
         await this.states.delete(info.id);
+        await this.networking?.release(info.id, current.metadata.networks as ContainerNetwork[] | undefined);
         await this.reporter.container(info.id, { status: 'removed' });
         return;
       }

@@ -1,3 +1,4 @@
+import type { NetworkMetadata } from './container-networking';
 import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DesiredState } from '@berth/domain';
@@ -12,6 +13,8 @@ export interface WorkerContainerState {
   restartCount: number;
   /** A kill suspended the restart policy until the next start (as docker kill does). */
   policySuspended?: boolean;
+  /** Its names and networks, for its peers' /etc/hosts and for clean-up. */
+  network?: NetworkMetadata;
 }
 
 /** Kept on disk, one small JSON file per container, so a restarted worker still knows. */

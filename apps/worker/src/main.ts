@@ -4,7 +4,7 @@ import IORedis from 'ioredis';
 import { join } from 'node:path';
 import pino from 'pino';
 import { JobName, hostQueueName, redisOptionsFromUrl } from '@berth/domain';
-import { ImageStore, RuncRuntime } from '@berth/runtime';
+import { HostNetworks, ImageStore, RuncRuntime } from '@berth/runtime';
 import { loadWorkerConfig } from './config';
 import { ContainerConverger } from './container-converger';
 import { ContainerStateStore } from './container-state-store';
@@ -13,6 +13,7 @@ import { HostHeartbeat } from './host-heartbeat';
 import { ImageLoader } from './image-loader';
 import { RegistryImages } from './registry-images';
 import { VolumeStore } from './volume-store';
+import { ContainerNetworking } from './container-networking';
 import { JobProcessor } from './job-processor';
 import { Reporter } from './reporter';
 import { RpcServer } from './rpc-server';
@@ -34,7 +35,16 @@ async function main(): Promise<void> {
   const loader = new ImageLoader(images, config.apiUrl, join(config.dataDir, 'downloads'));
   const registryImages = new RegistryImages(images, reporter, { apiUrl: config.apiUrl, insecureRegistries: config.insecureRegistries, removalGraceMs: config.imageRemovalGraceMs });
   const volumes = new VolumeStore(join(config.dataDir, 'volumes'));
-  const converger = new ContainerConverger(runtime, images, states, reporter, config.hostName, housekeepingFailed, health, registryImages, volumes);
+  const members = async () => {
+    const out = [];
+    for (const id of await states.ids()) {
+      const network = (await states.get(id)).network;
+      if (network) out.push({ id, meta: network });
+    }
+    return out;
+  };
+  const networking = new ContainerNetworking(new HostNetworks({ stateDir: join(config.dataDir, 'networks') }), runtime, members, housekeepingFailed);
+  const converger = new ContainerConverger(runtime, images, states, reporter, config.hostName, housekeepingFailed, health, registryImages, volumes, networking);
   const imagesInUse = async () => new Set((await runtime.list()).map((c) => c.metadata.imageDigest).filter((d): d is string => typeof d === 'string'));
 
   const processor = new JobProcessor(
@@ -45,6 +55,7 @@ async function main(): Promise<void> {
       [JobName.ContainerUnpause]: (job) => converger.freeze(job, false),
       [JobName.ContainerRestart]: (job) => converger.restart(job),
       [JobName.ContainerUpdate]: (job) => converger.update(job),
+      [JobName.ContainerNetworks]: (job) => converger.rewire(job),
       [JobName.ImageLoad]: async (job) => {
         const loaded = await loader.load(job);
         await reporter.imagesLoaded(job.operationId, job.teamId, await Promise.all(loaded.map(async (i) => ({ ...i, history: await images.history(i.digest) }))));
@@ -71,6 +82,7 @@ async function main(): Promise<void> {
   const heartbeat = new HostHeartbeat(config.hostName, runtime, states, reporter, config.heartbeatMs, log, { volumesDir: volumes.root });
   await heartbeat.start();
   await converger.resume();
+  await networking.reconcile().catch((err) => log.warn({ err: err.message }, 'network reconcile failed'));
 
   const rpcClient = new IORedis(redisOptions);
   const rpc = new RpcServer(new IORedis(redisOptions), rpcClient, runtime, config.hostName, log, images, volumes);

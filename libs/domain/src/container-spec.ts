@@ -28,6 +28,35 @@ export interface ContainerSpec {
   restartPolicy?: RestartPolicy;
   healthcheck?: Healthcheck;
   mounts?: ContainerMount[];
+  /** `bridge` (the default): the networks below; `none`: loopback only; `host`: the host's stack (by policy). */
+  networkMode?: NetworkMode;
+  /** The networks joined, with the addresses the API allocated (bridge mode). */
+  networks?: ContainerNetwork[];
+  /** Ports published on the host, through the first network. */
+  ports?: PublishedPort[];
+}
+
+export const NetworkMode = ['bridge', 'none', 'host'] as const;
+export type NetworkMode = (typeof NetworkMode)[number];
+
+/** A network a container joins, as the worker needs it to wire the container up. */
+export interface ContainerNetwork {
+  networkId: string;
+  name: string;
+  bridge: string;
+  subnet: string;
+  gateway: string;
+  internal: boolean;
+  ipAddress: string;
+  aliases: string[];
+}
+
+export interface PublishedPort {
+  hostPort: number;
+  containerPort: number;
+  protocol: 'tcp' | 'udp';
+  /** One host address; every address when absent. */
+  hostIp?: string;
 }
 
 /**

@@ -13,7 +13,7 @@ export type ContainerStatus = (typeof ContainerStatus)[number];
 export const DesiredState = ['running', 'stopped', 'removed'] as const;
 export type DesiredState = (typeof DesiredState)[number];
 
-export type ContainerAction = 'start' | 'stop' | 'restart' | 'kill' | 'remove' | 'forceRemove' | 'pause' | 'unpause' | 'exec' | 'update' | 'rename';
+export type ContainerAction = 'start' | 'stop' | 'restart' | 'kill' | 'remove' | 'forceRemove' | 'pause' | 'unpause' | 'exec' | 'update' | 'rename' | 'network';
 
 /** Which statuses each action may start from: one table, checked in one place. */
 const allowedFrom: Record<ContainerAction, readonly ContainerStatus[]> = {
@@ -21,6 +21,7 @@ const allowedFrom: Record<ContainerAction, readonly ContainerStatus[]> = {
   stop: ['pending', 'created', 'running', 'paused', 'exited'],
   restart: ['created', 'running', 'paused', 'exited'],
   update: ['created', 'running', 'paused', 'exited'],
+  network: ['created', 'running', 'paused', 'exited'],
   rename: ['pending', 'created', 'running', 'paused', 'exited', 'failed'],
   kill: ['running', 'paused'],
   remove: ['pending', 'created', 'exited', 'failed'],

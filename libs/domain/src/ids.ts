@@ -11,6 +11,8 @@ export const IdPrefix = {
   upload: 'upl',
   registry: 'reg',
   volume: 'vol',
+  network: 'net',
+  endpoint: 'ep',
   event: 'evt',
 } as const;
 export type IdKind = keyof typeof IdPrefix;

@@ -1,4 +1,4 @@
-import { formatIpv4, formatSubnet, isAssignable, nextFreeAddress, nextFreeSubnet, parseIpv4, parseSubnet, subnetsOverlap } from './ipam';
+import { formatIpv4, formatSubnet, isAssignable, nextFreeAddress, nextFreeSubnet, parseIpv4, parseNetworkRequests, parseSubnet, subnetsOverlap } from './ipam';
 
 describe('IPv4 address management', () => {
   it('parses and formats addresses and subnets, refusing malformed ones with the field named', () => {
@@ -37,5 +37,28 @@ describe('IPv4 address management', () => {
     expect(formatSubnet(nextFreeSubnet(pool, 24, used)!)).toBe('10.213.1.0/24');
     expect(subnetsOverlap(parseSubnet('10.213.2.0/23'), parseSubnet('10.213.3.0/24'))).toBe(true);
     expect(nextFreeSubnet(parseSubnet('10.9.0.0/24'), 24, [parseSubnet('10.9.0.0/24')])).toBeUndefined();
+  });
+});
+
+describe('network requests on create', () => {
+  it('takes names and objects, and names the field of a bad entry', () => {
+    expect(parseNetworkRequests(['front', { name: 'back', aliases: ['db', 'db.internal'], ipAddress: '10.0.0.9' }])).toEqual([
+      { network: 'front', aliases: [] },
+      { network: 'back', aliases: ['db', 'db.internal'], ipAddress: '10.0.0.9' },
+    ]);
+    const field = (input: unknown) => {
+      try {
+        parseNetworkRequests(input);
+        return 'accepted';
+      } catch (err) {
+        return (err as { violations: { field: string }[] }).violations[0].field;
+      }
+    };
+    expect(field('front')).toBe('networks');
+    expect(field([''])).toBe('networks[0]');
+    expect(field([{ name: 'a', ipAddress: '10.0.0.300' }])).toBe('networks[0].ipAddress');
+    expect(field(['a', { name: 'b', aliases: ['bad alias'] }])).toBe('networks[1].aliases');
+    expect(field([{ name: 'a', mac: 'x' }])).toBe('networks[0].mac');
+    expect(field([{ aliases: [] }])).toBe('networks[0].name');
   });
 });

@@ -68,3 +68,41 @@ export function nextFreeSubnet(pool: Subnet4, prefix: number, used: Subnet4[]): 
   }
   return undefined;
 }
+
+/** What a create asks of one network: its name or id, and optionally a fixed address and aliases. */
+export interface NetworkRequest {
+  network: string;
+  ipAddress?: string;
+  aliases: string[];
+}
+
+const ALIAS = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
+
+/**
+ * Reads `networks` as Docker-like clients send it: a network name, or
+ * `{name, aliases, ipAddress}`. Answers 400 naming the entry's field otherwise.
+ */
+export function parseNetworkRequests(input: unknown): NetworkRequest[] {
+  if (input === undefined) return [];
+  const fail = (field: string, message: string) => new InvalidArgumentError(`${field} ${message}`, [{ field, message }], 'InvalidNetworks');
+  if (!Array.isArray(input)) throw fail('networks', 'must be a list of network names or {name, aliases, ipAddress}');
+  if (input.length > 16) throw fail('networks', 'may name at most 16 networks');
+  return input.map((entry, i) => {
+    const at = `networks[${i}]`;
+    if (typeof entry === 'string') {
+      if (!entry) throw fail(at, 'must not be empty');
+      return { network: entry, aliases: [] };
+    }
+    if (!entry || typeof entry !== 'object' || Array.isArray(entry)) throw fail(at, 'must be a network name or {name, aliases, ipAddress}');
+    const { name, aliases, ipAddress, ...rest } = entry as Record<string, unknown>;
+    const extra = Object.keys(rest)[0];
+    if (extra) throw fail(`${at}.${extra}`, 'is not a known field');
+    if (typeof name !== 'string' || !name) throw fail(`${at}.name`, 'must be a network name or id');
+    if (ipAddress !== undefined && typeof ipAddress !== 'string') throw fail(`${at}.ipAddress`, 'must be an IPv4 address');
+    if (typeof ipAddress === 'string') parseIpv4(ipAddress, `${at}.ipAddress`);
+    if (aliases !== undefined && (!Array.isArray(aliases) || aliases.length > 32 || aliases.some((a) => typeof a !== 'string' || !ALIAS.test(a)))) {
+      throw fail(`${at}.aliases`, 'must be host names (letters, digits, - and .)');
+    }
+    return { network: name, ipAddress: ipAddress as string | undefined, aliases: (aliases as string[] | undefined) ?? [] };
+  });
+}

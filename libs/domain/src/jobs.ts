@@ -1,4 +1,4 @@
-import type { ContainerResources, ContainerSpec, ObservedContainer } from './container-spec';
+import type { ContainerNetwork, ContainerResources, ContainerSpec, ObservedContainer, PublishedPort } from './container-spec';
 import type { DesiredState } from './container-state';
 import type { OperationProgress, OperationStatus } from './operation';
 import type { SerializedError } from './errors';
@@ -19,6 +19,7 @@ export enum JobName {
   ImagePush = 'image.push',
   ImageRemove = 'image.remove',
   VolumeRemove = 'volume.remove',
+  ContainerNetworks = 'container.networks',
 }
 
 export interface ContainerConvergeJob {
@@ -108,6 +109,12 @@ export interface ImageRemoveJob {
   at: string;
 }
 
+/** A container joined or left a network: its full list of networks now. */
+export interface ContainerNetworksJob extends ContainerActionJob {
+  networks: ContainerNetwork[];
+  ports: PublishedPort[];
+}
+
 /** Removes a deleted volume's data from its host. */
 export interface VolumeRemoveJob {
   operationId: string;
@@ -134,6 +141,7 @@ export interface JobPayloads {
   [JobName.ImagePush]: ImagePushJob;
   [JobName.ImageRemove]: ImageRemoveJob;
   [JobName.VolumeRemove]: VolumeRemoveJob;
+  [JobName.ContainerNetworks]: ContainerNetworksJob;
 }
 
 export const JOB_NAMES = Object.values(JobName) as JobName[];

@@ -18,6 +18,8 @@ export const OperationKind = [
   'image.push',
   'image.remove',
   'volume.remove',
+  'container.connect',
+  'container.disconnect',
 ] as const;
 export type OperationKind = (typeof OperationKind)[number];
 

@@ -19,6 +19,8 @@ export interface CreateContainerOptions {
   metadata: Record<string, unknown>;
   /** Volumes, binds and tmpfs, with host paths already resolved and checked. */
   mounts?: HostMount[];
+  /** Join this network namespace (made and wired by the host's networking) instead of a fresh one. */
+  netnsPath?: string;
 }
 
 /** A mount with its host side settled: a bind of a host directory or file, or a tmpfs. */
@@ -102,6 +104,8 @@ export interface ContainerRuntime {
 
   inspect(id: string): Promise<ContainerInfo>;
   list(): Promise<ContainerInfo[]>;
+  /** Rewrites the container's /etc/hosts in place (its peers came or went). */
+  setHosts?(id: string, content: string): Promise<void>;
   /** Resolves when the container is no longer running (immediately if it is not). */
   wait(id: string, signal?: AbortSignal): Promise<ContainerInfo>;
   /** Log lines in order; with `follow` it keeps going until the container exits or the signal aborts. */

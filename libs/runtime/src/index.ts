@@ -8,3 +8,4 @@ export * from './fake/fake.runtime';
 export * from './seccomp';
 export * from './oci-resources';
 export { ALL_CAPABILITIES, containerCapabilities, normalizeCapability } from './oci-security';
+export * from './network';

@@ -64,7 +64,7 @@ export interface OciSpec {
   annotations: Record<string, string>;
   linux: {
     cgroupsPath: string;
-    namespaces: { type: string }[];
+    namespaces: { type: string; path?: string }[];
     maskedPaths: string[];
     readonlyPaths: string[];
     resources: OciLinuxResources & { devices: NonNullable<OciLinuxResources['devices']> };
@@ -106,6 +106,8 @@ export interface OciSpecOptions {
   cgroupVersion?: 1 | 2;
   etcFiles?: EtcFileSources;
   mounts?: HostMount[];
+  /** A network namespace to join (bridge networking); with `networkMode: host`, none at all. */
+  netnsPath?: string;
 }
 
 export function buildOciSpec(options: OciSpecOptions): OciSpec {
@@ -132,7 +134,7 @@ export function buildOciSpec(options: OciSpecOptions): OciSpec {
     annotations: { ...spec.labels },
     linux: {
       cgroupsPath: options.cgroupsPath,
-      namespaces: namespaces(options.cgroupVersion),
+      namespaces: namespaces(options.cgroupVersion, spec.networkMode === 'host' ? 'host' : options.netnsPath),
       maskedPaths: privileged ? [] : [...DEFAULT_MASKED_PATHS],
       readonlyPaths: privileged ? [] : [...DEFAULT_READONLY_PATHS],
       resources: {
@@ -235,8 +237,10 @@ function workingDir(spec: ContainerSpec, image: ImageConfigSummary): string {
   return dir;
 }
 
-function namespaces(cgroupVersion: 1 | 2 | undefined): { type: string }[] {
-  const list = ['pid', 'ipc', 'uts', 'mount', 'network'].map((type) => ({ type }));
+/** Fresh namespaces as Docker makes them; the network one joined at `network` (a path), or the host's (`host`). */
+function namespaces(cgroupVersion: 1 | 2 | undefined, network?: string): { type: string; path?: string }[] {
+  const list: { type: string; path?: string }[] = ['pid', 'ipc', 'uts', 'mount'].map((type) => ({ type }));
+  if (network !== 'host') list.push(network ? { type: 'network', path: network } : { type: 'network' });
   return cgroupVersion === 2 ? [...list, { type: 'cgroup' }] : list;
 }
 

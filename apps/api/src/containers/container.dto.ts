@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import {
+  Allow,
   ArrayMaxSize,
   ArrayNotEmpty,
   IsArray,
@@ -19,7 +20,7 @@ import {
   ValidateNested,
   ValidationOptions,
 } from 'class-validator';
-import { Container, ContainerStatus, DesiredState, HealthStatus, PullPolicy, RestartPolicyName } from '@berth/domain';
+import { Container, ContainerStatus, DesiredState, HealthStatus, NetworkMode, PullPolicy, RestartPolicyName } from '@berth/domain';
 import { ErrorDto } from '../common/problem';
 import { ContainerResourcesDto, ContainerSecurityDto } from './container-limits.dto';
 import { OperationDto } from '../operations/operation.dto';
@@ -110,6 +111,37 @@ export class MountDto {
 
 export class ContainerMountDto extends MountDto {
   @ApiPropertyOptional({ description: 'The volume’s id, for volume mounts' }) volumeId?: string;
+}
+
+export class PortDto {
+  @ApiProperty({ example: 8080, description: 'Port on the host' })
+  @IsInt()
+  @Min(1)
+  @Max(65535)
+  hostPort: number;
+
+  @ApiProperty({ example: 80 })
+  @IsInt()
+  @Min(1)
+  @Max(65535)
+  containerPort: number;
+
+  @ApiPropertyOptional({ enum: ['tcp', 'udp'], default: 'tcp' })
+  @IsOptional()
+  @IsIn(['tcp', 'udp'])
+  protocol?: 'tcp' | 'udp';
+
+  @ApiPropertyOptional({ example: '127.0.0.1', description: 'One host address; every address when absent' })
+  @IsOptional()
+  @IsString()
+  @Matches(/^(\d{1,3}\.){3}\d{1,3}$/, { message: 'hostIp must be an IPv4 address' })
+  hostIp?: string;
+}
+
+export class NetworkAttachmentDto {
+  @ApiProperty({ example: 'backend', description: 'Network name or id' }) name: string;
+  @ApiPropertyOptional({ type: [String], example: ['db'], description: 'More names the container answers to on this network' }) aliases?: string[];
+  @ApiPropertyOptional({ example: '10.20.0.10', description: 'A fixed address; the next free one when absent' }) ipAddress?: string;
 }
 
 export class CreateContainerDto {
@@ -208,6 +240,28 @@ export class CreateContainerDto {
   @Type(() => MountDto)
   mounts?: MountDto[];
 
+  @ApiPropertyOptional({ enum: NetworkMode, enumName: 'NetworkMode', default: 'bridge', description: '`bridge`: the networks below (the team’s default network when none); `none`: loopback only; `host`: the host’s network (by team policy)' })
+  @IsOptional()
+  @IsIn(NetworkMode)
+  networkMode?: NetworkMode;
+
+  @ApiPropertyOptional({
+    type: 'array',
+    items: { oneOf: [{ type: 'string' }, { $ref: '#/components/schemas/NetworkAttachmentDto' }] },
+    description: 'Networks to join: a name, or `{name, aliases, ipAddress}`',
+    example: ['frontend', { name: 'backend', aliases: ['api'] }],
+  })
+  @Allow()
+  networks?: unknown;
+
+  @ApiPropertyOptional({ type: [PortDto], description: 'Ports published on the host (bridge mode)' })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(64)
+  @ValidateNested({ each: true })
+  @Type(() => PortDto)
+  ports?: PortDto[];
+
   @ApiPropertyOptional({ description: 'Remove the container once its process exits', default: false })
   @IsOptional()
   @IsBoolean()
@@ -217,6 +271,15 @@ export class CreateContainerDto {
   @IsOptional()
   @IsBoolean()
   start?: boolean;
+}
+
+export class ContainerNetworkDto {
+  @ApiProperty() networkId: string;
+  @ApiProperty() name: string;
+  @ApiProperty({ example: '10.20.0.2' }) ipAddress: string;
+  @ApiProperty({ example: '10.20.0.1' }) gateway: string;
+  @ApiProperty({ example: '10.20.0.0/24' }) subnet: string;
+  @ApiProperty({ type: [String] }) aliases: string[];
 }
 
 export class ContainerDto {
@@ -243,6 +306,9 @@ export class ContainerDto {
   @ApiProperty({ description: 'Restarts made by the restart policy since the last start asked for' }) restartCount: number;
   @ApiPropertyOptional({ type: HealthcheckDto, nullable: true }) healthcheck: HealthcheckDto | null;
   @ApiProperty({ type: [ContainerMountDto] }) mounts: ContainerMountDto[];
+  @ApiProperty({ enum: NetworkMode, enumName: 'NetworkMode' }) networkMode: NetworkMode;
+  @ApiProperty({ type: [ContainerNetworkDto], description: 'Each network joined, with the address and aliases' }) networks: ContainerNetworkDto[];
+  @ApiProperty({ type: [PortDto] }) ports: PortDto[];
   @ApiPropertyOptional({ type: ContainerHealthDto, nullable: true, description: 'The health check’s verdict for the current start' }) health: ContainerHealthDto | null;
   @ApiPropertyOptional({ nullable: true }) exitCode: number | null;
   @ApiPropertyOptional({ nullable: true }) pid: number | null;
@@ -278,6 +344,9 @@ export function toContainerDto(c: Container): ContainerDto {
     restartCount: c.restartCount,
     healthcheck: c.spec.healthcheck ?? null,
     mounts: (c.spec.mounts ?? []).map(({ allowedRoot: _root, ...m }) => m),
+    networkMode: c.spec.networkMode ?? 'bridge',
+    networks: (c.spec.networks ?? []).map((n) => ({ networkId: n.networkId, name: n.name, ipAddress: n.ipAddress, gateway: n.gateway, subnet: n.subnet, aliases: n.aliases })),
+    ports: c.spec.ports ?? [],
     health: c.health,
     exitCode: c.exitCode,
     pid: c.pid,

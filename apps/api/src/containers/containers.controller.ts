@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiExtraModels, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { Auth, AuthContext } from '../auth/auth-context';
 import { clientGone } from '../common/abort';
@@ -25,6 +25,7 @@ import {
   KillQueryDto,
   ListContainersQueryDto,
   LogsQueryDto,
+  NetworkAttachmentDto,
   StopQueryDto,
   toContainerDto,
 } from './container.dto';
@@ -33,6 +34,7 @@ import { withCpuPercent } from '@berth/domain';
 import { ContainerChange, ContainersService } from './containers.service';
 
 @ApiTags('containers')
+@ApiExtraModels(NetworkAttachmentDto)
 @ApiBearerAuth()
 @Controller('v1/containers')
 export class ContainersController {
@@ -218,7 +220,7 @@ export class ContainersController {
   }
 }
 
-function accepted(res: Response, change: ContainerChange): ContainerOperationDto {
+export function accepted(res: Response, change: ContainerChange): ContainerOperationDto {
   res.setHeader('Location', `/v1/operations/${change.operation.id}`);
   return { container: toContainerDto(change.container), operation: toOperationDto(change.operation) };
 }

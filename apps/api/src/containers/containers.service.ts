@@ -5,6 +5,9 @@ import { Brackets, DataSource, EntityManager } from 'typeorm';
 import {
   ContainerConvergeJob,
   checkMounts,
+  NetworkRequest,
+  parseNetworkRequests,
+  PermissionDeniedError,
   UnavailableError,
   parseImageReference,
   AlreadyExistsError,
@@ -40,6 +43,7 @@ import { JobSpec, jobFor } from '../queue/operation-queue';
 import { WorkerRpc } from '../rpc/worker-rpc.service';
 import { RegistriesService } from '../registries/registries.service';
 import { VolumesService } from '../volumes/volumes.service';
+import { NetworksService } from '../networks/networks.service';
 import { OperationsService } from '../operations/operations.service';
 import { CreateContainerDto, ListContainersQueryDto, WaitCondition } from './container.dto';
 import { decodeCursor, encodeCursor } from '../common/cursor';
@@ -63,6 +67,7 @@ export class ContainersService {
     private readonly rpc: WorkerRpc,
     private readonly registries: RegistriesService,
     private readonly volumes: VolumesService,
+    private readonly networks: NetworksService,
   ) {}
 
   private async readyHost(hostId: string) {
@@ -76,6 +81,16 @@ export class ContainersService {
     const policy = team.policy ?? DEFAULT_TEAM_POLICY;
     assertSecurityAllowed(dto.security, policy);
     const mounts = checkMounts(dto.mounts ?? [], policy);
+    const networkMode = dto.networkMode ?? 'bridge';
+    const networkRequests = parseNetworkRequests(dto.networks);
+    const ports = (dto.ports ?? []).map((p) => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol ?? ('tcp' as const), ...(p.hostIp ? { hostIp: p.hostIp } : {}) }));
+    if (networkMode === 'host' && !policy.allowHostNetwork) {
+      throw new PermissionDeniedError('the host’s network is not allowed by the team’s policy; an administrator can allow it', 'HostNetworkNotAllowed');
+    }
+    if (networkMode !== 'bridge' && (networkRequests.length || ports.length)) {
+      const message = `networks and ports need networkMode bridge, not ${networkMode}`;
+      throw new InvalidArgumentError(message, [{ field: networkRequests.length ? 'networks' : 'ports', message }], 'ConflictingOptions');
+    }
     if (dto.autoRemove && dto.restartPolicy && dto.restartPolicy.name !== 'no') {
       const message = 'a container cannot both be removed when it exits (autoRemove) and restarted by a restart policy';
       throw new InvalidArgumentError(message, [{ field: 'restartPolicy', message }], 'ConflictingOptions');
@@ -92,6 +107,7 @@ export class ContainersService {
       image,
       imageDigest,
       pullPolicy: dto.pullPolicy,
+      networkMode: dto.networkMode,
       cmd: dto.cmd,
       entrypoint: dto.entrypoint,
       env: dto.env ?? [],
@@ -121,6 +137,11 @@ export class ContainersService {
         throw new AlreadyExistsError(`a container named "${name}" already exists`, 'ContainerNameInUse');
       }
       if (mounts.length) spec.mounts = await this.volumes.settleMounts(tx, auth, mounts, host.id);
+      if (networkMode === 'bridge') {
+        spec.networks = await this.networks.allocate(tx, auth.teamId, host.id, id, networkRequests);
+        await this.networks.assertPortsFree(tx, host.id, ports);
+        if (ports.length) spec.ports = ports;
+      }
       const container = Object.assign(new Container(), {
         id,
         teamId: auth.teamId,
@@ -215,6 +236,44 @@ export class ContainersService {
     );
   }
 
+  /** Joins a network: a new address now, wired on the host by the operation. */
+  connect(auth: AuthContext, idOrName: string, request: NetworkRequest): Promise<ContainerChange> {
+    return this.act(
+      auth,
+      idOrName,
+      'network',
+      'container.connect',
+      (base, host, c) => jobFor(JobName.ContainerNetworks, host, { ...base, networks: c.spec.networks ?? [], ports: c.spec.ports ?? [] }),
+      async (c, tx) => {
+        if ((c.spec.networkMode ?? 'bridge') !== 'bridge') {
+          throw new FailedPreconditionError(`container ${c.name} uses network mode ${c.spec.networkMode}`, 'NotBridged');
+        }
+        if ((c.spec.networks ?? []).some((n) => n.networkId === request.network || n.name === request.network)) {
+          throw new AlreadyExistsError(`container ${c.name} is already on network ${request.network}`, 'AlreadyConnected');
+        }
+        const joined = await this.networks.allocate(tx, c.teamId, c.hostId, c.id, [request]);
+        return { spec: { ...c.spec, networks: [...(c.spec.networks ?? []), ...joined] } };
+      },
+    );
+  }
+
+  /** Leaves a network: the address is free at once; the host unwires it. */
+  disconnect(auth: AuthContext, idOrName: string, networkId: string): Promise<ContainerChange> {
+    return this.act(
+      auth,
+      idOrName,
+      'network',
+      'container.disconnect',
+      (base, host, c) => jobFor(JobName.ContainerNetworks, host, { ...base, networks: c.spec.networks ?? [], ports: c.spec.ports ?? [] }),
+      async (c, tx) => {
+        const left = (c.spec.networks ?? []).filter((n) => n.networkId !== networkId);
+        if (left.length === (c.spec.networks ?? []).length) throw new NotFoundError(`container ${c.name} is not on that network`, 'NotConnected');
+        await this.networks.releaseOne(tx, c.id, networkId);
+        return { spec: { ...c.spec, networks: left, ...(left.length ? {} : { ports: undefined }) } };
+      },
+    );
+  }
+
   /** Names are the team's, so a rename touches no host. */
   async rename(auth: AuthContext, idOrName: string, name: string): Promise<Container> {
     return this.db.transaction(async (tx) => {
@@ -271,14 +330,14 @@ export class ContainersService {
     idOrName: string,
     action: ContainerAction,
     kind: OperationKind,
-    job: (base: { operationId: string; teamId: string; containerId: string }, hostName: string) => JobSpec,
-    patch?: (c: Container) => Partial<Container>,
+    job: (base: { operationId: string; teamId: string; containerId: string }, hostName: string, c: Container) => JobSpec,
+    patch?: (c: Container, tx: EntityManager) => Partial<Container> | Promise<Partial<Container>>,
   ): Promise<ContainerChange> {
     const change = await this.db.transaction(async (tx) => {
       let c = await this.get(auth, idOrName, tx);
       assertActionAllowed(action, c.status, c.id);
       if (patch) {
-        const changes = { ...patch(c), updatedAt: new Date(), version: c.version + 1 };
+        const changes = { ...(await patch(c, tx)), updatedAt: new Date(), version: c.version + 1 };
         const res = await tx.getRepository(Container).update({ id: c.id, version: c.version }, changes);
         if (!res.affected) throw new ConflictError(`container ${c.id} changed meanwhile; try again`, 'ConcurrentChange');
         c = Object.assign(c, changes);
@@ -292,7 +351,7 @@ export class ContainersService {
         targetKind: 'container',
         targetId: c.id,
         hostId: c.hostId,
-        job: job({ operationId, teamId: auth.teamId, containerId: c.id }, host.name),
+        job: job({ operationId, teamId: auth.teamId, containerId: c.id }, host.name, c),
       });
       return { container: c, operation };
     });

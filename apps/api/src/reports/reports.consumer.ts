@@ -2,7 +2,7 @@ import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Job, Worker } from 'bullmq';
 import { DataSource, EntityManager, In } from 'typeorm';
-import { Container, Host, InventoryEntry, ObservedContainer, Operation, REPORTS_QUEUE, Report, SerializedError, statusFromObserved } from '@berth/domain';
+import { Container, Host, InventoryEntry, NetworkEndpoint, ObservedContainer, Operation, REPORTS_QUEUE, Report, SerializedError, statusFromObserved } from '@berth/domain';
 import { BerthEvent, EventBus } from '../events/event-bus';
 import { HostsService } from '../hosts/hosts.service';
 import { ImagesService } from '../images/images.service';
@@ -89,6 +89,7 @@ export class ReportsConsumer implements OnModuleInit, OnApplicationShutdown {
     const next = statusFromObserved(c.status, observed.status);
     if (next === 'deleted') {
       await repo.delete({ id });
+      await tx.getRepository(NetworkEndpoint).delete({ containerId: id }); // its addresses are free again
       events.push({ type: 'container.deleted', id, teamId: c.teamId });
       return;
     }
@@ -120,6 +121,7 @@ export class ReportsConsumer implements OnModuleInit, OnApplicationShutdown {
       if (present.has(c.id)) continue;
       if (c.status === 'removing') {
         await tx.getRepository(Container).delete({ id: c.id });
+        await tx.getRepository(NetworkEndpoint).delete({ containerId: c.id });
         events.push({ type: 'container.deleted', id: c.id, teamId: c.teamId });
       } else {
         const error: SerializedError = { class: 'NotFound', reason: 'ContainerLost', message: `host ${host.name} no longer has this container` };

@@ -32,6 +32,11 @@ export class TeamPolicyDto {
   @ArrayMaxSize(64)
   @Matches(/^\/(?!.*(^|\/)\.\.?(\/|$))[^\0]*$/, { each: true, message: 'each value in allowedBindPaths must be an absolute path without . or .. components' })
   allowedBindPaths?: string[];
+
+  @ApiPropertyOptional({ description: 'Containers may use the host’s network stack (networkMode host)', default: false })
+  @IsOptional()
+  @IsBoolean()
+  allowHostNetwork?: boolean;
 }
 
 export class TeamDto {
@@ -78,7 +83,7 @@ export class TeamsController {
   @Endpoint({ operationId: 'setTeamPolicy', summary: 'Set what a team’s containers may ask for beyond Docker’s defaults (admins only)', type: TeamDto, errors: [400, 403, 404] })
   async setPolicy(@Auth() auth: AuthContext, @Param('id') id: string, @Body() dto: TeamPolicyDto): Promise<TeamDto> {
     if (!auth.admin) throw new PermissionDeniedError('only administrators can set a team’s policy', 'AdminOnly');
-    const policy = { allowPrivileged: dto.allowPrivileged, allowedCapabilities: dto.allowedCapabilities, allowedBindPaths: (dto.allowedBindPaths ?? []).map(normalizeHostPath) };
+    const policy = { allowPrivileged: dto.allowPrivileged, allowedCapabilities: dto.allowedCapabilities, allowedBindPaths: (dto.allowedBindPaths ?? []).map(normalizeHostPath), allowHostNetwork: dto.allowHostNetwork === true };
     const res = await this.db.transaction((tx) => tx.getRepository(Team).update({ id }, { policy }));
     if (!res.affected) throw new NotFoundError(`team ${id} not found`, 'TeamNotFound');
     return toTeamDto(await this.db.getRepository(Team).findOneByOrFail({ id }));

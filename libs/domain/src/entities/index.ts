@@ -6,10 +6,11 @@ import { Operation } from './operation.entity';
 import { RegistryCredential } from './registry-credential.entity';
 import { Team } from './team.entity';
 import { Volume } from './volume.entity';
+import { Network, NetworkEndpoint } from './network.entity';
 
 export * from './column-types';
-export { ApiToken, Container, Host, Image, Operation, RegistryCredential, Team, Volume };
+export { ApiToken, Container, Host, Image, Operation, Network, NetworkEndpoint, RegistryCredential, Team, Volume };
 export * from './host.entity';
 export * from './team.entity';
 
-export const ENTITIES = [Team, ApiToken, Host, Container, Image, Operation, RegistryCredential, Volume];
+export const ENTITIES = [Team, ApiToken, Host, Container, Image, Operation, RegistryCredential, Volume, Network, NetworkEndpoint];

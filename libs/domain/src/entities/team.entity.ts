@@ -8,9 +8,11 @@ export interface TeamPolicy {
   allowedCapabilities: string[];
   /** Host directories (absolute) under which bind mounts are allowed; none by default. */
   allowedBindPaths?: string[];
+  /** Containers may use the host's network stack (`networkMode: host`). */
+  allowHostNetwork?: boolean;
 }
 
-export const DEFAULT_TEAM_POLICY: TeamPolicy = { allowPrivileged: false, allowedCapabilities: [], allowedBindPaths: [] };
+export const DEFAULT_TEAM_POLICY: TeamPolicy = { allowPrivileged: false, allowedCapabilities: [], allowedBindPaths: [], allowHostNetwork: false };
 
 @Entity({ name: 'teams' })
 export class Team {

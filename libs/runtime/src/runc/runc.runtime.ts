@@ -44,6 +44,7 @@ import { hostSystemNanos, readNetDev, readProcProcess, userNames } from './proc-
 import { conmonArgs, parseConmonVersion, spawnConmon } from './conmon';
 import { ContainerMetaStore, type ContainerMeta } from './container-meta';
 import { hostnameFileContent, hostsFileContent, resolvConfContent } from './etc-files';
+import { writeHostsFileInPlace } from '../network/hosts-file';
 import { ExitWatcher, readExitCode } from './exit-watcher';
 import { detectCgroupVersion, hostHardLimits, hostNofileHardLimit, swapLimitSupported } from './host';
 import { readK8sLog } from './k8s-log';
@@ -233,6 +234,10 @@ export class RuncRuntime implements ContainerRuntime {
     // An exit file means this run is over (start removes it before the next): no need to ask runc.
     const exit = await this.readExit(id, meta);
     return this.describe(meta, exit ? undefined : await this.runcState(id), exit);
+  }
+
+  async setHosts(id: string, content: string): Promise<void> {
+    await writeHostsFileInPlace(this.layout.file(checkedId(id), 'hosts'), content);
   }
 
   async list(): Promise<ContainerInfo[]> {
@@ -446,7 +451,7 @@ export class RuncRuntime implements ContainerRuntime {
 
   /** rootfs mount, /etc files, config.json and meta.json of a new container. */
   private async writeBundle(
-    { id, spec, image, metadata, mounts }: CreateContainerOptions,
+    { id, spec, image, metadata, mounts, netnsPath }: CreateContainerOptions,
     stopSignal: string,
     seccompProfile: DockerSeccompProfile | undefined,
   ): Promise<ContainerMeta> {
@@ -475,6 +480,7 @@ export class RuncRuntime implements ContainerRuntime {
       cgroupVersion,
       etcFiles: { hosts: file('hosts'), hostname: file('hostname'), resolvConf: file('resolv.conf') },
       mounts,
+      netnsPath,
     });
     await writeFile(file('config.json'), JSON.stringify(ociSpec, null, 2));
     const meta: ContainerMeta = { id, spec, image, metadata, stopSignal, createdAt: new Date().toISOString() };

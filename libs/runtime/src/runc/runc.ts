@@ -128,9 +128,21 @@ export class RuncClient {
     }
   }
 
+  /**
+   * `runc list` reads every state directory, and fails when one vanishes (a
+   * container being deleted) between its readdir and its stat: such a failure is
+   * tried again, a few times.
+   */
   async list(): Promise<RuncState[]> {
-    const out = (await this.exec(runcArgs.list())).trim();
-    return out && out !== 'null' ? (JSON.parse(out) as RuncState[]) : [];
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const out = (await this.exec(runcArgs.list())).trim();
+        return out && out !== 'null' ? (JSON.parse(out) as RuncState[]) : [];
+      } catch (err) {
+        if (attempt >= 5 || !/no such file or directory/i.test((err as Error).message)) throw err;
+        await new Promise((r) => setTimeout(r, 20 * attempt));
+      }
+    }
   }
 
   async start(id: string): Promise<void> {

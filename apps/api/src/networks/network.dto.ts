@@ -1,0 +1,96 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ArrayMaxSize, IsArray, IsBoolean, IsIn, IsObject, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+
+export class CreateNetworkDto {
+  @ApiProperty({ example: 'backend' })
+  @IsString()
+  @Matches(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/, { message: 'name must start with a letter or digit and use only letters, digits, _ . - (at most 128)' })
+  name: string;
+
+  @ApiPropertyOptional({ enum: ['bridge'], default: 'bridge' })
+  @IsOptional()
+  @IsIn(['bridge'])
+  driver?: 'bridge';
+
+  @ApiPropertyOptional({ example: '10.20.0.0/24', description: 'IPv4 CIDR; a free /24 of the pool when absent' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(18)
+  subnet?: string;
+
+  @ApiPropertyOptional({ example: '10.20.0.1', description: 'The first host address when absent' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(15)
+  gateway?: string;
+
+  @ApiPropertyOptional({ example: '10.20.0.128/25', description: 'Where container addresses come from, inside the subnet' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(18)
+  ipRange?: string;
+
+  @ApiPropertyOptional({ description: 'No route out of the network', default: false })
+  @IsOptional()
+  @IsBoolean()
+  internal?: boolean;
+
+  @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string' } })
+  @IsOptional()
+  @IsObject()
+  labels?: Record<string, string>;
+}
+
+export class NetworkEndpointDto {
+  @ApiProperty() containerId: string;
+  @ApiProperty() containerName: string;
+  @ApiProperty() hostId: string;
+  @ApiProperty({ example: '10.20.0.2' }) ipAddress: string;
+  @ApiProperty({ type: [String] }) aliases: string[];
+}
+
+export class NetworkDto {
+  @ApiProperty({ example: 'net_01jd8x6w3q0000000000000000' }) id: string;
+  @ApiProperty() name: string;
+  @ApiProperty({ enum: ['bridge'] }) driver: 'bridge';
+  @ApiProperty({ example: '10.20.0.0/24' }) subnet: string;
+  @ApiProperty({ example: '10.20.0.1' }) gateway: string;
+  @ApiPropertyOptional({ nullable: true }) ipRange: string | null;
+  @ApiProperty() internal: boolean;
+  @ApiProperty({ description: 'The team’s default network' }) isDefault: boolean;
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } }) labels: Record<string, string>;
+  @ApiProperty({ type: [NetworkEndpointDto], description: 'The containers on it and their addresses' }) containers: NetworkEndpointDto[];
+  @ApiProperty({ format: 'date-time' }) createdAt: string;
+}
+
+export class NetworkListDto {
+  @ApiProperty({ type: [NetworkDto] }) items: NetworkDto[];
+}
+
+export class ConnectContainerDto {
+  @ApiProperty({ description: 'Container id or name' })
+  @IsString()
+  container: string;
+
+  @ApiPropertyOptional({ type: [String], example: ['api'] })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(32)
+  @IsString({ each: true })
+  aliases?: string[];
+
+  @ApiPropertyOptional({ example: '10.20.0.10', description: 'A fixed address; the next free one when absent' })
+  @IsOptional()
+  @IsString()
+  ipAddress?: string;
+}
+
+export class DisconnectContainerDto {
+  @ApiProperty({ description: 'Container id or name' })
+  @IsString()
+  container: string;
+}
+
+export class PrunedNetworksDto {
+  @ApiProperty({ type: [String] }) deleted: string[];
+}

@@ -1,0 +1,81 @@
+import { Body, Controller, Delete, Get, Param, Post, Res } from '@nestjs/common';
+import type { Response } from 'express';
+import { parseNetworkRequests } from '@berth/domain';
+import { accepted } from '../containers/containers.controller';
+import { ContainerOperationDto } from '../containers/container.dto';
+import { ContainersService } from '../containers/containers.service';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { Auth, AuthContext } from '../auth/auth-context';
+import { Endpoint } from '../common/endpoint.decorator';
+import { ConnectContainerDto, CreateNetworkDto, DisconnectContainerDto, NetworkDto, NetworkListDto, PrunedNetworksDto } from './network.dto';
+import { NetworkView, NetworksService } from './networks.service';
+
+@ApiTags('networks')
+@ApiBearerAuth()
+@Controller('v1/networks')
+export class NetworksController {
+  constructor(
+    private readonly networks: NetworksService,
+    private readonly containers: ContainersService,
+  ) {}
+
+  @Post(':id/connect')
+  @Endpoint({ operationId: 'connectContainer', summary: 'Put a container on the network (an address now; wired on its host by the operation)', status: 202, type: ContainerOperationDto, errors: [400, 404, 409] })
+  async connect(@Auth() auth: AuthContext, @Param('id') id: string, @Body() dto: ConnectContainerDto, @Res({ passthrough: true }) res: Response): Promise<ContainerOperationDto> {
+    const [request] = parseNetworkRequests([{ name: id, ...(dto.aliases ? { aliases: dto.aliases } : {}), ...(dto.ipAddress ? { ipAddress: dto.ipAddress } : {}) }]);
+    return accepted(res, await this.containers.connect(auth, dto.container, request));
+  }
+
+  @Post(':id/disconnect')
+  @Endpoint({ operationId: 'disconnectContainer', summary: 'Take a container off the network', status: 202, type: ContainerOperationDto, errors: [400, 404, 409] })
+  async disconnect(@Auth() auth: AuthContext, @Param('id') id: string, @Body() dto: DisconnectContainerDto, @Res({ passthrough: true }) res: Response): Promise<ContainerOperationDto> {
+    return accepted(res, await this.containers.disconnect(auth, dto.container, await this.networks.idOf(auth, id)));
+  }
+
+  @Post()
+  @Endpoint({ operationId: 'createNetwork', summary: 'Create a bridge network', status: 201, type: NetworkDto, errors: [400, 409, 503] })
+  async create(@Auth() auth: AuthContext, @Body() dto: CreateNetworkDto): Promise<NetworkDto> {
+    const network = await this.networks.create(auth, dto);
+    return toNetworkDto(await this.networks.get(auth, network.id));
+  }
+
+  @Post('prune')
+  @Endpoint({ operationId: 'pruneNetworks', summary: 'Delete the team’s networks that have no containers (not the default one)', type: PrunedNetworksDto })
+  async prune(@Auth() auth: AuthContext): Promise<PrunedNetworksDto> {
+    return { deleted: await this.networks.prune(auth) };
+  }
+
+  @Get()
+  @Endpoint({ operationId: 'listNetworks', summary: 'List the team’s networks', type: NetworkListDto })
+  async list(@Auth() auth: AuthContext): Promise<NetworkListDto> {
+    return { items: (await this.networks.list(auth)).map(toNetworkDto) };
+  }
+
+  @Get(':id')
+  @Endpoint({ operationId: 'getNetwork', summary: 'Get a network by id or name, with its containers and their addresses', type: NetworkDto, errors: [404] })
+  async get(@Auth() auth: AuthContext, @Param('id') id: string): Promise<NetworkDto> {
+    return toNetworkDto(await this.networks.get(auth, id));
+  }
+
+  @Delete(':id')
+  @Endpoint({ operationId: 'deleteNetwork', summary: 'Delete a network (refused while containers are on it)', status: 204, errors: [404, 409] })
+  async remove(@Auth() auth: AuthContext, @Param('id') id: string): Promise<void> {
+    await this.networks.remove(auth, id);
+  }
+}
+
+function toNetworkDto({ network: n, endpoints }: NetworkView): NetworkDto {
+  return {
+    id: n.id,
+    name: n.name,
+    driver: n.driver,
+    subnet: n.subnet,
+    gateway: n.gateway,
+    ipRange: n.ipRange,
+    internal: n.internal,
+    isDefault: n.isDefault,
+    labels: n.labels,
+    containers: endpoints.map((e) => ({ containerId: e.containerId, containerName: e.containerName, hostId: e.hostId, ipAddress: e.ipAddress, aliases: e.aliases })),
+    createdAt: n.createdAt.toISOString(),
+  };
+}

@@ -1,0 +1,222 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager, In } from 'typeorm';
+import {
+  AlreadyExistsError,
+  Container,
+  ContainerNetwork,
+  FailedPreconditionError,
+  InvalidArgumentError,
+  Network,
+  NetworkEndpoint,
+  NetworkRequest,
+  NotFoundError,
+  PublishedPort,
+  UnavailableError,
+  formatIpv4,
+  formatSubnet,
+  isAssignable,
+  newId,
+  nextFreeAddress,
+  nextFreeSubnet,
+  parseIpv4,
+  parseSubnet,
+  subnetContains,
+  subnetsOverlap,
+} from '@berth/domain';
+import { AuthContext } from '../auth/auth-context';
+import { isUniqueViolation } from '../common/unique-violation';
+import { API_CONFIG, ApiConfig } from '../config';
+import { CreateNetworkDto } from './network.dto';
+
+export const DEFAULT_NETWORK_NAME = 'default';
+const AUTO_PREFIX = 24;
+
+export interface NetworkView {
+  network: Network;
+  endpoints: Array<NetworkEndpoint & { containerName: string }>;
+}
+
+/**
+ * Networks and the addresses on them. Every address is allocated here, inside the
+ * transaction that creates the container, and a unique index on (network,
+ * address) makes sure no two endpoints ever share one.
+ */
+@Injectable()
+export class NetworksService {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @Inject(API_CONFIG) private readonly config: ApiConfig,
+  ) {}
+
+  async create(auth: AuthContext, dto: CreateNetworkDto): Promise<Network> {
+    return this.db.transaction((tx) => this.insert(tx, auth.teamId, dto, false));
+  }
+
+  private async insert(tx: EntityManager, teamId: string, dto: CreateNetworkDto, isDefault: boolean): Promise<Network> {
+    const all = await tx.getRepository(Network).find({ select: { subnet: true, name: true, teamId: true } });
+    if (all.some((n) => n.teamId === teamId && n.name === dto.name)) throw new AlreadyExistsError(`a network named "${dto.name}" already exists`, 'NetworkNameInUse');
+    const used = all.map((n) => parseSubnet(n.subnet));
+    let subnet;
+    if (dto.subnet) {
+      subnet = parseSubnet(dto.subnet, 'subnet');
+      if (used.some((u) => subnetsOverlap(u, subnet!))) throw new AlreadyExistsError(`subnet ${dto.subnet} overlaps a network that exists`, 'SubnetInUse');
+    } else {
+      subnet = nextFreeSubnet(parseSubnet(this.config.networkPool, 'BERTH_NETWORK_POOL'), AUTO_PREFIX, used);
+      if (!subnet) throw new UnavailableError(`the address pool ${this.config.networkPool} has no free /${AUTO_PREFIX} left`, 'AddressPoolExhausted');
+    }
+    const gateway = dto.gateway ? parseIpv4(dto.gateway, 'gateway') : subnet.base + 1;
+    if (!subnetContains(subnet, gateway) || gateway === subnet.base || gateway === subnet.base + subnet.size - 1) {
+      throw new InvalidArgumentError(`gateway ${formatIpv4(gateway)} is not a host address of ${formatSubnet(subnet)}`, [{ field: 'gateway', message: 'must be a host address in the subnet' }], 'InvalidGateway');
+    }
+    if (dto.ipRange) {
+      const range = parseSubnet(dto.ipRange, 'ipRange');
+      if (range.base < subnet.base || range.base + range.size > subnet.base + subnet.size) {
+        throw new InvalidArgumentError(`ipRange ${dto.ipRange} is not inside ${formatSubnet(subnet)}`, [{ field: 'ipRange', message: 'must lie inside the subnet' }], 'InvalidIpRange');
+      }
+    }
+    const id = newId('network');
+    const network = Object.assign(new Network(), {
+      id,
+      teamId,
+      name: dto.name,
+      driver: 'bridge' as const,
+      subnet: formatSubnet(subnet),
+      gateway: formatIpv4(gateway),
+      ipRange: dto.ipRange ?? null,
+      internal: dto.internal === true,
+      isDefault,
+      bridge: `berth-${id.slice(-9)}`,
+      labels: dto.labels ?? {},
+      createdAt: new Date(),
+    });
+    await tx.getRepository(Network).insert(network).catch((err) => {
+      throw isUniqueViolation(err) ? new AlreadyExistsError(`network "${dto.name}" or its subnet already exists`, 'NetworkNameInUse') : err;
+    });
+    return network;
+  }
+
+  async list(auth: AuthContext): Promise<NetworkView[]> {
+    const networks = await this.db.getRepository(Network).find({ where: { teamId: auth.teamId }, order: { createdAt: 'ASC' } });
+    return this.views(auth.teamId, networks);
+  }
+
+  async get(auth: AuthContext, idOrName: string): Promise<NetworkView> {
+    return (await this.views(auth.teamId, [await this.find(this.db.manager, auth.teamId, idOrName)]))[0];
+  }
+
+  /** Refused while containers are on it. */
+  async remove(auth: AuthContext, idOrName: string): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      const network = await this.find(tx, auth.teamId, idOrName);
+      const members = await tx.getRepository(NetworkEndpoint).count({ where: { networkId: network.id } });
+      if (members) throw new FailedPreconditionError(`network ${network.name} has ${members} container(s) on it; delete or disconnect them first`, 'NetworkInUse');
+      await tx.getRepository(Network).delete({ id: network.id });
+    });
+  }
+
+  /** Deletes the team's networks that have no containers (the default one stays). */
+  async prune(auth: AuthContext): Promise<string[]> {
+    return this.db.transaction(async (tx) => {
+      const networks = await tx.getRepository(Network).find({ where: { teamId: auth.teamId, isDefault: false } });
+      const busy = new Set((await tx.getRepository(NetworkEndpoint).find({ where: { teamId: auth.teamId }, select: { networkId: true } })).map((e) => e.networkId));
+      const idle = networks.filter((n) => !busy.has(n.id));
+      if (idle.length) await tx.getRepository(Network).delete({ id: In(idle.map((n) => n.id)) });
+      return idle.map((n) => n.name);
+    });
+  }
+
+  /**
+   * Gives a new container its addresses, inside the create's transaction: on the
+   * networks asked for, or on the team's default network (made on first use).
+   */
+  async allocate(tx: EntityManager, teamId: string, hostId: string, containerId: string, requests: NetworkRequest[]): Promise<ContainerNetwork[]> {
+    const wanted = requests.length ? requests : [{ network: DEFAULT_NETWORK_NAME, aliases: [] }];
+    const out: ContainerNetwork[] = [];
+    for (const [i, request] of wanted.entries()) {
+      const network =
+        request.network === DEFAULT_NETWORK_NAME && !requests.length
+          ? await this.defaultNetwork(tx, teamId)
+          : await this.find(tx, teamId, request.network, `networks[${i}]`).catch(async (err) => {
+              if (request.network === DEFAULT_NETWORK_NAME) return this.defaultNetwork(tx, teamId);
+              throw err;
+            });
+      if (out.some((o) => o.networkId === network.id)) {
+        throw new InvalidArgumentError(`networks[${i}] names network ${network.name} twice`, [{ field: `networks[${i}]`, message: 'named twice' }], 'InvalidNetworks');
+      }
+      const ipAddress = await this.address(tx, network, request.ipAddress, `networks[${i}].ipAddress`);
+      await tx
+        .getRepository(NetworkEndpoint)
+        .insert({ id: newId('endpoint'), teamId, networkId: network.id, containerId, hostId, ipAddress, aliases: request.aliases, createdAt: new Date() })
+        .catch((err) => {
+          throw isUniqueViolation(err) ? new AlreadyExistsError(`address ${ipAddress} on network ${network.name} is taken`, 'AddressInUse') : err;
+        });
+      out.push({ networkId: network.id, name: network.name, bridge: network.bridge, subnet: network.subnet, gateway: network.gateway, internal: network.internal, ipAddress, aliases: request.aliases });
+    }
+    return out;
+  }
+
+  /** A container left one network. */
+  async releaseOne(tx: EntityManager, containerId: string, networkId: string): Promise<void> {
+    await tx.getRepository(NetworkEndpoint).delete({ containerId, networkId });
+  }
+
+  /** The network's id, by id or name, within the team. */
+  async idOf(auth: AuthContext, idOrName: string): Promise<string> {
+    return (await this.find(this.db.manager, auth.teamId, idOrName)).id;
+  }
+
+  /** A container is gone: its addresses are free again. */
+  async release(tx: EntityManager, containerId: string): Promise<void> {
+    await tx.getRepository(NetworkEndpoint).delete({ containerId });
+  }
+
+  /**
+   * 409 when another container on the host already publishes one of these ports
+   * (same protocol and port, and the same address or a wildcard on either side).
+   */
+  async assertPortsFree(tx: EntityManager, hostId: string, ports: PublishedPort[]): Promise<void> {
+    if (!ports.length) return;
+    const others = await tx.getRepository(Container).find({ where: { hostId } });
+    for (const p of ports) {
+      const clash = others.find((c) => c.status !== 'failed' && (c.spec.ports ?? []).some((q) => q.hostPort === p.hostPort && q.protocol === p.protocol && (!q.hostIp || !p.hostIp || q.hostIp === '0.0.0.0' || p.hostIp === '0.0.0.0' || q.hostIp === p.hostIp)));
+      if (clash) throw new AlreadyExistsError(`port ${p.hostPort}/${p.protocol} on this host is already published by container ${clash.name}`, 'PortInUse');
+    }
+  }
+
+  private async address(tx: EntityManager, network: Network, fixed: string | undefined, field: string): Promise<string> {
+    const subnet = parseSubnet(network.subnet);
+    const gateway = parseIpv4(network.gateway);
+    const range = network.ipRange ? parseSubnet(network.ipRange) : subnet;
+    const taken = new Set((await tx.getRepository(NetworkEndpoint).find({ where: { networkId: network.id }, select: { ipAddress: true } })).map((e) => parseIpv4(e.ipAddress)));
+    if (fixed) {
+      const ip = parseIpv4(fixed, field);
+      if (!isAssignable(subnet, gateway, ip)) throw new InvalidArgumentError(`${fixed} is not an address containers can have on ${network.name} (${network.subnet})`, [{ field, message: 'not assignable on the network' }], 'InvalidAddress');
+      if (taken.has(ip)) throw new AlreadyExistsError(`address ${fixed} on network ${network.name} is taken`, 'AddressInUse');
+      return fixed;
+    }
+    const ip = nextFreeAddress(subnet, gateway, taken, range);
+    if (ip === undefined) throw new UnavailableError(`network ${network.name} has no free address left`, 'NetworkFull');
+    return formatIpv4(ip);
+  }
+
+  private async defaultNetwork(tx: EntityManager, teamId: string): Promise<Network> {
+    return (await tx.getRepository(Network).findOneBy({ teamId, isDefault: true })) ?? this.insert(tx, teamId, { name: DEFAULT_NETWORK_NAME }, true);
+  }
+
+  private async find(tx: EntityManager, teamId: string, idOrName: string, field = 'id'): Promise<Network> {
+    const found = await tx.getRepository(Network).findOne({ where: [{ teamId, id: idOrName }, { teamId, name: idOrName }] });
+    if (!found) throw new NotFoundError(`network ${idOrName} not found (${field})`, 'NetworkNotFound');
+    return found;
+  }
+
+  private async views(teamId: string, networks: Network[]): Promise<NetworkView[]> {
+    if (!networks.length) return [];
+    const endpoints = await this.db.getRepository(NetworkEndpoint).find({ where: { teamId, networkId: In(networks.map((n) => n.id)) }, order: { createdAt: 'ASC' } });
+    const names = new Map((await this.db.getRepository(Container).find({ where: { teamId, id: In([...new Set(endpoints.map((e) => e.containerId))]) }, select: { id: true, name: true } })).map((c) => [c.id, c.name]));
+    return networks.map((network) => ({
+      network,
+      endpoints: endpoints.filter((e) => e.networkId === network.id).map((e) => ({ ...e, containerName: names.get(e.containerId) ?? e.containerId })),
+    }));
+  }
+}

@@ -1,0 +1,86 @@
+import { Column, Entity, ForeignKey, Index, PrimaryColumn } from 'typeorm';
+import { Team } from './team.entity';
+import { jsonColumn, timestampColumn } from './column-types';
+
+/**
+ * A team's bridge network. Addresses are the control plane's: every endpoint's
+ * address is allocated here and kept in `network_endpoints`; each host a member
+ * runs on has one bridge for it (`bridge`), so members on one host reach each other.
+ */
+@Entity({ name: 'networks' })
+@Index('IDX_networks_team_name', ['teamId', 'name'], { unique: true })
+export class Network {
+  @PrimaryColumn({ type: 'varchar', length: 40 })
+  id: string;
+
+  @ForeignKey(() => Team)
+  @Column({ type: 'varchar', length: 40 })
+  teamId: string;
+
+  @Column({ type: 'varchar', length: 128 })
+  name: string;
+
+  @Column({ type: 'varchar', length: 16 })
+  driver: 'bridge';
+
+  /** IPv4 CIDR, unique across all teams (bridges share the hosts' routing). */
+  @Column({ type: 'varchar', length: 18, unique: true })
+  subnet: string;
+
+  @Column({ type: 'varchar', length: 15 })
+  gateway: string;
+
+  /** Where container addresses come from, inside the subnet; the whole subnet when null. */
+  @Column({ type: 'varchar', length: 18, nullable: true })
+  ipRange: string | null;
+
+  /** No route out of the network. */
+  @Column({ type: 'boolean', default: false })
+  internal: boolean;
+
+  /** The team's default network, which containers join when they name none. */
+  @Column({ type: 'boolean', default: false })
+  isDefault: boolean;
+
+  /** The Linux bridge on each host (at most 15 characters). */
+  @Column({ type: 'varchar', length: 15, unique: true })
+  bridge: string;
+
+  @Column(jsonColumn())
+  labels: Record<string, string>;
+
+  @Column(timestampColumn())
+  createdAt: Date;
+}
+
+/** A container's address on a network. No two endpoints of a network share an address. */
+@Entity({ name: 'network_endpoints' })
+@Index('IDX_network_endpoints_network_ip', ['networkId', 'ipAddress'], { unique: true })
+@Index('IDX_network_endpoints_network_container', ['networkId', 'containerId'], { unique: true })
+export class NetworkEndpoint {
+  @PrimaryColumn({ type: 'varchar', length: 40 })
+  id: string;
+
+  @ForeignKey(() => Team)
+  @Column({ type: 'varchar', length: 40 })
+  teamId: string;
+
+  @ForeignKey(() => Network)
+  @Column({ type: 'varchar', length: 40 })
+  networkId: string;
+
+  @Column({ type: 'varchar', length: 40 })
+  containerId: string;
+
+  @Column({ type: 'varchar', length: 40 })
+  hostId: string;
+
+  @Column({ type: 'varchar', length: 15 })
+  ipAddress: string;
+
+  @Column(jsonColumn())
+  aliases: string[];
+
+  @Column(timestampColumn())
+  createdAt: Date;
+}

@@ -1,0 +1,105 @@
+import { BRIDGE_PREFIX, checkedBridgeName } from './network-names';
+import type { Iptables } from './iptables';
+
+/** Berth's own filter-table chains. */
+export const FORWARD_CHAIN = 'BERTH-FORWARD';
+export const ISOLATION_CHAIN = 'BERTH-ISOLATION';
+export const INPUT_CHAIN = 'BERTH-INPUT';
+export const BERTH_CHAINS = [FORWARD_CHAIN, ISOLATION_CHAIN, INPUT_CHAIN] as const;
+
+export interface IsolatedBridge {
+  bridge: string;
+  internal: boolean;
+}
+
+export interface IsolationRule {
+  chain: string;
+  args: string[];
+}
+
+const ANY_BRIDGE = `${BRIDGE_PREFIX}+`;
+const NEW_ONLY = ['-m', 'conntrack', '!', '--ctstate', 'RELATED,ESTABLISHED'];
+
+/**
+ * Rules every host with a Berth bridge has, in this order (Docker's
+ * DOCKER-ISOLATION-STAGE-2, in Berth's names):
+ *
+ * - BERTH-ISOLATION: connections to published ports (DNAT) pass; anything else
+ *   headed for a Berth bridge is dropped. Traffic out of the host passes.
+ * - BERTH-INPUT: portmap sets route_localnet on bridges (so 127.0.0.1 can be DNATed
+ *   into a container), which also lets a container send to the host's 127.0.0.1
+ *   services through its gateway (CVE-2020-8558): new connections from a Berth
+ *   bridge to 127.0.0.0/8 are dropped, as kube-proxy does.
+ */
+export const BASE_RULES: readonly IsolationRule[] = [
+  { chain: ISOLATION_CHAIN, args: ['-m', 'conntrack', '--ctstate', 'DNAT', '-j', 'RETURN'] },
+  { chain: ISOLATION_CHAIN, args: ['-o', ANY_BRIDGE, '-j', 'DROP'] },
+  { chain: INPUT_CHAIN, args: ['-i', ANY_BRIDGE, '-d', '127.0.0.0/8', ...NEW_ONLY, '-j', 'DROP'] },
+];
+
+/**
+ * One bridge's rules (Docker's DOCKER-ISOLATION-STAGE-1). BERTH-FORWARD, jumped to
+ * first from FORWARD: traffic leaving the bridge for another interface goes
+ * through BERTH-ISOLATION; an internal bridge forwards nothing to or from any other
+ * interface, and BERTH-INPUT drops every connection its containers start towards
+ * the host (the host may still connect to them).
+ *
+ * Each bridge's rules are added and removed on their own (`-C`, `-A`, `-D`), never by
+ * rewriting the chains, so workers sharing a host never drop each other's rules.
+ */
+export function bridgeRules({ bridge, internal }: IsolatedBridge): IsolationRule[] {
+  const name = checkedBridgeName(bridge);
+  const rules: IsolationRule[] = [{ chain: FORWARD_CHAIN, args: ['-i', name, '!', '-o', name, '-j', ISOLATION_CHAIN] }];
+  if (internal) {
+    rules.push(
+      { chain: FORWARD_CHAIN, args: ['-i', name, '!', '-o', name, '-j', 'DROP'] },
+      { chain: FORWARD_CHAIN, args: ['-o', name, '!', '-i', name, '-j', 'DROP'] },
+      { chain: INPUT_CHAIN, args: ['-i', name, ...NEW_ONLY, '-j', 'DROP'] },
+    );
+  }
+  return rules;
+}
+
+/** Adds whatever of the bridge's rules (and the shared ones) is missing, and keeps Berth's jumps first. */
+export async function ensureBridgeIsolation(iptables: Iptables, bridge: IsolatedBridge): Promise<void> {
+  const chains = (await iptables.save('filter')).chains;
+  for (const chain of BERTH_CHAINS) if (!chains.includes(chain)) await iptables.succeeds(['-t', 'filter', '-N', chain]);
+  for (const [index, rule] of BASE_RULES.entries()) {
+    if (await has(iptables, rule)) continue;
+    // The RETURN must come before the DROP of its chain.
+    const position = BASE_RULES.slice(0, index).filter((r) => r.chain === rule.chain).length + 1;
+    await iptables.run(['-t', 'filter', '-I', rule.chain, String(position), ...rule.args]);
+  }
+  for (const rule of bridgeRules(bridge)) if (!(await has(iptables, rule))) await iptables.run(['-t', 'filter', '-A', rule.chain, ...rule.args]);
+  await ensureIsolationFirst(iptables);
+}
+
+/** Removes the bridge's rules, of either kind (so a bridge remade as the other kind keeps none); gone ones are fine. */
+export async function removeBridgeIsolation(iptables: Iptables, bridge: string): Promise<void> {
+  await removeRules(iptables, bridgeRules({ bridge, internal: true }));
+}
+
+/** Removes Berth's chains once no bridge has rules in them (of this worker or any other on the host). */
+export async function removeIsolationIfUnused(iptables: Iptables): Promise<boolean> {
+  const saved = await iptables.save('filter');
+  if (saved.rules.some((r) => r.chain === FORWARD_CHAIN)) return false;
+  for (const chain of BERTH_CHAINS) await iptables.removeChain('filter', chain);
+  return true;
+}
+
+/** The firewall plugin inserts its CNI-FORWARD jump first in FORWARD; Berth's must come before it. */
+export async function ensureIsolationFirst(iptables: Iptables): Promise<void> {
+  await iptables.ensureFirstJump('filter', 'FORWARD', FORWARD_CHAIN);
+  await iptables.ensureFirstJump('filter', 'INPUT', INPUT_CHAIN);
+}
+
+function has(iptables: Iptables, rule: IsolationRule): Promise<boolean> {
+  return iptables.succeeds(['-t', 'filter', '-C', rule.chain, ...rule.args]);
+}
+
+async function removeRules(iptables: Iptables, rules: readonly IsolationRule[]): Promise<void> {
+  for (const rule of rules) {
+    // A rule added twice (by hand, or by two racing workers) goes entirely; bounded all the same.
+    for (let round = 0; round < 10 && (await iptables.succeeds(['-t', 'filter', '-D', rule.chain, ...rule.args])); round++);
+  }
+}

@@ -1,0 +1,460 @@
+import { ConflictError, FailedPreconditionError, InvalidArgumentError } from '@berth/domain';
+import { SharedExclusiveLock } from '../images/store-lock';
+import type { ProcessRunner } from '../runc/process-runner';
+import { checkedId } from '../shared/container-id';
+import { CniRunner, type CniAttachment, type CniAttachmentRecord, type CniResult } from './cni';
+import type { CniExec } from './cni-exec';
+import { pruneSharedChains, sweepLeftovers, type LeftoverFilter } from './cni-leftovers';
+import { CNI_VERSION, cniPortMappings, endpointConfigList, portMappingsOf, staticAddresses } from './conflist';
+import { checkedPortMappings, portsCollide, resolveEndpoints, type Endpoint, type PortMapping, type PortProtocol } from './endpoint';
+import { HostLinks } from './host-links';
+import { canBindHostPort } from './host-ports';
+import { Iptables } from './iptables';
+import { ensureBridgeIsolation, ensureIsolationFirst, removeBridgeIsolation, removeIsolationIfUnused } from './isolation';
+import { networkOf, parseSubnet, subnetContains, type Ipv4Subnet } from './ipv4';
+import { NamespaceMarks } from './namespace-marks';
+import { NetworkNamespaces } from './netns';
+import { NetworkRegistry, networkConflict, networkConflictError, networkRecordOf, sameNetwork, type HostNetworkRecord } from './network-registry';
+import { CNI_NETWORK_PREFIX, checkedBridgeName, hostVethName, netnsPath } from './network-names';
+
+export interface HostNetworksOptions {
+  /** Attachment records and the host's network records live here (keep it across restarts). */
+  stateDir: string;
+  /** Where the CNI plugins are (default /usr/lib/cni, then /opt/cni/bin). */
+  pluginDirs?: string[];
+  /** Each plugin call is killed after this long (default 20 s). */
+  pluginTimeoutMs?: number;
+  /** Runs ip, sysctl and iptables; tests may swap it. */
+  runner?: ProcessRunner;
+  /** Runs the CNI plugins; tests may swap it. */
+  cniExec?: CniExec;
+}
+
+/** One interface of an attached container. */
+export interface AttachedInterface {
+  ifName: string;
+  networkId: string;
+  bridge: string;
+  ipAddress: string;
+  /** The subnet's prefix length, e.g. 24. */
+  prefixLength: number;
+  /** The bridge's address: the container's default route unless the network is internal. */
+  gateway: string;
+  internal: boolean;
+  macAddress?: string;
+  /** The host end of the veth (berthv…). */
+  hostVeth?: string;
+}
+
+export interface AttachResult {
+  /** For the OCI spec: `linux.namespaces` entry `{ type: 'network', path }`. */
+  netnsPath: string;
+  interfaces: AttachedInterface[];
+  ports: PortMapping[];
+}
+
+export interface ReconcileKeep {
+  containers: readonly string[];
+  bridges: readonly string[];
+}
+
+/** What a reconcile removed, for the worker's log. */
+export interface ReconcileReport {
+  /** Containers whose networking went: attachments, namespace, host veths, rules. */
+  containers: string[];
+  bridges: string[];
+  /** Plugin rules found and deleted by the sweep (DEL normally leaves none). */
+  iptablesRules: number;
+  /** Shared chains deleted because nothing on the host used them any more (Berth's and the plugins'). */
+  chains: string[];
+  /** Failures that did not stop the rest of the reconcile. */
+  errors: string[];
+}
+
+const HOST_PORT_ANY = '0.0.0.0';
+
+/**
+ * The host side of Berth networks: a named network namespace per container,
+ * joined to its networks' bridges by the standard CNI plugins (bridge with a
+ * static address from the control plane, portmap, firewall), isolated from other
+ * networks by Berth's own iptables chains.
+ *
+ * A worker owns what its state dir records: the namespaces it marked, the
+ * attachments it made, the bridges of its networks. Cleanup (detach, removeNetwork,
+ * reconcile) touches only those, so several workers, or test runs, can share a
+ * host; the shared chains go only once nothing on the host uses them.
+ *
+ * Every operation holds one lock per instance: the plugins and the isolation
+ * chains share bridges and iptables.
+ */
+export class HostNetworks {
+  private readonly cni: CniRunner;
+  private readonly namespaces: NetworkNamespaces;
+  private readonly marks: NamespaceMarks;
+  private readonly links: HostLinks;
+  private readonly iptables: Iptables;
+  private readonly registry: NetworkRegistry;
+  private readonly lock = new SharedExclusiveLock();
+
+  constructor(options: HostNetworksOptions) {
+    const { stateDir, pluginDirs, pluginTimeoutMs: timeoutMs, cniExec: exec } = options;
+    this.cni = new CniRunner({ stateDir, pluginDirs, timeoutMs, exec });
+    this.namespaces = new NetworkNamespaces({ runner: options.runner });
+    this.marks = new NamespaceMarks(stateDir);
+    this.links = new HostLinks({ runner: options.runner });
+    this.iptables = new Iptables({ runner: options.runner });
+    this.registry = new NetworkRegistry(stateDir);
+  }
+
+  /**
+   * Converges a container's networking to exactly these endpoints and published
+   * ports (ports go through the first endpoint): creates its namespace if needed,
+   * keeps attachments that still match (and pass CNI CHECK), removes the others and
+   * adds the missing ones. A failure undoes what this call added.
+   */
+  async attach(containerId: string, endpoints: readonly Endpoint[], ports: readonly PortMapping[] = []): Promise<AttachResult> {
+    checkedId(containerId);
+    const resolved = resolveEndpoints(endpoints);
+    const mappings = checkedPortMappings(ports);
+    if (mappings.length && !resolved.length) throw new InvalidArgumentError('published ports need a network');
+    if (mappings.length && resolved[0].internal) {
+      throw new InvalidArgumentError(`ports cannot be published through internal network ${resolved[0].name}`);
+    }
+    return this.lock.exclusive(async () => {
+      await this.refuseTakenPorts(containerId, mappings);
+      const networks = resolved.map(networkRecordOf);
+      await this.refuseNetworkConflicts(networks);
+
+      const path = netnsPath(containerId);
+      const wanted: CniAttachment[] = resolved.map((endpoint, index) => ({
+        containerId,
+        ifName: endpoint.ifName,
+        netnsPath: path,
+        config: endpointConfigList(endpoint),
+        ...(index === 0 && mappings.length ? { runtimeConfig: { portMappings: cniPortMappings(mappings) } } : {}),
+      }));
+
+      const hadNetns = await this.namespaces.exists(containerId);
+      const kept = hadNetns ? await this.keepMatching(containerId, wanted) : new Set<string>();
+      for (const record of (await this.cni.records(containerId)).reverse()) {
+        if (!kept.has(record.ifName)) await this.cni.del(record);
+      }
+      await this.marks.mark(containerId);
+      await this.namespaces.ensure(containerId);
+      for (const network of networks) {
+        await this.registry.save(network);
+        await ensureBridgeIsolation(this.iptables, network);
+      }
+
+      const added: string[] = [];
+      try {
+        for (const attachment of wanted) {
+          if (kept.has(attachment.ifName)) continue;
+          const result = await this.cni.add(attachment);
+          added.push(attachment.ifName);
+          await this.nameHostVeth(attachment, result);
+        }
+        await ensureIsolationFirst(this.iptables);
+      } catch (err) {
+        for (const ifName of added.reverse()) {
+          const record = await this.cni.record(containerId, ifName);
+          if (record) await this.cni.del(record).catch(() => undefined);
+        }
+        if (!hadNetns && (await this.cni.records(containerId)).length === 0) await this.removeNamespace(containerId).catch(() => undefined);
+        throw err;
+      }
+      return this.describe(containerId);
+    });
+  }
+
+  /**
+   * Removes a container's networking: DEL of every attachment in reverse (which
+   * removes its published ports), a sweep of anything the plugins left, the
+   * namespace, and the records. Idempotent; works from the records on disk alone.
+   * When a DEL fails the rest still goes, and the error is thrown with the record
+   * kept, so a retry finishes the job.
+   */
+  async detach(containerId: string): Promise<void> {
+    checkedId(containerId);
+    return this.lock.exclusive(async () => {
+      const errors = await this.removeContainer(containerId, await this.addressesOfOthers(containerId));
+      if (errors.length) throw errors[0];
+    });
+  }
+
+  /** Deletes a network's bridge and its isolation rules; refused while a container is still attached to it. */
+  async removeNetwork(bridge: string): Promise<void> {
+    checkedBridgeName(bridge);
+    return this.lock.exclusive(async () => {
+      const users = await this.containersOn(bridge);
+      if (users.length) throw new FailedPreconditionError(`bridge ${bridge} is still used by ${users.join(', ')}`, 'NetworkInUse');
+      await this.removeBridge(bridge);
+      await this.removeSharedChainsIfIdle();
+    });
+  }
+
+  /**
+   * Removes everything of this worker that the keep lists do not name (a kept
+   * container keeps its bridges too): the networking of every other container it
+   * marked or attached (as detach does) and the bridges of its other networks; then
+   * Berth's and the plugins' shared chains if nothing on the host uses them any
+   * more. For a worker's start, after a crash or a restart.
+   */
+  async reconcile(keep: ReconcileKeep): Promise<ReconcileReport> {
+    const keepContainers = new Set(keep.containers);
+    return this.lock.exclusive(async () => {
+      const report: ReconcileReport = { containers: [], bridges: [], iptablesRules: 0, chains: [], errors: [] };
+      const attempt = async (what: string, work: () => Promise<void>) => {
+        try {
+          await work();
+        } catch (err) {
+          report.errors.push(`${what}: ${(err as Error).message}`);
+        }
+      };
+
+      const owned = [...new Set([...(await this.cni.containers()), ...(await this.marks.list())])].sort();
+      const keptRecords = (await Promise.all(owned.filter((id) => keepContainers.has(id)).map((id) => this.cni.records(id)))).flat();
+      const keptAddresses = new Set(keptRecords.flatMap(recordAddresses));
+      for (const containerId of owned.filter((id) => !keepContainers.has(id))) {
+        const errors = await this.removeContainer(containerId, keptAddresses, (n) => (report.iptablesRules += n));
+        for (const err of errors) report.errors.push(`container ${containerId}: ${(err as Error).message}`);
+        report.containers.push(containerId);
+      }
+
+      const keepBridges = new Set([...keep.bridges, ...keptRecords.map(recordBridge).filter((b): b is string => !!b)]);
+      const stale = (await this.registry.list()).filter((n) => !keepBridges.has(n.bridge));
+      const bridgeAddresses = await this.links.ipv4Addresses();
+      const staleSubnets: Ipv4Subnet[] = stale.flatMap((n) => [parseSubnet(n.subnet), ...(bridgeAddresses.get(n.bridge) ?? []).map(networkOf)]);
+      await attempt('iptables', async () => {
+        // Firewall rules of the stale networks' addresses that no DEL removed (they carry no owner).
+        const plan = await sweepLeftovers(this.iptables, {
+          staleContainer: () => false,
+          staleAddress: (ip) => !keptAddresses.has(ip) && staleSubnets.some((subnet) => subnetContains(subnet, ip)),
+        });
+        report.iptablesRules += plan.rules.length;
+      });
+      for (const network of stale) {
+        await attempt(`bridge ${network.bridge}`, () => this.removeBridge(network.bridge));
+        report.bridges.push(network.bridge);
+      }
+      await attempt('shared chains', async () => {
+        report.chains.push(...(await this.removeSharedChainsIfIdle()));
+      });
+      return report;
+    });
+  }
+
+  /**
+   * Whether a host port is free for publishing: no Berth container publishes a
+   * colliding port, and a socket can be bound to it on the host right now.
+   */
+  async isHostPortFree(hostPort: number, protocol: PortProtocol, hostIp?: string): Promise<boolean> {
+    const [wanted] = checkedPortMappings([{ hostPort, containerPort: 1, protocol, ...(hostIp ? { hostIp } : {}) }]);
+    if ((await this.publishedPorts()).some(({ port }) => portsCollide(port, wanted))) return false;
+    return canBindHostPort(hostPort, protocol, hostIp ?? HOST_PORT_ANY);
+  }
+
+  /** The container's networking as recorded, or undefined when it has none. */
+  async inspect(containerId: string): Promise<AttachResult | undefined> {
+    return (await this.cni.records(containerId)).length ? this.describe(containerId) : undefined;
+  }
+
+  /** CNI CHECK of every attachment of the container (throws what the first failing plugin says). */
+  async check(containerId: string): Promise<void> {
+    return this.lock.shared(async () => {
+      for (const record of await this.cni.records(containerId)) await this.cni.check(containerId, record.ifName);
+    });
+  }
+
+  /** Refuses to start on a host without the plugins, or with plugins that cannot speak Berth's CNI version. */
+  async preflight(): Promise<{ cniVersion: string; iptables: string }> {
+    for (const plugin of ['bridge', 'static', 'portmap', 'firewall']) {
+      const versions = await this.cni.supportedVersions(plugin);
+      if (!versions.includes(CNI_VERSION)) {
+        const message = `CNI plugin ${plugin} does not support CNI ${CNI_VERSION} (only ${versions.join(', ')})`;
+        throw new FailedPreconditionError(message, 'CniVersionUnsupported');
+      }
+    }
+    return { cniVersion: CNI_VERSION, iptables: (await this.iptables.run(['--version'])).trim() };
+  }
+
+  /**
+   * DEL of every attachment in reverse, then a sweep of the container's plugin rules
+   * (the bridge plugin skips its masquerade teardown when the namespace is already
+   * gone), the namespace, its mark and the host veths. Failed DELs are returned, their
+   * records kept for a retry.
+   */
+  private async removeContainer(containerId: string, keepAddresses: ReadonlySet<string>, onSwept?: (rules: number) => void): Promise<unknown[]> {
+    const records = await this.cni.records(containerId);
+    const errors: unknown[] = [];
+    for (const record of [...records].reverse()) await this.cni.del(record).catch((err: unknown) => errors.push(err));
+    const mine = new Set(records.flatMap(recordAddresses));
+    const filter: LeftoverFilter = {
+      staleContainer: (id) => id === containerId,
+      staleAddress: (ip) => mine.has(ip) && !keepAddresses.has(ip),
+    };
+    const plan = await sweepLeftovers(this.iptables, filter);
+    onSwept?.(plan.rules.length);
+    await this.removeNamespace(containerId);
+    for (const record of records) await this.links.delete(hostVethName(containerId, record.ifName));
+    return errors;
+  }
+
+  private async removeNamespace(containerId: string): Promise<void> {
+    await this.namespaces.remove(containerId);
+    await this.marks.unmark(containerId);
+  }
+
+  private async removeBridge(bridge: string): Promise<void> {
+    await this.links.delete(bridge);
+    await removeBridgeIsolation(this.iptables, bridge);
+    await this.registry.remove(bridge);
+  }
+
+  /**
+   * Berth's chains and the plugins' shared ones, once no Berth namespace is left on
+   * the host (any worker's: each makes its namespace before it adds rules) and the
+   * chains hold nothing but their own plumbing.
+   */
+  private async removeSharedChainsIfIdle(): Promise<string[]> {
+    if ((await this.namespaces.list()).length > 0) return [];
+    const removed = (await removeIsolationIfUnused(this.iptables)) ? ['filter/BERTH-FORWARD', 'filter/BERTH-ISOLATION', 'filter/BERTH-INPUT'] : [];
+    return [...removed, ...(await pruneSharedChains(this.iptables))];
+  }
+
+  private async describe(containerId: string): Promise<AttachResult> {
+    const records = await this.cni.records(containerId);
+    return {
+      netnsPath: netnsPath(containerId),
+      interfaces: records.map(describeInterface),
+      ports: records.flatMap((r) => portMappingsOf(r.runtimeConfig)),
+    };
+  }
+
+  /** Attachments that match what is wanted and pass CNI CHECK stay; everything else is redone. */
+  private async keepMatching(containerId: string, wanted: readonly CniAttachment[]): Promise<Set<string>> {
+    const kept = new Set<string>();
+    for (const record of await this.cni.records(containerId)) {
+      const match = wanted.find((w) => w.ifName === record.ifName);
+      if (!match || !record.result || !sameAttachment(match, record)) continue;
+      const healthy = await this.cni.check(containerId, record.ifName).then(
+        () => true,
+        () => false,
+      );
+      if (healthy) kept.add(record.ifName);
+    }
+    return kept;
+  }
+
+  /** Gives the host end of the veth its Berth name (the bridge plugin names it veth<random>) and records it. */
+  private async nameHostVeth(attachment: CniAttachment, result: CniResult): Promise<void> {
+    const bridge = recordBridge(attachment);
+    const index = (result.interfaces ?? []).findIndex((i) => !i.sandbox && i.name !== bridge);
+    if (index < 0) return;
+    const current = result.interfaces![index].name;
+    const name = hostVethName(attachment.containerId, attachment.ifName);
+    if (current !== name) {
+      // A link left with this name (its namespace still held by some process) would block the rename.
+      if (await this.links.get(name)) await this.links.delete(name);
+      await this.links.rename(current, name);
+    }
+    const interfaces = result.interfaces!.map((i, n) => (n === index ? { ...i, name } : i));
+    await this.cni.updateResult(attachment.containerId, attachment.ifName, { ...result, interfaces });
+  }
+
+  private async refuseTakenPorts(containerId: string, mappings: readonly PortMapping[]): Promise<void> {
+    const all = await this.publishedPorts();
+    const published = all.filter((p) => p.containerId !== containerId);
+    const mine = all.filter((p) => p.containerId === containerId).map((p) => p.port);
+    for (const port of mappings) {
+      const where = `${port.hostIp ?? HOST_PORT_ANY}:${port.hostPort}/${port.protocol}`;
+      const owner = published.find((p) => portsCollide(p.port, port));
+      if (owner) throw new ConflictError(`host port ${where} is already published by ${owner.containerId}`, 'PortInUse');
+      const ours = mine.some((p) => portsCollide(p, port));
+      if (!ours && !(await canBindHostPort(port.hostPort, port.protocol, port.hostIp ?? HOST_PORT_ANY))) {
+        throw new ConflictError(`host port ${where} is in use on this host`, 'PortInUse');
+      }
+    }
+  }
+
+  private async refuseNetworkConflicts(networks: readonly HostNetworkRecord[]): Promise<void> {
+    const known = await this.registry.list();
+    for (const network of networks) {
+      const conflict = networkConflict(network, known);
+      if (!conflict) continue;
+      // A stale record of the same bridge with no container on it gives way (the bridge is remade).
+      const stale = known.find((k) => k.bridge === network.bridge && !sameNetwork(k, network));
+      if (stale && (await this.containersOn(stale.bridge)).length === 0 && !networkConflict(network, known.filter((k) => k !== stale))) {
+        await this.removeBridge(stale.bridge);
+        continue;
+      }
+      throw networkConflictError(network, conflict);
+    }
+  }
+
+  private async containersOn(bridge: string): Promise<string[]> {
+    const users: string[] = [];
+    for (const containerId of await this.cni.containers()) {
+      if ((await this.cni.records(containerId)).some((r) => recordBridge(r) === bridge)) users.push(containerId);
+    }
+    return users;
+  }
+
+  private async publishedPorts(): Promise<{ containerId: string; port: PortMapping }[]> {
+    const out: { containerId: string; port: PortMapping }[] = [];
+    for (const containerId of await this.cni.containers()) {
+      for (const record of await this.cni.records(containerId)) {
+        for (const port of portMappingsOf(record.runtimeConfig)) out.push({ containerId, port });
+      }
+    }
+    return out;
+  }
+
+  /** Addresses other containers of this worker hold (firewall rules keyed by them stay). */
+  private async addressesOfOthers(containerId: string): Promise<Set<string>> {
+    const out = new Set<string>();
+    for (const id of await this.cni.containers()) {
+      if (id === containerId) continue;
+      for (const record of await this.cni.records(id)) for (const ip of recordAddresses(record)) out.add(ip);
+    }
+    return out;
+  }
+}
+
+function sameAttachment(a: CniAttachment, b: CniAttachment): boolean {
+  return (
+    a.netnsPath === b.netnsPath &&
+    JSON.stringify(a.config) === JSON.stringify(b.config) &&
+    JSON.stringify(a.runtimeConfig ?? {}) === JSON.stringify(b.runtimeConfig ?? {})
+  );
+}
+
+function recordBridge(attachment: CniAttachment): string | undefined {
+  const bridge = attachment.config.plugins.find((p) => p.type === 'bridge')?.bridge;
+  return typeof bridge === 'string' ? bridge : undefined;
+}
+
+/** The container's addresses an attachment holds (from its result, else from its static config). */
+function recordAddresses(record: CniAttachmentRecord): string[] {
+  const fromResult = (record.result?.ips ?? []).map((ip) => ip.address.split('/')[0]);
+  return fromResult.length ? fromResult : staticAddresses(record.config).map((a) => a.address.split('/')[0]);
+}
+
+function describeInterface(record: CniAttachmentRecord): AttachedInterface {
+  const configured = staticAddresses(record.config)[0];
+  const sandbox = (record.result?.interfaces ?? []).find((i) => i.sandbox && i.name === record.ifName);
+  const bridge = recordBridge(record) ?? '';
+  const hostVeth = (record.result?.interfaces ?? []).find((i) => !i.sandbox && i.name !== bridge)?.name;
+  return {
+    ifName: record.ifName,
+    networkId: record.config.name.startsWith(CNI_NETWORK_PREFIX) ? record.config.name.slice(CNI_NETWORK_PREFIX.length) : record.config.name,
+    bridge,
+    ipAddress: recordAddresses(record)[0] ?? '',
+    prefixLength: Number(configured?.address.split('/')[1]),
+    gateway: configured?.gateway ?? '',
+    internal: record.config.plugins.find((p) => p.type === 'bridge')?.isDefaultGateway !== true,
+    ...(sandbox?.mac ? { macAddress: sandbox.mac } : {}),
+    ...(hostVeth ? { hostVeth } : {}),
+  };
+}
+
