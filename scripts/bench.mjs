@@ -32,12 +32,12 @@ function summary(name, values) {
   return { name, runs: values.length, p50: percentile(values, 50), p95: percentile(values, 95), mean: values.reduce((a, b) => a + b, 0) / values.length };
 }
 
-async function timeApi(base, token) {
+async function timeApi(base, token, extra = {}) {
   const { call } = client(base, token);
   const times = [];
   for (let i = 0; i < WARMUP + RUNS; i++) {
     const t0 = performance.now();
-    const created = await call('POST', '/v1/containers', { image: 'busybox', cmd: ['true'] });
+    const created = await call('POST', '/v1/containers', { image: 'busybox', cmd: ['true'], ...extra });
     const waited = await call('GET', `/v1/containers/${created.container.id}/wait?condition=exited&timeout=60`);
     const ms = performance.now() - t0;
     if (!waited.met || waited.exitCode !== 0) throw new Error(`run ${i} did not exit 0: ${JSON.stringify(waited)}`);
@@ -167,11 +167,12 @@ async function main() {
     process.stdout.write(`Berth benchmark: ${RUNS} runs each after ${WARMUP} warm-up runs, ${os.cpus().length} CPUs, ${os.release()}\n\n`);
     const raw = summary('raw runc run (prepared bundle)', timeRawRunc(bundle));
     const api = summary('Berth API create→exited (busybox true)', await timeApi(running.api.url, token));
-    const rows = [raw, api];
+    const bare = summary('  the same with networkMode none', await timeApi(running.api.url, token, { networkMode: 'none' }));
+    const rows = [raw, api, bare];
     const hasDocker = stack.have('dockerd') && stack.have('docker');
     process.stdout.write(`${'what'.padEnd(44)}${'p50'.padStart(11)}${'p95'.padStart(11)}${'mean'.padStart(11)}\n`);
     for (const r of rows) process.stdout.write(`${r.name.padEnd(44)}${fmt(r.p50)}${fmt(r.p95)}${fmt(r.mean)}\n`);
-    process.stdout.write(`\nratio Berth/raw runc: p50 ${(api.p50 / raw.p50).toFixed(2)}x, p95 ${(api.p95 / raw.p95).toFixed(2)}x\n`);
+    process.stdout.write(`\nratio Berth/raw runc: p50 ${(api.p50 / raw.p50).toFixed(2)}x, p95 ${(api.p95 / raw.p95).toFixed(2)}x (networkMode none: p50 ${(bare.p50 / raw.p50).toFixed(2)}x; raw runc has no network)\n`);
 
     const registryServer = stack.requireRuntime('images/registry/local-registry.js');
     const registry = await registryServer.startRegistry();
