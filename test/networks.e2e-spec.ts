@@ -37,6 +37,34 @@ describe('networks', () => {
     expect((await admin.loadImage(env.busyboxOciTar)).status).toBe('succeeded');
   });
 
+  // Last: every container these tests made is deleted, and then nothing of them is left on the host.
+  afterAll(async () => {
+    const ours = (name: string) => name.includes(`-${process.pid}-`);
+    // One more, running, on two networks with a published port, so there is surely something to clean.
+    const a = (await admin.post('/v1/networks', { name: uniqueName('last-a') }).expect(201)).body;
+    const b = (await admin.post('/v1/networks', { name: uniqueName('last-b'), internal: true }).expect(201)).body;
+    const last = await admin.run({ image: 'busybox', cmd: ['sleep', '1000'], networks: [a.name, b.name], ports: [{ hostPort: await freePort(), containerPort: 80 }] });
+    expect(hostLinks()).toContain(`berth-${a.id.slice(-9)}`);
+    expect(execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })).toContain(last);
+    const mine = (await admin.get('/v1/containers?limit=100').expect(200)).body.items.filter((c: { networks: { name: string }[] }) => c.networks.some((n) => ours(n.name)));
+    const ids: string[] = mine.map((c: { id: string }) => c.id);
+    await Promise.all(ids.map((id) => admin.delete(`/v1/containers/${id}?force=true`)));
+    for (const id of ids) await admin.waitContainer(id, 'removed');
+    const netns = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
+    const mounts = execFileSync('cat', ['/proc/mounts'], { encoding: 'utf8' });
+    const rules = hostRules();
+    for (const id of ids) {
+      expect(netns).not.toContain(id);
+      expect(mounts).not.toContain(id);
+      expect(rules).not.toContain(id);
+    }
+    expect(ids).toContain(last);
+    for (const n of (await admin.get('/v1/networks').expect(200)).body.items as { id: string; name: string; containers: unknown[] }[]) {
+      if (ours(n.name)) expect(n.containers).toEqual([]);
+      if (!n.containers.length) expect(hostLinks()).not.toContain(`berth-${n.id.slice(-9)}`);
+    }
+  });
+
   it('creates networks with a subnet from the pool or given, refusing overlaps and bad input with the field named', async () => {
     const auto = (await admin.post('/v1/networks', { name: uniqueName('auto'), labels: { tier: 'web' } }).expect(201)).body;
     expect(auto).toMatchObject({ id: expect.stringMatching(/^net_/), driver: 'bridge', subnet: expect.stringMatching(/\/24$/), internal: false, isDefault: false, containers: [], labels: { tier: 'web' } });
