@@ -182,12 +182,22 @@ function requireRuntime(relative) {
 }
 
 /** Removes every container a test or bench run left under a worker's runtime root. */
+/**
+ * Removes the containers a stopped worker left (runtime root `<worker>/runtime`),
+ * then everything its networking recorded (`<worker>/networks`): namespaces,
+ * bridges, veths and iptables rules. Only what that worker's state names.
+ */
 async function removeLeftoverContainers(runtimeRoot) {
   if (!fs.existsSync(runtimeRoot)) return;
   const { RuncRuntime } = requireRuntime('runc/runc.runtime.js');
   const runtime = new RuncRuntime({ root: runtimeRoot });
   for (const c of await runtime.list()) await runtime.remove(c.id, { force: true });
   await runtime.close();
+  const networksDir = path.join(path.dirname(runtimeRoot), 'networks');
+  if (!fs.existsSync(networksDir)) return;
+  const { HostNetworks } = requireRuntime('network/networks.js');
+  const report = await new HostNetworks({ stateDir: networksDir }).reconcile({ containers: [], bridges: [] });
+  if (report.errors.length) process.stderr.write(`[berth] network clean-up: ${report.errors.join('; ')}\n`);
 }
 
 module.exports = { requireRuntime, removeLeftoverContainers, ROOT, API_MAIN, WORKER_MAIN, startStack, startRedis, startApi, startWorker, waitForHost, stopProcess, freePort, waitUntil, have, sleep, persistentSecret };
