@@ -3,9 +3,9 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { Readable } from 'node:stream';
-import * as tar from 'tar-stream';
 import { buildImageArchive, busyboxLayer } from '../libs/runtime/src/images/image-builder';
 import { startRegistry } from '../libs/runtime/src/images/registry/local-registry';
+import { readTarFiles } from '../libs/runtime/src/images/testing/archive-fixtures';
 import { admin, api, env, uniqueName } from './support/api-client';
 
 type Registry = Awaited<ReturnType<typeof startRegistry>>;
@@ -42,26 +42,6 @@ async function forget(ref: string) {
   const res = await admin.delete(`/v1/images/${encodeURIComponent(ref)}?force=true`).expect(200);
   for (const op of res.body.operations) await waitOk(op.id);
   return res.body;
-}
-
-async function tarMembers(body: Buffer): Promise<Map<string, Buffer>> {
-  const members = new Map<string, Buffer>();
-  const extract = tar.extract();
-  const done = new Promise<void>((resolve, reject) => {
-    extract.on('entry', (header, stream, next) => {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: unknown) => chunks.push(c as Buffer));
-      stream.on('end', () => {
-        if (header.type === 'file') members.set(header.name, Buffer.concat(chunks));
-        next();
-      });
-    });
-    extract.on('finish', resolve);
-    extract.on('error', reject);
-  });
-  Readable.from([body]).pipe(extract);
-  await done;
-  return members;
 }
 
 async function gunzip(b: Buffer): Promise<Buffer> {
@@ -207,7 +187,7 @@ describe('images from registries', () => {
       })
       .expect(200);
     expect(res.headers['content-type']).toContain('application/x-tar');
-    const members = await tarMembers(res.body as Buffer);
+    const members = await readTarFiles(res.body as Buffer);
     expect(JSON.parse(members.get('oci-layout')!.toString())).toEqual({ imageLayoutVersion: '1.0.0' });
     const index = JSON.parse(members.get('index.json')!.toString());
     expect(index.manifests[0]).toMatchObject({ digest: image.digest, annotations: { 'io.containerd.image.name': ref, 'org.opencontainers.image.ref.name': '1' } });

@@ -18,16 +18,8 @@ async function fetchFrom(networks: unknown[], host: string) {
   return out;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { freePort } = require('../scripts/lib/stack.cjs') as { freePort: () => Promise<number> };
 
 const hostLinks = () => execFileSync('ip', ['-br', 'link'], { encoding: 'utf8' });
 const hostRules = () => execFileSync('iptables-save', [], { encoding: 'utf8' });

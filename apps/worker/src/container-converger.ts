@@ -106,8 +106,7 @@ export class ContainerConverger {
     if (job.desired === 'removed') {
       this.health?.unwatch(id);
       if (info) await this.runtime.remove(id, { force: true });
-      await this.states.delete(id);
-      await this.networking?.release(id, job.spec.networks);
+      await this.forget(id, job.spec.networks);
       await this.reporter.container(id, { status: 'removed', generation: job.generation });
       return;
     }
@@ -119,7 +118,7 @@ export class ContainerConverger {
       const image = await this.resolveImage(job);
       const { autoRemove, restartPolicy, healthcheck } = job.spec;
       const { name, hostname, networks } = job.spec;
-      const metadata = { teamId: job.teamId, imageDigest: image.digest, autoRemove: autoRemove === true, restartPolicy, healthcheck, name, hostname, networks };
+      const metadata = { teamId: job.teamId, imageDigest: image.digest, autoRemove: autoRemove === true, restartPolicy, healthcheck };
       const mounts = this.volumes ? await this.volumes.resolve(job.spec.mounts) : [];
       const netnsPath = await this.networking?.prepare(id, job.spec);
       try {
@@ -157,8 +156,7 @@ export class ContainerConverger {
       if (current.metadata.autoRemove === true) {
         this.health?.unwatch(info.id);
         await this.runtime.remove(info.id, { force: true });
-        await this.states.delete(info.id);
-        await this.networking?.release(info.id, current.metadata.networks as ContainerNetwork[] | undefined);
+        await this.forget(info.id);
         await this.reporter.container(info.id, { status: 'removed' });
         return;
       }
@@ -225,6 +223,17 @@ export class ContainerConverger {
       if (err instanceof NotFoundError) return undefined;
       throw err;
     }
+  }
+
+  /**
+   * A removed container's last traces: its state file, then its networking (from
+   * what the state says it joined, which follows connects and disconnects; the
+   * job's list when the state has none).
+   */
+  private async forget(id: string, fallback?: ContainerNetwork[]): Promise<void> {
+    const networks = (await this.states.get(id)).network?.networks ?? fallback;
+    await this.states.delete(id);
+    await this.networking?.release(id, networks);
   }
 
   /** The image to create from: pulled first when the job says so (pullPolicy), else it must be here. */

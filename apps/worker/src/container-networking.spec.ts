@@ -1,4 +1,4 @@
-import type { ContainerNetwork, ContainerSpec } from '@berth/domain';
+import { AlreadyExistsError, type ContainerNetwork, type ContainerSpec } from '@berth/domain';
 import { ContainerNetworking, NetworkMetadata } from './container-networking';
 
 const net = (networkId: string, ipAddress: string, aliases: string[] = []): ContainerNetwork => ({
@@ -16,14 +16,15 @@ function setup(members: Array<{ id: string; meta: NetworkMetadata }>, portFree =
   const calls: string[] = [];
   const hosts = new Map<string, string>();
   const networks = {
-    attach: async (id: string) => {
+    attach: async (id: string, _endpoints: unknown, ports: unknown[]) => {
+      // As HostNetworks does: a port the host holds is refused before anything is made.
+      if (ports.length && !portFree) throw new AlreadyExistsError('host port 8080/tcp is in use on this host', 'PortInUse');
       calls.push(`attach ${id}`);
       return { netnsPath: `/var/run/netns/berth-${id}`, interfaces: [], ports: [] };
     },
     detach: async (id: string) => void calls.push(`detach ${id}`),
     removeNetwork: async (bridge: string) => void calls.push(`remove ${bridge}`),
     reconcile: async () => ({ containers: [], netns: [], bridges: [], veths: [], iptablesRules: 0, chains: [], errors: [] }),
-    isHostPortFree: async () => portFree,
   };
   const runtime = { list: async () => [], setHosts: async (id: string, content: string) => void hosts.set(id, content) };
   const networking = new ContainerNetworking(networks as never, runtime as never, async () => members);
@@ -48,7 +49,7 @@ describe('ContainerNetworking', () => {
     expect(hosts.has('ctr_d')).toBe(false);
   });
 
-  it('refuses a port the host holds before joining any network', async () => {
+  it('passes published ports to the host side, and a port the host holds fails the create before any network is joined', async () => {
     const { networking, calls } = setup([], false);
     await expect(networking.prepare('ctr_a', spec([net('front', '10.9.0.2')], { ports: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }] }))).rejects.toMatchObject({ reason: 'PortInUse' });
     expect(calls).toEqual([]);

@@ -1,4 +1,4 @@
-import { AlreadyExistsError, ContainerNetwork, ContainerSpec, PublishedPort } from '@berth/domain';
+import { ContainerNetwork, ContainerSpec, PublishedPort } from '@berth/domain';
 import { renderHostsFile, type ContainerRuntime, type HostNetworks, type HostsEntry } from '@berth/runtime';
 
 /** What of a container's networking the worker keeps in its runtime metadata. */
@@ -8,7 +8,7 @@ export interface NetworkMetadata {
   networks?: ContainerNetwork[];
 }
 
-type Networks = Pick<HostNetworks, 'attach' | 'detach' | 'removeNetwork' | 'reconcile' | 'isHostPortFree'>;
+type Networks = Pick<HostNetworks, 'attach' | 'detach' | 'removeNetwork' | 'reconcile'>;
 
 /** The containers this host has, with their network metadata (the worker's state files). */
 export type Members = () => Promise<Array<{ id: string; meta: NetworkMetadata }>>;
@@ -29,18 +29,13 @@ export class ContainerNetworking {
   ) {}
 
   /**
-   * Before a create: refuses ports something on the host already holds, then joins
-   * the container's networks. Answers the namespace to create the container in.
+   * Before a create: joins the container's networks (a published port something on
+   * the host already holds is refused, PortInUse, before anything is made).
+   * Answers the namespace to create the container in.
    */
   async prepare(id: string, spec: ContainerSpec): Promise<string | undefined> {
     if ((spec.networkMode ?? 'bridge') !== 'bridge' || !spec.networks?.length) return undefined;
-    const ports = spec.ports ?? [];
-    for (const p of ports) {
-      if (!(await this.networks.isHostPortFree(p.hostPort, p.protocol, p.hostIp))) {
-        throw new AlreadyExistsError(`port ${portText(p)} is already in use on this host`, 'PortInUse');
-      }
-    }
-    const attached = await this.networks.attach(id, spec.networks.map(toEndpoint), ports.map((p) => ({ ...p })));
+    const attached = await this.networks.attach(id, spec.networks.map(toEndpoint), (spec.ports ?? []).map((p) => ({ ...p })));
     return attached.netnsPath;
   }
 
@@ -96,8 +91,4 @@ export class ContainerNetworking {
 
 function toEndpoint(n: ContainerNetwork) {
   return { networkId: n.networkId, name: n.name, bridge: n.bridge, subnet: n.subnet, gateway: n.gateway, ipAddress: n.ipAddress, internal: n.internal };
-}
-
-function portText(p: PublishedPort): string {
-  return `${p.hostIp ? `${p.hostIp}:` : ''}${p.hostPort}/${p.protocol}`;
 }

@@ -1,9 +1,8 @@
 import { lstat, mkdir, readdir, realpath, rm, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
-import { ContainerMount, FailedPreconditionError, InvalidArgumentError, PermissionDeniedError } from '@berth/domain';
+import { ContainerMount, FailedPreconditionError, InvalidArgumentError, PermissionDeniedError, isId } from '@berth/domain';
 import type { HostMount } from '@berth/runtime';
 
-const VOLUME_ID = /^vol_[0-9a-z]{26}$/;
 /** du gives up after this many entries rather than walk a huge volume for ever. */
 const MAX_USAGE_ENTRIES = 1_000_000;
 
@@ -15,7 +14,7 @@ export class VolumeStore {
   constructor(readonly root: string) {}
 
   dataDir(volumeId: string): string {
-    if (!VOLUME_ID.test(volumeId)) throw new InvalidArgumentError(`"${volumeId}" is not a volume id`, [], 'InvalidVolume');
+    if (!isId('volume', volumeId)) throw new InvalidArgumentError(`"${volumeId}" is not a volume id`, [], 'InvalidVolume');
     return join(this.root, volumeId, '_data');
   }
 

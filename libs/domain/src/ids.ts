@@ -61,3 +61,7 @@ function increment(digits: number[]): number[] {
 export function isId(kind: IdKind, value: string): boolean {
   return new RegExp(`^${IdPrefix[kind]}_[0-9a-hjkmnp-tv-z]{26}$`).test(value);
 }
+
+/** Names of containers, volumes and networks: unique in the team, as Docker allows them. */
+export const RESOURCE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
+export const RESOURCE_NAME_RULE = 'must start with a letter or digit and use only letters, digits, _ . - (at most 128)';

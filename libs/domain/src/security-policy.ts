@@ -1,6 +1,7 @@
 import type { ContainerMount, ContainerSecurity } from './container-spec';
 import type { TeamPolicy } from './entities/team.entity';
 import { InvalidArgumentError, PermissionDeniedError } from './errors';
+import { RESOURCE_NAME } from './ids';
 
 function capabilityName(cap: string): string {
   return cap.toUpperCase().replace(/^CAP_/, '');
@@ -46,8 +47,6 @@ export function allowedBindRoot(source: string, policy: TeamPolicy): string {
   return root;
 }
 
-const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
-
 /**
  * Checks a create's mounts before anything is stored: absolute, distinct targets;
  * volume names; bind sources on the team's allowlist (403 otherwise), each
@@ -69,7 +68,7 @@ export function checkMounts(mounts: ContainerMount[], policy: TeamPolicy): Conta
         if (m.source !== undefined) throw bad('source', 'must be absent for a tmpfs mount');
         return { type: 'tmpfs', target, readOnly: m.readOnly === true, ...(m.tmpfsSizeBytes !== undefined ? { tmpfsSizeBytes: m.tmpfsSizeBytes } : {}) };
       case 'volume':
-        if (m.source !== undefined && !VOLUME_NAME.test(m.source)) throw bad('source', 'must be a volume name (letters, digits, _ . -)');
+        if (m.source !== undefined && !RESOURCE_NAME.test(m.source)) throw bad('source', 'must be a volume name (letters, digits, _ . -)');
         return { type: 'volume', source: m.source, target, readOnly: m.readOnly === true };
       case 'bind': {
         if (!m.source || !m.source.startsWith('/') || m.source.split('/').some((p) => p === '..')) throw bad('source', 'must be an absolute host path without ..');

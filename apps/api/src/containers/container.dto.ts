@@ -20,12 +20,11 @@ import {
   ValidateNested,
   ValidationOptions,
 } from 'class-validator';
-import { Container, ContainerStatus, DesiredState, HealthStatus, NetworkMode, PullPolicy, RestartPolicyName } from '@berth/domain';
+import { Container, ContainerStatus, DesiredState, HealthStatus, NetworkMode, PullPolicy, RESOURCE_NAME, RESOURCE_NAME_RULE, RestartPolicyName } from '@berth/domain';
 import { ErrorDto } from '../common/problem';
 import { ContainerResourcesDto, ContainerSecurityDto } from './container-limits.dto';
 import { OperationDto } from '../operations/operation.dto';
 
-export const CONTAINER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
 
 /** A map of string to string (labels), checked key by key. */
 function IsStringMap(options?: ValidationOptions) {
@@ -145,10 +144,10 @@ export class NetworkAttachmentDto {
 }
 
 export class CreateContainerDto {
-  @ApiPropertyOptional({ description: 'Unique within the team; generated when absent', example: 'web-1', pattern: CONTAINER_NAME.source })
+  @ApiPropertyOptional({ description: 'Unique within the team; generated when absent', example: 'web-1', pattern: RESOURCE_NAME.source })
   @IsOptional()
   @IsString()
-  @Matches(CONTAINER_NAME, { message: 'name must start with a letter or digit and use only letters, digits, _ . - (at most 128)' })
+  @Matches(RESOURCE_NAME, { message: `name ${RESOURCE_NAME_RULE}` })
   name?: string;
 
   @ApiProperty({ description: 'Image reference, as Docker writes it', example: 'busybox:latest' })
@@ -556,9 +555,9 @@ export class ContainerTopDto {
 }
 
 export class RenameContainerDto {
-  @ApiProperty({ example: 'web-2', pattern: CONTAINER_NAME.source })
+  @ApiProperty({ example: 'web-2', pattern: RESOURCE_NAME.source })
   @IsString()
-  @Matches(CONTAINER_NAME, { message: 'name must start with a letter or digit and use only letters, digits, _ . - (at most 128)' })
+  @Matches(RESOURCE_NAME, { message: `name ${RESOURCE_NAME_RULE}` })
   name: string;
 }
 

@@ -60,26 +60,16 @@ export class ImagesService {
     const host = await this.readyHost(auth, hostRef);
     const upload = await this.uploads.save(body);
     try {
-      const operationId = newId('operation');
-      const operation = await this.db.transaction((tx) =>
-        this.operations.insert(tx, {
-          id: operationId,
+      const operation = await this.enqueue(auth, host, 'image.load', upload.id, (operationId) =>
+        jobFor(JobName.ImageLoad, host.name, {
+          operationId,
           teamId: auth.teamId,
-          kind: 'image.load',
-          targetKind: 'image',
-          targetId: upload.id,
-          hostId: host.id,
-          job: jobFor(JobName.ImageLoad, host.name, {
-            operationId,
-            teamId: auth.teamId,
-            uploadId: upload.id,
-            downloadPath: this.uploads.signedPath(upload.id),
-            sizeBytes: upload.sizeBytes,
-            sha256: upload.sha256,
-          }),
+          uploadId: upload.id,
+          downloadPath: this.uploads.signedPath(upload.id),
+          sizeBytes: upload.sizeBytes,
+          sha256: upload.sha256,
         }),
       );
-      await this.producer.enqueue(operation);
       return { operation, sizeBytes: upload.sizeBytes, sha256: upload.sha256 };
     } catch (err) {
       await this.uploads.remove(upload.id);

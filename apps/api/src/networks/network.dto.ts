@@ -1,10 +1,11 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { RESOURCE_NAME, RESOURCE_NAME_RULE } from '@berth/domain';
 import { ArrayMaxSize, IsArray, IsBoolean, IsIn, IsObject, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 
 export class CreateNetworkDto {
   @ApiProperty({ example: 'backend' })
   @IsString()
-  @Matches(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/, { message: 'name must start with a letter or digit and use only letters, digits, _ . - (at most 128)' })
+  @Matches(RESOURCE_NAME, { message: `name ${RESOURCE_NAME_RULE}` })
   name: string;
 
   @ApiPropertyOptional({ enum: ['bridge'], default: 'bridge' })

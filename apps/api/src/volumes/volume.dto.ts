@@ -1,15 +1,14 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsObject, IsOptional, IsString, Matches } from 'class-validator';
+import { RESOURCE_NAME, RESOURCE_NAME_RULE } from '@berth/domain';
 import { OperationDto } from '../operations/operation.dto';
 
-export const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
-const VOLUME_NAME_MESSAGE = 'name must start with a letter or digit and use only letters, digits, _ . - (at most 128)';
 
 export class CreateVolumeDto {
   @ApiPropertyOptional({ example: 'pgdata', description: 'Unique in the team; a random name when absent' })
   @IsOptional()
   @IsString()
-  @Matches(VOLUME_NAME, { message: VOLUME_NAME_MESSAGE })
+  @Matches(RESOURCE_NAME, { message: `name ${RESOURCE_NAME_RULE}` })
   name?: string;
 
   @ApiPropertyOptional({ enum: ['local'], default: 'local' })

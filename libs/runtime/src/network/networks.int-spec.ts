@@ -5,7 +5,7 @@ import { createSocket } from 'node:dgram';
 import { createServer, get, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConflictError, newId } from '@berth/domain';
+import { newId } from '@berth/domain';
 import { pollUntil } from '../runc/poll';
 import { execFileRunner } from '../runc/process-runner';
 import type { Endpoint, PortMapping } from './endpoint';
@@ -296,7 +296,7 @@ describe('HostNetworks on a real host', () => {
     expect(await networks.isHostPortFree(anyPort, 'tcp', '127.0.0.1')).toBe(false);
     expect(await networks.isHostPortFree(anyPort, 'udp')).toBe(true);
     const other = containerId();
-    await expect(attach(other, [endpoint(netA, 7)], [{ hostPort: anyPort, containerPort: 80, protocol: 'tcp' }])).rejects.toBeInstanceOf(ConflictError);
+    await expect(attach(other, [endpoint(netA, 7)], [{ hostPort: anyPort, containerPort: 80, protocol: 'tcp' }])).rejects.toMatchObject({ errorClass: 'AlreadyExists', reason: 'PortInUse' });
     await expect(readdir('/var/run/netns')).resolves.not.toContain(netnsName(other));
   });
 

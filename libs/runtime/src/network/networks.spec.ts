@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConflictError, FailedPreconditionError, InvalidArgumentError } from '@berth/domain';
+import { FailedPreconditionError, InvalidArgumentError } from '@berth/domain';
 import type { ProcessRunner } from '../runc/process-runner';
 import { CniRunner } from './cni';
 import type { CniExec } from './cni-exec';
@@ -92,7 +92,7 @@ describe('HostNetworks (no host access)', () => {
     await recordAttachment('ctr_owner', front);
     const port = { hostPort: 8080, containerPort: 81, protocol: 'tcp' as const, hostIp: '127.0.0.1' };
     const attaching = networks.attach('ctr_2', [{ ...front, ipAddress: '10.213.1.3' }], [port]);
-    await expect(attaching).rejects.toThrow(new ConflictError('host port 127.0.0.1:8080/tcp is already published by ctr_owner', 'PortInUse'));
+    await expect(attaching).rejects.toMatchObject({ errorClass: 'AlreadyExists', reason: 'PortInUse', message: 'host port 127.0.0.1:8080/tcp is already published by ctr_owner' });
   });
 
   it('counts ports published by Berth as taken on every address they cover', async () => {

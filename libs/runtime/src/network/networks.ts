@@ -1,4 +1,4 @@
-import { ConflictError, FailedPreconditionError, InvalidArgumentError } from '@berth/domain';
+import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError } from '@berth/domain';
 import { SharedExclusiveLock } from '../images/store-lock';
 import type { ProcessRunner } from '../runc/process-runner';
 import { checkedId } from '../shared/container-id';
@@ -369,10 +369,10 @@ export class HostNetworks {
     for (const port of mappings) {
       const where = `${port.hostIp ?? HOST_PORT_ANY}:${port.hostPort}/${port.protocol}`;
       const owner = published.find((p) => portsCollide(p.port, port));
-      if (owner) throw new ConflictError(`host port ${where} is already published by ${owner.containerId}`, 'PortInUse');
+      if (owner) throw new AlreadyExistsError(`host port ${where} is already published by ${owner.containerId}`, 'PortInUse');
       const ours = mine.some((p) => portsCollide(p, port));
       if (!ours && !(await canBindHostPort(port.hostPort, port.protocol, port.hostIp ?? HOST_PORT_ANY))) {
-        throw new ConflictError(`host port ${where} is in use on this host`, 'PortInUse');
+        throw new AlreadyExistsError(`host port ${where} is in use on this host`, 'PortInUse');
       }
     }
   }
