@@ -22,6 +22,10 @@ const SYSTEM_PACKAGES = [
   { cmd: '/bin/busybox', pkg: 'busybox-static' },
   { cmd: 'setfattr', pkg: 'attr' },
   { cmd: 'mount', pkg: 'mount' },
+  // Container networking: the standard CNI plugins, and the tools they and the worker call.
+  { cmd: '/usr/lib/cni/bridge', pkg: 'containernetworking-plugins' },
+  { cmd: 'iptables', pkg: 'iptables' },
+  { cmd: 'ip', pkg: 'iproute2' },
 ];
 /** A Distribution registry for the image tests and the pull benchmark, on loopback. */
 const REGISTRY_PACKAGE = { cmd: 'docker-registry', pkg: 'docker-registry' };
