@@ -157,6 +157,12 @@ describe('networks', () => {
 
     const again = await admin.post('/v1/containers', { image: 'busybox', networks: [net.name], ports: [{ hostPort: port, containerPort: 80 }] }).expect(409);
     expect(again.body.reason).toBe('PortInUse');
+    // Another team is refused too, without learning the name of the container that holds the port.
+    const team = await admin.post('/v1/teams', { name: uniqueName('ports').toLowerCase() }).expect(201);
+    const stranger = await new TeamClient(team.body.token).post('/v1/containers', { image: 'busybox', ports: [{ hostPort: port, containerPort: 80 }] }).expect(409);
+    expect(stranger.body.reason).toBe('PortInUse');
+    const serverName = (await admin.get(`/v1/containers/${server}`).expect(200)).body.name;
+    expect(JSON.stringify(stranger.body)).not.toContain(serverName);
 
     // A port some other process on the host holds: the worker refuses it before it makes anything.
     const holder = createServer().listen(0, '127.0.0.1');

@@ -139,7 +139,7 @@ export class ContainersService {
       if (mounts.length) spec.mounts = await this.volumes.settleMounts(tx, auth, mounts, host.id);
       if (networkMode === 'bridge') {
         spec.networks = await this.networks.allocate(tx, auth.teamId, host.id, id, networkRequests);
-        await this.networks.assertPortsFree(tx, host.id, ports);
+        await this.networks.assertPortsFree(tx, auth.teamId, host.id, ports);
         if (ports.length) spec.ports = ports;
       }
       const container = Object.assign(new Container(), {

@@ -172,15 +172,17 @@ export class NetworksService {
   }
 
   /**
-   * 409 when another container on the host already publishes one of these ports
+   * 409 when another container on the host (of any team) already publishes one of these ports
    * (same protocol and port, and the same address or a wildcard on either side).
    */
-  async assertPortsFree(tx: EntityManager, hostId: string, ports: PublishedPort[]): Promise<void> {
+  async assertPortsFree(tx: EntityManager, teamId: string, hostId: string, ports: PublishedPort[]): Promise<void> {
     if (!ports.length) return;
     const others = await tx.getRepository(Container).find({ where: { hostId } });
     for (const p of ports) {
       const clash = others.find((c) => c.status !== 'failed' && (c.spec.ports ?? []).some((q) => q.hostPort === p.hostPort && q.protocol === p.protocol && (!q.hostIp || !p.hostIp || q.hostIp === '0.0.0.0' || p.hostIp === '0.0.0.0' || q.hostIp === p.hostIp)));
-      if (clash) throw new AlreadyExistsError(`port ${p.hostPort}/${p.protocol} on this host is already published by container ${clash.name}`, 'PortInUse');
+      // Another team's container is not named: its names are that team's own.
+      const owner = clash && (clash.teamId === teamId ? `container ${clash.name}` : 'another team’s container');
+      if (clash) throw new AlreadyExistsError(`port ${p.hostPort}/${p.protocol} on this host is already published by ${owner}`, 'PortInUse');
     }
   }
 

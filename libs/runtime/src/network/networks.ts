@@ -369,7 +369,7 @@ export class HostNetworks {
     for (const port of mappings) {
       const where = `${port.hostIp ?? HOST_PORT_ANY}:${port.hostPort}/${port.protocol}`;
       const owner = published.find((p) => portsCollide(p.port, port));
-      if (owner) throw new AlreadyExistsError(`host port ${where} is already published by ${owner.containerId}`, 'PortInUse');
+      if (owner) throw new AlreadyExistsError(`host port ${where} is already published by another container`, 'PortInUse');
       const ours = mine.some((p) => portsCollide(p, port));
       if (!ours && !(await canBindHostPort(port.hostPort, port.protocol, port.hostIp ?? HOST_PORT_ANY))) {
         throw new AlreadyExistsError(`host port ${where} is in use on this host`, 'PortInUse');
