@@ -57,6 +57,7 @@ export function endpointConfigList(endpoint: ResolvedEndpoint): NetworkConfigLis
         ipMasq: routed,
         // Lets a container reach itself through its own published port.
         hairpinMode: true,
+        ...(endpoint.mtu ? { mtu: endpoint.mtu } : {}),
         ipam: {
           type: 'static',
           addresses: [{ address: `${endpoint.ipAddress}/${prefixLength}`, gateway: endpoint.gateway }],

@@ -18,6 +18,8 @@ export interface Endpoint {
   internal: boolean;
   /** eth0, eth1, … in the order given when unset. */
   ifName?: string;
+  /** The MTU of the container's interface, its veth and the bridge (the kernel's 1500 when unset). */
+  mtu?: number;
 }
 
 export type PortProtocol = 'tcp' | 'udp';
@@ -69,6 +71,9 @@ function checkedEndpoint(endpoint: ResolvedEndpoint): ResolvedEndpoint {
     throw new InvalidArgumentError(`network ${endpoint.name}: gateway ${endpoint.gateway} is not another host address of ${endpoint.subnet}`, [
       { field: 'gateway', message: `a host address of ${endpoint.subnet}, not the container's` },
     ]);
+  }
+  if (endpoint.mtu !== undefined && (!Number.isInteger(endpoint.mtu) || endpoint.mtu < 576 || endpoint.mtu > 65535)) {
+    throw new InvalidArgumentError(`network ${endpoint.name}: MTU ${endpoint.mtu} is not between 576 and 65535`, [{ field: 'mtu', message: 'an integer from 576 to 65535' }]);
   }
   return endpoint;
 }

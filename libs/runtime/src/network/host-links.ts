@@ -40,6 +40,12 @@ export class HostLinks {
     return parseIpAddresses(await this.ip(['-j', '-4', 'addr', 'show']));
   }
 
+  /** The MTU of the link that holds this IPv4 address, if any does. */
+  async mtuOf(address: string): Promise<number | undefined> {
+    const raw = JSON.parse((await this.ip(['-j', '-4', 'addr', 'show'])) || '[]') as { mtu?: number; addr_info?: { local?: string }[] }[];
+    return raw.find((l) => (l.addr_info ?? []).some((a) => a.local === address))?.mtu;
+  }
+
   /** Deletes a link; one already gone is fine. */
   async delete(name: string): Promise<void> {
     const result = await this.runner.run(this.ipPath, ['link', 'delete', name], { timeoutMs: this.timeoutMs });

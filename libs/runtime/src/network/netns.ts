@@ -90,3 +90,11 @@ export async function isNsMount(path: string, mountinfoPath = '/proc/self/mounti
 function unescapeMountPath(path: string): string {
   return path.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
 }
+
+/**
+ * A runner whose programs run in another network namespace (`nsenter --net=<path>`),
+ * for a worker whose hosts-side networking lives in a namespace of its own.
+ */
+export function runnerInNetns(runner: ProcessRunner, netns: string, nsenterPath = '/usr/bin/nsenter'): ProcessRunner {
+  return { run: (file, args, options) => runner.run(nsenterPath, [`--net=${netns}`, '--', file, ...args], options) };
+}

@@ -1,9 +1,9 @@
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError } from '@berth/domain';
 import { SharedExclusiveLock } from '../images/store-lock';
-import type { ProcessRunner } from '../runc/process-runner';
+import { execFileRunner, type ProcessRunner } from '../runc/process-runner';
 import { checkedId } from '../shared/container-id';
 import { CniRunner, type CniAttachment, type CniAttachmentRecord, type CniResult } from './cni';
-import type { CniExec } from './cni-exec';
+import { cniExecInNetns, type CniExec } from './cni-exec';
 import { pruneSharedChains, sweepLeftovers, type LeftoverFilter } from './cni-leftovers';
 import { CNI_VERSION, cniPortMappings, endpointConfigList, portMappingsOf, staticAddresses } from './conflist';
 import { checkedPortMappings, portsCollide, resolveEndpoints, type Endpoint, type PortMapping, type PortProtocol } from './endpoint';
@@ -13,7 +13,8 @@ import { Iptables } from './iptables';
 import { ensureBridgeIsolation, ensureIsolationFirst, removeBridgeIsolation, removeIsolationIfUnused } from './isolation';
 import { networkOf, parseSubnet, subnetContains, type Ipv4Subnet } from './ipv4';
 import { NamespaceMarks } from './namespace-marks';
-import { NetworkNamespaces } from './netns';
+import { NetworkNamespaces, runnerInNetns } from './netns';
+import { Overlays, VXLAN_OVERHEAD, type OverlaySpec } from './overlay';
 import { NetworkRegistry, networkConflict, networkConflictError, networkRecordOf, sameNetwork, type HostNetworkRecord } from './network-registry';
 import { CNI_NETWORK_PREFIX, checkedBridgeName, hostVethName, netnsPath } from './network-names';
 
@@ -28,6 +29,13 @@ export interface HostNetworksOptions {
   runner?: ProcessRunner;
   /** Runs the CNI plugins; tests may swap it. */
   cniExec?: CniExec;
+  /**
+   * The network namespace (a path such as /var/run/netns/x) that plays the host:
+   * bridges, host veths, routes and iptables rules are made there instead of in the
+   * worker's own namespace. For several workers on one machine, each its own "host".
+   * (The probe of whether a host port is free still binds in the worker's namespace.)
+   */
+  hostNetns?: string;
 }
 
 /** One interface of an attached container. */
@@ -94,16 +102,47 @@ export class HostNetworks {
   private readonly links: HostLinks;
   private readonly iptables: Iptables;
   private readonly registry: NetworkRegistry;
+  private readonly overlays: Overlays;
   private readonly lock = new SharedExclusiveLock();
 
   constructor(options: HostNetworksOptions) {
-    const { stateDir, pluginDirs, pluginTimeoutMs: timeoutMs, cniExec: exec } = options;
+    const { stateDir, pluginDirs, pluginTimeoutMs: timeoutMs, hostNetns } = options;
+    const base = options.runner ?? execFileRunner;
+    const runner = hostNetns ? runnerInNetns(base, hostNetns) : base;
+    const exec = options.cniExec ?? (hostNetns ? cniExecInNetns(hostNetns) : undefined);
     this.cni = new CniRunner({ stateDir, pluginDirs, timeoutMs, exec });
-    this.namespaces = new NetworkNamespaces({ runner: options.runner });
+    // `ip netns add` makes a new namespace whichever one it runs in; `ip -n` and `ip netns exec` name theirs.
+    this.namespaces = new NetworkNamespaces({ runner: base });
     this.marks = new NamespaceMarks(stateDir);
-    this.links = new HostLinks({ runner: options.runner });
-    this.iptables = new Iptables({ runner: options.runner });
+    this.links = new HostLinks({ runner });
+    this.iptables = new Iptables({ runner });
     this.registry = new NetworkRegistry(stateDir);
+    this.overlays = new Overlays({ runner });
+  }
+
+  /**
+   * Joins the bridge to the same network's bridges on other hosts (a VXLAN link),
+   * or leaves them when `spec` has no peers or is undefined. Does nothing, and
+   * answers false, while the bridge is not on this host (no member here yet): the
+   * caller applies it again after the next attach.
+   */
+  async setOverlay(bridge: string, spec: OverlaySpec | undefined): Promise<boolean> {
+    checkedBridgeName(bridge);
+    return this.lock.exclusive(async () => {
+      if (!spec?.peers.length) {
+        await this.overlays.remove(bridge);
+        return false;
+      }
+      if (!(await this.registry.list()).some((n) => n.bridge === bridge) || !(await this.links.get(bridge))) return false;
+      await this.overlays.ensure(bridge, spec);
+      return true;
+    });
+  }
+
+  /** The MTU containers get when their networks may span hosts: the underlay link's, less VXLAN's overhead. */
+  async overlayMtu(localAddress: string): Promise<number | undefined> {
+    const mtu = await this.links.mtuOf(localAddress);
+    return mtu === undefined ? undefined : mtu - VXLAN_OVERHEAD;
   }
 
   /**
@@ -306,6 +345,7 @@ export class HostNetworks {
   }
 
   private async removeBridge(bridge: string): Promise<void> {
+    await this.overlays.remove(bridge);
     await this.links.delete(bridge);
     await removeBridgeIsolation(this.iptables, bridge);
     await this.registry.remove(bridge);

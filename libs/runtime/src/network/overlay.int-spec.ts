@@ -1,0 +1,146 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { newId } from '@berth/domain';
+import { pollUntil } from '../runc/poll';
+import { execFileRunner } from '../runc/process-runner';
+import type { Endpoint } from './endpoint';
+import { netnsName } from './network-names';
+import { HostNetworks } from './networks';
+import { overlayLinkName } from './overlay';
+
+/**
+ * Two hosts on one machine: each is a network namespace of this run (bhost<run>a,
+ * bhost<run>b) joined by a veth pair, the underlay; each has its own HostNetworks
+ * whose bridges, veths and rules live in that namespace. One network spans both
+ * through VXLAN. All traffic stays inside this run's namespaces.
+ */
+
+const RUN = randomBytes(2).toString('hex');
+const BUSYBOX = '/bin/busybox';
+const HOST_A = `bhost${RUN}a`;
+const HOST_B = `bhost${RUN}b`;
+const UNDERLAY_A = '10.214.0.1';
+const UNDERLAY_B = '10.214.0.2';
+
+const run = (file: string, args: string[], timeoutMs = 10_000) => execFileRunner.run(file, args, { timeoutMs });
+
+async function sh(file: string, args: string[]): Promise<string> {
+  const result = await run(file, args);
+  if (result.exitCode !== 0) throw new Error(`${file} ${args.join(' ')}: ${result.stderr}`);
+  return result.stdout;
+}
+
+async function inNetns(containerId: string, args: string[], timeoutMs = 3_000): Promise<{ ok: boolean; out: string }> {
+  try {
+    const result = await run('/usr/sbin/ip', ['netns', 'exec', netnsName(containerId), BUSYBOX, ...args], timeoutMs);
+    return { ok: result.exitCode === 0, out: result.stdout + result.stderr };
+  } catch (err) {
+    return { ok: false, out: (err as Error).message };
+  }
+}
+
+describe('a network across two hosts (VXLAN)', () => {
+  let root: string;
+  let www: string;
+  let hostA: HostNetworks;
+  let hostB: HostNetworks;
+  let net: Endpoint;
+  let mtu: number;
+  const c1 = newId('container');
+  const c2 = newId('container');
+  const servers: ChildProcess[] = [];
+  const big = randomBytes(96 * 1024).toString('hex'); // 192 KiB: far more than one frame
+  const vni = 100_000 + Math.floor(Math.random() * 100_000);
+
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'berth-overlay-int-'));
+    www = join(root, 'www');
+    await mkdir(www);
+    await writeFile(join(www, 'index.html'), `hello from ${c1}\n`);
+    await writeFile(join(www, 'big.txt'), big);
+    await sh('/usr/sbin/ip', ['netns', 'add', HOST_A]);
+    await sh('/usr/sbin/ip', ['netns', 'add', HOST_B]);
+    await sh('/usr/sbin/ip', ['link', 'add', `bu${RUN}a`, 'netns', HOST_A, 'type', 'veth', 'peer', 'name', `bu${RUN}b`, 'netns', HOST_B]);
+    for (const [ns, link, address] of [
+      [HOST_A, `bu${RUN}a`, UNDERLAY_A],
+      [HOST_B, `bu${RUN}b`, UNDERLAY_B],
+    ]) {
+      await sh('/usr/sbin/ip', ['-n', ns, 'addr', 'add', `${address}/24`, 'dev', link]);
+      await sh('/usr/sbin/ip', ['-n', ns, 'link', 'set', link, 'up']);
+      await sh('/usr/sbin/ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+    }
+    hostA = new HostNetworks({ stateDir: join(root, 'a'), hostNetns: `/var/run/netns/${HOST_A}` });
+    hostB = new HostNetworks({ stateDir: join(root, 'b'), hostNetns: `/var/run/netns/${HOST_B}` });
+    mtu = (await hostA.overlayMtu(UNDERLAY_A))!;
+    // The subnet only exists inside this run's host namespaces.
+    net = { networkId: `net_t${RUN}o`, name: 'spanning', bridge: `berth-t${RUN}o`, subnet: '10.215.7.0/24', gateway: '10.215.7.1', ipAddress: '', internal: false, mtu };
+  });
+
+  afterAll(async () => {
+    for (const child of servers) if (child.pid && child.exitCode === null) process.kill(child.pid, 'SIGKILL');
+    for (const h of [hostA, hostB]) await h?.reconcile({ containers: [], bridges: [] }).catch(() => undefined);
+    for (const ns of [HOST_A, HOST_B]) await run('/usr/sbin/ip', ['netns', 'delete', ns]);
+    if (root) await rm(root, { recursive: true, force: true });
+  });
+
+  it('gives containers the underlay MTU less the VXLAN overhead', () => {
+    expect(mtu).toBe(1450);
+  });
+
+  it('joins members on two hosts into one segment, and parts them again', async () => {
+    await hostA.attach(c1, [{ ...net, ipAddress: '10.215.7.2' }]);
+    await hostB.attach(c2, [{ ...net, ipAddress: '10.215.7.3' }]);
+    // The bridges are in the host namespaces, not in this one.
+    expect((await sh('/usr/sbin/ip', ['-n', HOST_A, '-br', 'link'])).includes(net.bridge)).toBe(true);
+    expect((await sh('/usr/sbin/ip', ['-br', 'link'])).includes(net.bridge)).toBe(false);
+
+    const child = spawn('/usr/sbin/ip', ['netns', 'exec', netnsName(c1), BUSYBOX, 'httpd', '-f', '-p', '8080', '-h', www], { stdio: 'ignore' });
+    servers.push(child);
+    expect(await pollUntil(async () => (await inNetns(c1, ['wget', '-q', '-O-', 'http://127.0.0.1:8080/'])).ok, { timeoutMs: 5_000, intervalMs: 50 })).toBe(true);
+
+    // Without the overlay, the two bridges are separate segments.
+    expect((await inNetns(c2, ['wget', '-q', '-O-', 'http://10.215.7.2:8080/'])).ok).toBe(false);
+
+    expect(await hostA.setOverlay(net.bridge, { vni, localAddress: UNDERLAY_A, peers: [UNDERLAY_B] })).toBe(true);
+    expect(await hostB.setOverlay(net.bridge, { vni, localAddress: UNDERLAY_B, peers: [UNDERLAY_A] })).toBe(true);
+    // Applying the same spec again changes nothing.
+    expect(await hostB.setOverlay(net.bridge, { vni, localAddress: UNDERLAY_B, peers: [UNDERLAY_A] })).toBe(true);
+
+    const fetched = await inNetns(c2, ['wget', '-q', '-O-', 'http://10.215.7.2:8080/'], 5_000);
+    expect(fetched.out).toContain(`hello from ${c1}`);
+    // Full-size frames pass: the containers' MTU leaves room for the VXLAN header.
+    const large = await inNetns(c2, ['wget', '-q', '-O-', 'http://10.215.7.2:8080/big.txt'], 10_000);
+    expect(large.out.trim()).toBe(big);
+    expect((await sh('/usr/sbin/ip', ['-n', netnsName(c2), '-o', 'link', 'show', 'eth0'])).includes(`mtu ${mtu}`)).toBe(true);
+
+    // Each container's gateway is its own host's bridge: the ARP answer never came from the other host.
+    const bridgeMac = (ns: string) => sh('/usr/sbin/ip', ['-n', ns, '-j', 'link', 'show', net.bridge]).then((o) => (JSON.parse(o) as { address: string }[])[0].address);
+    await inNetns(c2, ['ping', '-c', '1', '-W', '1', net.gateway]);
+    const neighbours = await sh('/usr/sbin/ip', ['-n', netnsName(c2), 'neigh', 'show', net.gateway]);
+    expect(neighbours).toContain(await bridgeMac(HOST_B));
+    expect(neighbours).not.toContain(await bridgeMac(HOST_A));
+
+    // Without peers the link goes, and the segments are apart again.
+    expect(await hostB.setOverlay(net.bridge, { vni, localAddress: UNDERLAY_B, peers: [] })).toBe(false);
+    expect((await sh('/usr/sbin/ip', ['-n', HOST_B, '-br', 'link'])).includes(overlayLinkName(net.bridge))).toBe(false);
+    await sh('/usr/sbin/ip', ['-n', netnsName(c2), 'neigh', 'flush', 'all']);
+    expect((await inNetns(c2, ['wget', '-q', '-O-', 'http://10.215.7.2:8080/'])).ok).toBe(false);
+  });
+
+  it('removes the VXLAN link with the bridge', async () => {
+    await hostB.setOverlay(net.bridge, { vni, localAddress: UNDERLAY_B, peers: [UNDERLAY_A] });
+    await hostB.detach(c2);
+    await hostB.removeNetwork(net.bridge);
+    const links = await sh('/usr/sbin/ip', ['-n', HOST_B, '-br', 'link']);
+    expect(links.includes(net.bridge)).toBe(false);
+    expect(links.includes(overlayLinkName(net.bridge))).toBe(false);
+  });
+
+  it('answers false, making nothing, for a bridge the host does not have', async () => {
+    expect(await hostB.setOverlay(net.bridge, { vni, localAddress: UNDERLAY_B, peers: [UNDERLAY_A] })).toBe(false);
+    expect((await sh('/usr/sbin/ip', ['-n', HOST_B, '-br', 'link'])).includes(overlayLinkName(net.bridge))).toBe(false);
+  });
+});
