@@ -185,9 +185,10 @@ function requireRuntime(relative) {
 /**
  * Removes the containers a stopped worker left (runtime root `<worker>/runtime`),
  * then everything its networking recorded (`<worker>/networks`): namespaces,
- * bridges, veths and iptables rules. Only what that worker's state names.
+ * bridges, veths and iptables rules (in `hostNetns` when the worker's host side
+ * was there). Only what that worker's state names.
  */
-async function removeLeftoverContainers(runtimeRoot) {
+async function removeLeftoverContainers(runtimeRoot, { hostNetns } = {}) {
   if (!fs.existsSync(runtimeRoot)) return;
   const { RuncRuntime } = requireRuntime('runc/runc.runtime.js');
   const runtime = new RuncRuntime({ root: runtimeRoot });
@@ -196,7 +197,7 @@ async function removeLeftoverContainers(runtimeRoot) {
   const networksDir = path.join(path.dirname(runtimeRoot), 'networks');
   if (!fs.existsSync(networksDir)) return;
   const { HostNetworks } = requireRuntime('network/networks.js');
-  const report = await new HostNetworks({ stateDir: networksDir }).reconcile({ containers: [], bridges: [] });
+  const report = await new HostNetworks({ stateDir: networksDir, ...(hostNetns ? { hostNetns } : {}) }).reconcile({ containers: [], bridges: [] });
   if (report.errors.length) process.stderr.write(`[berth] network clean-up: ${report.errors.join('; ')}\n`);
 }
 

@@ -6,7 +6,11 @@ import { E2E_STATE_FILE, E2eEnv } from './e2e-env';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const stack = require('../../scripts/lib/stack.cjs');
 
-/** Starts the real stack once for all e2e tests: Redis, the API and a worker running runc. */
+/**
+ * Starts the real stack once for all e2e tests: Redis, the API and a worker running
+ * runc. Its networks do not span hosts (no overlay address): the tests that need
+ * several hosts start their own workers, each in a network namespace of its own.
+ */
 export default async function globalSetup(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('the e2e tests run real containers and need root');
   const root = join(__dirname, '..', '..');
@@ -16,7 +20,7 @@ export default async function globalSetup(): Promise<void> {
   const adminToken = `berth_e2e_${randomBytes(16).toString('hex')}`;
   const hostName = `e2e-${randomBytes(3).toString('hex')}`;
   const port = await stack.freePort();
-  const running = await stack.startStack({ dataDir, port, adminToken, hostName, logDir, env: { LOG_LEVEL: 'info', BERTH_IMAGE_REMOVAL_GRACE_MS: '500' } });
+  const running = await stack.startStack({ dataDir, port, adminToken, hostName, logDir, env: { LOG_LEVEL: 'info', BERTH_IMAGE_REMOVAL_GRACE_MS: '500', BERTH_OVERLAY_ADDRESS: 'off' } });
   (globalThis as Record<string, unknown>).__berthStack = running;
   await stack.waitForHost(running.api.url, adminToken, hostName, running.worker.child);
 

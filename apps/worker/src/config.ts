@@ -18,6 +18,13 @@ export interface WorkerConfig {
   insecureRegistries: string[];
   /** An image stored this recently is spared by removals: a pull may have raced them. */
   imageRemovalGraceMs: number;
+  /**
+   * The address other hosts reach this one at for networks that span hosts (VXLAN):
+   * an IPv4 address, `auto` (the address of the default route's link) or `off`.
+   */
+  overlayAddress: string;
+  /** A network namespace (path) that plays the host for container networking; the worker's own when unset. */
+  hostNetns?: string;
 }
 
 const HOST_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
@@ -38,6 +45,16 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     conmonPath: env.BERTH_CONMON_PATH ?? '/usr/bin/conmon',
     seccompProfilePath: env.BERTH_SECCOMP_PROFILE ?? '/usr/share/berth/seccomp/default.json',
     imageRemovalGraceMs: Number(env.BERTH_IMAGE_REMOVAL_GRACE_MS ?? 10_000),
+    overlayAddress: overlayAddress(env.BERTH_OVERLAY_ADDRESS),
+    ...(env.BERTH_HOST_NETNS ? { hostNetns: env.BERTH_HOST_NETNS } : {}),
     insecureRegistries: (env.BERTH_INSECURE_REGISTRIES ?? '').split(',').map((r) => r.trim().toLowerCase()).filter(Boolean),
   };
+}
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
+function overlayAddress(value: string | undefined): string {
+  const v = (value ?? 'auto').trim().toLowerCase();
+  if (v === 'auto' || v === 'off' || IPV4.test(v)) return v;
+  throw new Error(`BERTH_OVERLAY_ADDRESS "${value}" must be an IPv4 address, auto or off`);
 }

@@ -1,5 +1,8 @@
-import { ContainerNetwork, ContainerSpec, PublishedPort } from '@berth/domain';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ContainerNetwork, ContainerSpec, InvalidArgumentError, NetworkSyncJob, PublishedPort } from '@berth/domain';
 import { renderHostsFile, type ContainerRuntime, type HostNetworks, type HostsEntry } from '@berth/runtime';
+import { KeyedMutex } from './keyed-mutex';
 
 /** What of a container's networking the worker keeps in its runtime metadata. */
 export interface NetworkMetadata {
@@ -8,25 +11,50 @@ export interface NetworkMetadata {
   networks?: ContainerNetwork[];
 }
 
-type Networks = Pick<HostNetworks, 'attach' | 'detach' | 'removeNetwork' | 'reconcile'>;
+type Networks = Pick<HostNetworks, 'attach' | 'detach' | 'removeNetwork' | 'reconcile' | 'setOverlay'>;
 
 /** The containers this host has, with their network metadata (the worker's state files). */
 export type Members = () => Promise<Array<{ id: string; meta: NetworkMetadata }>>;
 
+/** How this host's bridges reach the other hosts' (unset: they do not, and only local peers are listed). */
+export interface OverlaySettings {
+  /** This host's underlay address (its heartbeat tells the API). */
+  address: string;
+  /** The MTU of containers' interfaces: the underlay's less VXLAN's overhead. */
+  mtu: number;
+}
+
+export interface ContainerNetworkingOptions {
+  /** This host's name, as `network.sync` jobs name hosts. */
+  hostName?: string;
+  /** Where the last `network.sync` of each network is kept (across restarts). */
+  syncDir?: string;
+  overlay?: OverlaySettings;
+  onError?: (err: unknown, containerId: string) => void;
+}
+
 /**
  * A container's place on its networks, on this host: its namespace wired to the
- * networks' bridges before it is created, its /etc/hosts listing the peers it
- * shares a network with (kept current as containers come and go), and everything
- * undone when it goes. Peers on other hosts are not reachable (one bridge per
- * network per host), so only this host's containers are listed.
+ * networks' bridges before it is created, the bridges joined to the same networks'
+ * bridges on other hosts (VXLAN), its /etc/hosts listing every peer it shares a
+ * network with, here or on another host, kept current as containers come, go and
+ * are renamed; and everything undone when it goes.
+ *
+ * Local members come from this host's state files; members on other hosts from the
+ * control plane's `network.sync` jobs, of which the newest per network is kept.
  */
 export class ContainerNetworking {
+  private readonly syncLocks = new KeyedMutex();
+  private readonly onError: (err: unknown, containerId: string) => void;
+
   constructor(
     private readonly networks: Networks,
     private readonly runtime: Pick<ContainerRuntime, 'list' | 'setHosts'>,
     private readonly members: Members,
-    private readonly onError: (err: unknown, containerId: string) => void = () => undefined,
-  ) {}
+    private readonly options: ContainerNetworkingOptions = {},
+  ) {
+    this.onError = options.onError ?? (() => undefined);
+  }
 
   /**
    * Before a create: joins the container's networks (a published port something on
@@ -35,13 +63,15 @@ export class ContainerNetworking {
    */
   async prepare(id: string, spec: ContainerSpec): Promise<string | undefined> {
     if ((spec.networkMode ?? 'bridge') !== 'bridge' || !spec.networks?.length) return undefined;
-    const attached = await this.networks.attach(id, spec.networks.map(toEndpoint), (spec.ports ?? []).map((p) => ({ ...p })));
+    const attached = await this.networks.attach(id, spec.networks.map(this.toEndpoint), (spec.ports ?? []).map((p) => ({ ...p })));
+    await this.joinOverlays(spec.networks);
     return attached.netnsPath;
   }
 
   /** A container joined or left networks: its namespace now has exactly `after` (the caller then refreshes hosts files). */
   async rewire(id: string, before: ContainerNetwork[], after: ContainerNetwork[], ports: PublishedPort[]): Promise<void> {
-    await this.networks.attach(id, after.map(toEndpoint), after.length ? ports.map((p) => ({ ...p })) : []);
+    await this.networks.attach(id, after.map(this.toEndpoint), after.length ? ports.map((p) => ({ ...p })) : []);
+    await this.joinOverlays(after);
     await this.dropUnusedBridges(id, before.filter((b) => !after.some((a) => a.bridge === b.bridge)), after);
   }
 
@@ -51,6 +81,22 @@ export class ContainerNetworking {
     await this.networks.detach(id);
     await this.dropUnusedBridges(id, networks, []);
     await this.refreshHosts(new Set(networks.map((n) => n.networkId)));
+  }
+
+  /**
+   * The control plane's view of a network's members: kept unless a newer one is
+   * already here, then applied (the bridge's overlay peers, the hosts files).
+   * Answers whether it was newer.
+   */
+  async sync(job: NetworkSyncJob): Promise<{ applied: boolean }> {
+    return this.syncLocks.run(job.networkId, async () => {
+      const known = await this.syncOf(job.networkId);
+      if (known && known.revision >= job.revision) return { applied: false };
+      await this.saveSync(job);
+      await this.applyOverlay(job);
+      await this.refreshHosts(new Set([job.networkId]));
+      return { applied: true };
+    });
   }
 
   /** Deletes the bridges of `left` that no container here uses any more (`id` now has `kept`). */
@@ -66,19 +112,32 @@ export class ContainerNetworking {
   async refreshHosts(networkIds: Set<string>): Promise<void> {
     if (!this.runtime.setHosts || !networkIds.size) return;
     const containers = await this.members();
+    const syncs = new Map<string, NetworkSyncJob>();
+    for (const networkId of new Set(containers.flatMap((c) => (c.meta.networks ?? []).map((n) => n.networkId)))) {
+      const sync = await this.syncOf(networkId);
+      if (sync) syncs.set(networkId, sync);
+    }
+    // The control plane's names are newer than a state file's (a rename changes no container here).
+    const names = new Map([...syncs.values()].flatMap((s) => s.endpoints.map((e) => [e.containerId, e.name] as const)));
+    const local = new Set(containers.map((c) => c.id));
     for (const c of containers) {
       const mine = c.meta.networks ?? [];
       if (!mine.some((n) => networkIds.has(n.networkId))) continue;
       const shared = new Set(mine.map((n) => n.networkId));
-      const self: HostsEntry[] = mine.map((n) => ({ name: c.meta.hostname ?? c.meta.name, aliases: [c.meta.name, ...n.aliases].filter((a) => a !== (c.meta.hostname ?? c.meta.name)), ip: n.ipAddress }));
+      const name = names.get(c.id) ?? c.meta.name;
+      const hostname = c.meta.hostname ?? name;
+      const self: HostsEntry[] = mine.map((n) => ({ name: hostname, aliases: [name, ...n.aliases].filter((a) => a !== hostname), ip: n.ipAddress }));
       const peers: HostsEntry[] = containers
         .filter((p) => p.id !== c.id)
-        .flatMap((p) => (p.meta.networks ?? []).filter((n) => shared.has(n.networkId)).map((n) => ({ name: p.meta.name, aliases: n.aliases, ip: n.ipAddress })));
+        .flatMap((p) => (p.meta.networks ?? []).filter((n) => shared.has(n.networkId)).map((n) => ({ name: names.get(p.id) ?? p.meta.name, aliases: n.aliases, ip: n.ipAddress })));
+      for (const networkId of shared) {
+        for (const e of this.remoteMembers(syncs.get(networkId))) if (!local.has(e.containerId)) peers.push({ name: e.name, aliases: e.aliases, ip: e.ipAddress });
+      }
       await this.runtime.setHosts(c.id, renderHostsFile({ self, peers })).catch((err) => this.onError(err, c.id));
     }
   }
 
-  /** At start: removes namespaces, bridges and rules of containers this host no longer has. */
+  /** At start: removes namespaces, bridges and rules of containers this host no longer has, and syncs of networks it is off. */
   async reconcile(): Promise<void> {
     const present = new Set((await this.runtime.list()).map((c) => c.id));
     const kept = (await this.members()).filter((m) => present.has(m.id));
@@ -86,9 +145,62 @@ export class ContainerNetworking {
       containers: kept.map((c) => c.id),
       bridges: [...new Set(kept.flatMap((c) => (c.meta.networks ?? []).map((n) => n.bridge)))],
     });
+    if (!this.options.syncDir) return;
+    const on = new Set(kept.flatMap((c) => (c.meta.networks ?? []).map((n) => n.networkId)));
+    for (const file of await readdir(this.options.syncDir).catch(() => [] as string[])) {
+      if (file.endsWith('.json') && !on.has(file.slice(0, -'.json'.length))) await rm(join(this.options.syncDir, file), { force: true });
+    }
   }
-}
 
-function toEndpoint(n: ContainerNetwork) {
-  return { networkId: n.networkId, name: n.name, bridge: n.bridge, subnet: n.subnet, gateway: n.gateway, ipAddress: n.ipAddress, internal: n.internal };
+  /** Members on other hosts this host can reach (both ends have an overlay address). */
+  private remoteMembers(sync: NetworkSyncJob | undefined): NetworkSyncJob['endpoints'] {
+    if (!sync || !this.options.overlay) return [];
+    const reachable = new Set(sync.hosts.filter((h) => h.name !== this.options.hostName && h.overlayAddress).map((h) => h.hostId));
+    return sync.endpoints.filter((e) => reachable.has(e.hostId));
+  }
+
+  /** After an attach: bridges just made join their networks' other hosts, as the last sync says. */
+  private async joinOverlays(networks: ContainerNetwork[]): Promise<void> {
+    for (const n of networks) {
+      const sync = await this.syncOf(n.networkId);
+      if (sync) await this.applyOverlay(sync);
+    }
+  }
+
+  private async applyOverlay(sync: NetworkSyncJob): Promise<void> {
+    const overlay = this.options.overlay;
+    if (!overlay) return;
+    const peers = sync.hosts.filter((h) => h.name !== this.options.hostName && h.overlayAddress && h.overlayAddress !== overlay.address).map((h) => h.overlayAddress!);
+    await this.networks.setOverlay(sync.bridge, { vni: sync.vni, localAddress: overlay.address, peers });
+  }
+
+  private async syncOf(networkId: string): Promise<NetworkSyncJob | undefined> {
+    if (!this.options.syncDir) return undefined;
+    try {
+      return JSON.parse(await readFile(join(this.options.syncDir, `${networkId}.json`), 'utf8')) as NetworkSyncJob;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async saveSync(job: NetworkSyncJob): Promise<void> {
+    const dir = this.options.syncDir;
+    if (!dir) return;
+    if (!/^[A-Za-z0-9_-]+$/.test(job.networkId)) throw new InvalidArgumentError(`invalid network id ${JSON.stringify(job.networkId)}`);
+    await mkdir(dir, { recursive: true });
+    const tmp = join(dir, `.${job.networkId}.${process.pid}.tmp`);
+    await writeFile(tmp, JSON.stringify(job));
+    await rename(tmp, join(dir, `${job.networkId}.json`));
+  }
+
+  private readonly toEndpoint = (n: ContainerNetwork) => ({
+    networkId: n.networkId,
+    name: n.name,
+    bridge: n.bridge,
+    subnet: n.subnet,
+    gateway: n.gateway,
+    ipAddress: n.ipAddress,
+    internal: n.internal,
+    ...(this.options.overlay ? { mtu: this.options.overlay.mtu } : {}),
+  });
 }

@@ -23,8 +23,8 @@ export class HostHeartbeat {
     private readonly reporter: Reporter,
     private readonly intervalMs: number,
     private readonly log: Logger,
-    /** Facts about this host's layout the API needs (where volumes live). */
-    private readonly layout: Pick<HostInfo, 'volumesDir'> = {},
+    /** Facts about this host's layout the API needs (where volumes live, the overlay address). */
+    private readonly layout: Pick<HostInfo, 'volumesDir' | 'overlayAddress'> = {},
   ) {}
 
   async start(): Promise<void> {

@@ -24,9 +24,10 @@ export class JobProcessor {
   process = async (job: Job): Promise<void> => {
     const name = job.name as JobName;
     const handler = this.handlers[name] as ((p: unknown) => Promise<void | Record<string, unknown>>) | undefined;
-    const operationId: string = job.data.operationId;
+    // Jobs that are not an operation's (network.sync) have no operation id and nothing to report.
+    const operationId: string | undefined = job.data.operationId;
     if (!handler) throw new UnrecoverableError(`unknown job ${job.name}`);
-    if (job.attemptsMade === 0) await this.reporter.operation(operationId, 'running');
+    if (job.attemptsMade === 0 && operationId) await this.reporter.operation(operationId, 'running');
     let result: void | Record<string, unknown>;
     try {
       result = await handler(job.data);
@@ -34,9 +35,9 @@ export class JobProcessor {
       const retry = err instanceof UnavailableError && job.attemptsMade + 1 < (job.opts.attempts ?? 1);
       this.log.warn({ job: job.name, operationId, err: serializeError(err), retry }, 'job failed');
       if (retry) throw err;
-      await this.reporter.operation(operationId, 'failed', serializeError(err));
+      if (operationId) await this.reporter.operation(operationId, 'failed', serializeError(err));
       throw new UnrecoverableError((err as Error).message);
     }
-    await this.reporter.operation(operationId, 'succeeded', undefined, result ?? undefined);
+    if (operationId) await this.reporter.operation(operationId, 'succeeded', undefined, result ?? undefined);
   };
 }

@@ -13,10 +13,20 @@ import { HostHeartbeat } from './host-heartbeat';
 import { ImageLoader } from './image-loader';
 import { RegistryImages } from './registry-images';
 import { VolumeStore } from './volume-store';
-import { ContainerNetworking } from './container-networking';
+import { ContainerNetworking, type OverlaySettings } from './container-networking';
 import { JobProcessor } from './job-processor';
 import { Reporter } from './reporter';
 import { RpcServer } from './rpc-server';
+
+/** This host's overlay address and the MTU it leaves containers, or undefined when networks do not span to it. */
+async function overlaySettings(networks: HostNetworks, configured: string): Promise<OverlaySettings | undefined> {
+  if (configured === 'off') return undefined;
+  const address = configured === 'auto' ? await networks.defaultRouteAddress() : configured;
+  if (!address) return undefined;
+  const mtu = await networks.overlayMtu(address);
+  if (mtu === undefined) throw new Error(`BERTH_OVERLAY_ADDRESS ${address} is not an address of this host`);
+  return { address, mtu };
+}
 
 async function main(): Promise<void> {
   const config = loadWorkerConfig();
@@ -43,7 +53,15 @@ async function main(): Promise<void> {
     }
     return out;
   };
-  const networking = new ContainerNetworking(new HostNetworks({ stateDir: join(config.dataDir, 'networks') }), runtime, members, housekeepingFailed);
+  const hostNetworks = new HostNetworks({ stateDir: join(config.dataDir, 'networks'), ...(config.hostNetns ? { hostNetns: config.hostNetns } : {}) });
+  const overlay = await overlaySettings(hostNetworks, config.overlayAddress);
+  log.info({ overlay: overlay ?? 'off', hostNetns: config.hostNetns }, 'networks across hosts');
+  const networking = new ContainerNetworking(hostNetworks, runtime, members, {
+    hostName: config.hostName,
+    syncDir: join(config.dataDir, 'network-syncs'),
+    ...(overlay ? { overlay } : {}),
+    onError: housekeepingFailed,
+  });
   const converger = new ContainerConverger(runtime, images, states, reporter, config.hostName, housekeepingFailed, health, registryImages, volumes, networking);
   const imagesInUse = async () => new Set((await runtime.list()).map((c) => c.metadata.imageDigest).filter((d): d is string => typeof d === 'string'));
 
@@ -56,6 +74,9 @@ async function main(): Promise<void> {
       [JobName.ContainerRestart]: (job) => converger.restart(job),
       [JobName.ContainerUpdate]: (job) => converger.update(job),
       [JobName.ContainerNetworks]: (job) => converger.rewire(job),
+      [JobName.NetworkSync]: async (job) => {
+        await networking.sync(job);
+      },
       [JobName.ImageLoad]: async (job) => {
         const loaded = await loader.load(job);
         await reporter.imagesLoaded(job.operationId, job.teamId, await Promise.all(loaded.map(async (i) => ({ ...i, history: await images.history(i.digest) }))));
@@ -79,7 +100,7 @@ async function main(): Promise<void> {
     converger.reportExit(info).catch((err) => log.warn({ err: err.message, container: info.id }, 'reporting an exit failed'));
   });
 
-  const heartbeat = new HostHeartbeat(config.hostName, runtime, states, reporter, config.heartbeatMs, log, { volumesDir: volumes.root });
+  const heartbeat = new HostHeartbeat(config.hostName, runtime, states, reporter, config.heartbeatMs, log, { volumesDir: volumes.root, ...(overlay ? { overlayAddress: overlay.address } : {}) });
   await heartbeat.start();
   await converger.resume();
   await networking.reconcile().catch((err) => log.warn({ err: err.message }, 'network reconcile failed'));

@@ -20,6 +20,7 @@ export enum JobName {
   ImageRemove = 'image.remove',
   VolumeRemove = 'volume.remove',
   ContainerNetworks = 'container.networks',
+  NetworkSync = 'network.sync',
 }
 
 export interface ContainerConvergeJob {
@@ -115,6 +116,38 @@ export interface ContainerNetworksJob extends ContainerActionJob {
   ports: PublishedPort[];
 }
 
+/**
+ * A network's members as the control plane knows them, sent to every host that has
+ * members on it whenever they change (a join, a leave, a rename). Not an operation:
+ * it carries no operation id, and a newer revision makes an older one moot.
+ */
+export interface NetworkSyncJob {
+  networkId: string;
+  bridge: string;
+  /** Grows with every change of the network's members; a host ignores anything older than what it has. */
+  revision: number;
+  /** The VXLAN network identifier of the network on every host. */
+  vni: number;
+  /** Every host with members on the network; those with an overlay address are reachable from the others. */
+  hosts: NetworkSyncHost[];
+  /** Every member of the network, on any host. */
+  endpoints: NetworkSyncEndpoint[];
+}
+
+export interface NetworkSyncHost {
+  hostId: string;
+  name: string;
+  overlayAddress?: string;
+}
+
+export interface NetworkSyncEndpoint {
+  containerId: string;
+  name: string;
+  hostId: string;
+  ipAddress: string;
+  aliases: string[];
+}
+
 /** Removes a deleted volume's data from its host. */
 export interface VolumeRemoveJob {
   operationId: string;
@@ -142,6 +175,7 @@ export interface JobPayloads {
   [JobName.ImageRemove]: ImageRemoveJob;
   [JobName.VolumeRemove]: VolumeRemoveJob;
   [JobName.ContainerNetworks]: ContainerNetworksJob;
+  [JobName.NetworkSync]: NetworkSyncJob;
 }
 
 export const JOB_NAMES = Object.values(JobName) as JobName[];
@@ -184,6 +218,8 @@ export interface HostInfo {
   startedAt: string;
   /** Where named volumes live on this host (`<dir>/<volume id>/_data`). */
   volumesDir?: string;
+  /** The address other hosts send this host's VXLAN traffic to; no network spans to a host without one. */
+  overlayAddress?: string;
 }
 
 export interface LoadedImage {

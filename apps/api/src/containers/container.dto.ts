@@ -156,6 +156,12 @@ export class CreateContainerDto {
   @MaxLength(512)
   image: string;
 
+  @ApiPropertyOptional({ description: 'Host id or name to run on; the scheduler chooses when absent (the host of the volumes it mounts, else one that has the image, else the least loaded)', example: 'worker-2' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(63)
+  host?: string;
+
   @ApiPropertyOptional({ enum: PullPolicy, enumName: 'PullPolicy', default: 'missing', description: 'Pull the image first: when the host lacks it, always, or never' })
   @IsOptional()
   @IsIn(PullPolicy)

@@ -51,7 +51,7 @@ export class ContainersController {
     description: 'Answers 202 with the container and the operation that creates it on a host; `Location` points at the operation.',
     status: 202,
     type: ContainerOperationDto,
-    errors: [400, 409, 503],
+    errors: [400, 403, 404, 409, 503],
   })
   async create(@Auth() auth: AuthContext, @Body() dto: CreateContainerDto, @Res({ passthrough: true }) res: Response): Promise<ContainerOperationDto> {
     return accepted(res, await this.containers.create(auth, dto));

@@ -76,6 +76,17 @@ export class ContainersService {
     return host;
   }
 
+  /** The host asked for (it must hold the volumes the container mounts), else the volumes' host, else the scheduler's choice. */
+  private async place(auth: AuthContext, wanted: string | undefined, volumeHostId: string | undefined, imageDigest: string | undefined) {
+    if (!wanted) return volumeHostId ? this.readyHost(volumeHostId) : this.hosts.schedule(auth, imageDigest);
+    const host = await this.hosts.get(auth, wanted);
+    if (volumeHostId && volumeHostId !== host.id) {
+      throw new FailedPreconditionError(`the volumes the container mounts live on another host than ${host.name}`, 'HostConflict');
+    }
+    if (host.status !== 'ready') throw new UnavailableError(`host ${host.name} is ${host.status}`, 'HostNotReady');
+    return host;
+  }
+
   async create(auth: AuthContext, dto: CreateContainerDto): Promise<ContainerChange> {
     const team = await this.db.getRepository(Team).findOneByOrFail({ id: auth.teamId });
     const policy = team.policy ?? DEFAULT_TEAM_POLICY;
@@ -99,7 +110,7 @@ export class ContainersService {
     const imageDigest = await this.resolveImageDigest(auth, image);
     // A container goes where the volumes it mounts live; otherwise where its image is.
     const volumeHostId = await this.volumes.hostOfVolumes(auth, mounts);
-    const host = volumeHostId ? await this.readyHost(volumeHostId) : await this.hosts.schedule(auth, imageDigest);
+    const host = await this.place(auth, dto.host, volumeHostId, imageDigest);
     const id = newId('container');
     const name = dto.name ?? `berth-${randomBytes(4).toString('hex')}`;
     const spec: ContainerSpec = {
@@ -170,6 +181,7 @@ export class ContainersService {
       return { container: await tx.getRepository(Container).findOneByOrFail({ id }), operation };
     });
     await this.producer.enqueue(change.operation);
+    await this.networks.flushSyncs();
     return change;
   }
 
@@ -237,8 +249,8 @@ export class ContainersService {
   }
 
   /** Joins a network: a new address now, wired on the host by the operation. */
-  connect(auth: AuthContext, idOrName: string, request: NetworkRequest): Promise<ContainerChange> {
-    return this.act(
+  async connect(auth: AuthContext, idOrName: string, request: NetworkRequest): Promise<ContainerChange> {
+    const change = await this.act(
       auth,
       idOrName,
       'network',
@@ -255,11 +267,13 @@ export class ContainersService {
         return { spec: { ...c.spec, networks: [...(c.spec.networks ?? []), ...joined] } };
       },
     );
+    await this.networks.flushSyncs();
+    return change;
   }
 
   /** Leaves a network: the address is free at once; the host unwires it. */
-  disconnect(auth: AuthContext, idOrName: string, networkId: string): Promise<ContainerChange> {
-    return this.act(
+  async disconnect(auth: AuthContext, idOrName: string, networkId: string): Promise<ContainerChange> {
+    const change = await this.act(
       auth,
       idOrName,
       'network',
@@ -272,11 +286,13 @@ export class ContainersService {
         return { spec: { ...c.spec, networks: left, ...(left.length ? {} : { ports: undefined }) } };
       },
     );
+    await this.networks.flushSyncs();
+    return change;
   }
 
-  /** Names are the team's, so a rename touches no host. */
+  /** Names are the team's: no operation, but the hosts of its networks learn the new name (hosts files). */
   async rename(auth: AuthContext, idOrName: string, name: string): Promise<Container> {
-    return this.db.transaction(async (tx) => {
+    const renamed = await this.db.transaction(async (tx) => {
       const c = await this.get(auth, idOrName, tx);
       assertActionAllowed('rename', c.status, c.id);
       if (name === c.name) return c;
@@ -286,8 +302,11 @@ export class ContainersService {
       const changes = { name, spec: { ...c.spec, name }, updatedAt: new Date(), version: c.version + 1 };
       const res = await tx.getRepository(Container).update({ id: c.id, version: c.version }, changes);
       if (!res.affected) throw new ConflictError(`container ${c.id} changed meanwhile; try again`, 'ConcurrentChange');
+      await this.networks.touch(tx, await this.networks.networksOf(tx, { containerId: c.id }));
       return Object.assign(c, changes);
     });
+    await this.networks.flushSyncs();
+    return renamed;
   }
 
   pause(auth: AuthContext, idOrName: string): Promise<ContainerChange> {

@@ -1,4 +1,6 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsBoolean, IsOptional } from 'class-validator';
+import { ToBoolean } from '../containers/container.dto';
 import { Host, HostStatus } from '@berth/domain';
 
 export class HostDto {
@@ -15,6 +17,8 @@ export class HostDto {
   @ApiProperty() conmonVersion: string;
   @ApiProperty({ enum: [1, 2] }) cgroupVersion: number;
   @ApiProperty() workerVersion: string;
+  @ApiPropertyOptional({ nullable: true, example: '192.0.2.10', description: 'Where other hosts send this host’s network traffic (VXLAN); networks do not span to a host without one' })
+  overlayAddress: string | null;
   @ApiProperty({ format: 'date-time' }) lastHeartbeatAt: string;
   @ApiProperty({ format: 'date-time' }) createdAt: string;
 }
@@ -38,8 +42,17 @@ export function toHostDto(h: Host): HostDto {
     runcVersion: i.runcVersion,
     conmonVersion: i.conmonVersion,
     cgroupVersion: i.cgroupVersion,
+    overlayAddress: i.overlayAddress ?? null,
     workerVersion: i.workerVersion,
     lastHeartbeatAt: h.lastHeartbeatAt.toISOString(),
     createdAt: h.createdAt.toISOString(),
   };
+}
+
+export class DeleteHostQueryDto {
+  @ApiPropertyOptional({ description: 'Forget the host although it is still ready (its worker, if still running, registers it again)', default: false })
+  @IsOptional()
+  @ToBoolean()
+  @IsBoolean()
+  force?: boolean;
 }

@@ -1,8 +1,8 @@
-import { Controller, Get, Param } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, Param, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { Auth, AuthContext } from '../auth/auth-context';
 import { Endpoint } from '../common/endpoint.decorator';
-import { HostDto, HostListDto, toHostDto } from './host.dto';
+import { DeleteHostQueryDto, HostDto, HostListDto, toHostDto } from './host.dto';
 import { HostsService } from './hosts.service';
 
 @ApiTags('hosts')
@@ -21,5 +21,18 @@ export class HostsController {
   @Endpoint({ operationId: 'getHost', summary: 'Get a host by id or name', type: HostDto, errors: [404] })
   async get(@Auth() auth: AuthContext, @Param('id') id: string): Promise<HostDto> {
     return toHostDto(await this.hosts.get(auth, id));
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @Endpoint({
+    operationId: 'deleteHost',
+    summary: 'Forget a host (admins only): refused while containers or volumes are on it',
+    description: 'Stop its worker first: a host that is still `ready` is refused unless `force=true`, and a worker that keeps running registers its host again with its next heartbeat. The host’s image records go with it.',
+    status: 204,
+    errors: [403, 404, 409],
+  })
+  async remove(@Auth() auth: AuthContext, @Param('id') id: string, @Query() query: DeleteHostQueryDto): Promise<void> {
+    await this.hosts.remove(auth, id, query.force === true);
   }
 }

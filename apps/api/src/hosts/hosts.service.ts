@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, In, LessThan } from 'typeorm';
-import { Host, HostInfo, Image, NotFoundError, UnavailableError, newId } from '@berth/domain';
+import { Container, FailedPreconditionError, Host, HostInfo, Image, NotFoundError, PermissionDeniedError, UnavailableError, Volume, newId } from '@berth/domain';
 import { AuthContext } from '../auth/auth-context';
 import { AuthService } from '../auth/auth.service';
 
@@ -66,6 +66,29 @@ export class HostsService implements OnModuleInit, OnApplicationShutdown {
     const host = await this.db.getRepository(Host).findOne({ where: [{ id: idOrName, teamId: teamIds }, { name: idOrName, teamId: teamIds }] });
     if (!host) throw new NotFoundError(`host ${idOrName} not found`, 'HostNotFound');
     return host;
+  }
+
+  /**
+   * Forgets a host (admins only): refused while any team has a container or volume
+   * on it, or while it is ready unless forced. Its image records go with it.
+   */
+  async remove(auth: AuthContext, idOrName: string, force: boolean): Promise<void> {
+    if (!auth.admin) throw new PermissionDeniedError('only administrators can remove hosts', 'AdminOnly');
+    const host = await this.get(auth, idOrName);
+    await this.db.transaction(async (tx) => {
+      const containers = await tx.getRepository(Container).count({ where: { hostId: host.id } });
+      const volumes = await tx.getRepository(Volume).count({ where: { hostId: host.id } });
+      if (containers || volumes) {
+        throw new FailedPreconditionError(`host ${host.name} still has ${containers} container(s) and ${volumes} volume(s)`, 'HostInUse');
+      }
+      const current = await tx.getRepository(Host).findOneByOrFail({ id: host.id });
+      if (current.status === 'ready' && !force) {
+        throw new FailedPreconditionError(`host ${host.name} is ready: stop its worker first, or force`, 'HostReady');
+      }
+      await tx.getRepository(Image).delete({ hostId: host.id });
+      await tx.getRepository(Host).delete({ id: host.id });
+    });
+    this.logger.log(`host ${host.name} (${host.id}) removed`);
   }
 
   async byId(id: string): Promise<Host> {

@@ -1,11 +1,14 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, In } from 'typeorm';
 import {
   AlreadyExistsError,
   Container,
   ContainerNetwork,
+  FIRST_VNI,
   FailedPreconditionError,
+  Host,
+  JobName,
   InvalidArgumentError,
   Network,
   NetworkEndpoint,
@@ -27,6 +30,8 @@ import {
 import { AuthContext } from '../auth/auth-context';
 import { isUniqueViolation } from '../common/unique-violation';
 import { API_CONFIG, ApiConfig } from '../config';
+import { JobProducer } from '../queue/job-producer';
+import { jobFor } from '../queue/operation-queue';
 import { CreateNetworkDto } from './network.dto';
 
 export const DEFAULT_NETWORK_NAME = 'default';
@@ -41,12 +46,20 @@ export interface NetworkView {
  * Networks and the addresses on them. Every address is allocated here, inside the
  * transaction that creates the container, and a unique index on (network,
  * address) makes sure no two endpoints ever share one.
+ *
+ * Hosts learn a network's members from `network.sync` jobs: every change of the
+ * members bumps the network's revision in the transaction that makes it, and
+ * `flushSyncs` (after the commit, and from the dispatcher for anything a Redis
+ * outage held back) sends each revision to every host with members on it.
  */
 @Injectable()
 export class NetworksService {
+  private readonly logger = new Logger('Networks');
+
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     @Inject(API_CONFIG) private readonly config: ApiConfig,
+    private readonly producer: JobProducer,
   ) {}
 
   async create(auth: AuthContext, dto: CreateNetworkDto): Promise<Network> {
@@ -76,6 +89,7 @@ export class NetworksService {
       }
     }
     const id = newId('network');
+    const { maxVni } = (await tx.getRepository(Network).createQueryBuilder('n').select('MAX(n.vni)', 'maxVni').getRawOne<{ maxVni: number | null }>()) ?? { maxVni: null };
     const network = Object.assign(new Network(), {
       id,
       teamId,
@@ -88,6 +102,9 @@ export class NetworksService {
       isDefault,
       bridge: `berth-${id.slice(-9)}`,
       labels: dto.labels ?? {},
+      vni: Math.max(FIRST_VNI - 1, Number(maxVni ?? 0)) + 1,
+      revision: 0,
+      syncedRevision: 0,
       createdAt: new Date(),
     });
     await tx.getRepository(Network).insert(network).catch((err) => {
@@ -153,12 +170,70 @@ export class NetworksService {
         });
       out.push({ networkId: network.id, name: network.name, bridge: network.bridge, subnet: network.subnet, gateway: network.gateway, internal: network.internal, ipAddress, aliases: request.aliases });
     }
+    await this.touch(tx, out.map((n) => n.networkId));
     return out;
   }
 
   /** A container left one network. */
   async releaseOne(tx: EntityManager, containerId: string, networkId: string): Promise<void> {
     await tx.getRepository(NetworkEndpoint).delete({ containerId, networkId });
+    await this.touch(tx, [networkId]);
+  }
+
+  /**
+   * The members of these networks changed (or how they are reached did): the
+   * hosts are sent the new revision by the next `flushSyncs`. Inside the
+   * transaction that made the change.
+   */
+  async touch(tx: EntityManager, networkIds: Iterable<string>): Promise<void> {
+    const ids = [...new Set(networkIds)];
+    if (ids.length) await tx.getRepository(Network).increment({ id: In(ids) }, 'revision', 1);
+  }
+
+  /** The networks a container is on, or a host's containers are on. */
+  async networksOf(tx: EntityManager, where: { containerId: string } | { hostId: string }): Promise<string[]> {
+    return [...new Set((await tx.getRepository(NetworkEndpoint).find({ where, select: { networkId: true } })).map((e) => e.networkId))];
+  }
+
+  /**
+   * Sends every network whose members changed since its last sync to each host that
+   * has members on it (one job per host and revision: sending twice is harmless).
+   * Never throws: what could not be sent stays behind for the next call.
+   */
+  async flushSyncs(limit = 100): Promise<number> {
+    try {
+      const pending = await this.db.getRepository(Network).createQueryBuilder('n').where('n.revision > n.syncedRevision').orderBy('n.createdAt', 'ASC').take(limit).getMany();
+      let sent = 0;
+      for (const network of pending) {
+        const { revision, job, hosts } = await this.db.transaction((tx) => this.syncJob(tx, network.id));
+        for (const host of hosts) {
+          await this.producer.add(jobFor(JobName.NetworkSync, host.name, job), `netsync-${network.id}-${revision}-${host.id}`);
+        }
+        await this.db.getRepository(Network).createQueryBuilder().update().set({ syncedRevision: revision }).where('id = :id AND "syncedRevision" < :revision', { id: network.id, revision }).execute();
+        sent++;
+      }
+      return sent;
+    } catch (err) {
+      this.logger.warn(`network syncs stay pending: ${(err as Error).message}`);
+      return 0;
+    }
+  }
+
+  /** The network's members now, as one consistent read with its revision. */
+  private async syncJob(tx: EntityManager, networkId: string) {
+    const network = await tx.getRepository(Network).findOneByOrFail({ id: networkId });
+    const endpoints = await tx.getRepository(NetworkEndpoint).find({ where: { networkId }, order: { createdAt: 'ASC' } });
+    const names = new Map((await tx.getRepository(Container).find({ where: { id: In(endpoints.map((e) => e.containerId)) }, select: { id: true, name: true } })).map((c) => [c.id, c.name]));
+    const hosts = await tx.getRepository(Host).find({ where: { id: In([...new Set(endpoints.map((e) => e.hostId))]) }, order: { name: 'ASC' } });
+    const job = {
+      networkId,
+      bridge: network.bridge,
+      revision: network.revision,
+      vni: network.vni,
+      hosts: hosts.map((h) => ({ hostId: h.id, name: h.name, ...(h.info?.overlayAddress ? { overlayAddress: h.info.overlayAddress } : {}) })),
+      endpoints: endpoints.map((e) => ({ containerId: e.containerId, name: names.get(e.containerId) ?? e.containerId, hostId: e.hostId, ipAddress: e.ipAddress, aliases: e.aliases })),
+    };
+    return { revision: network.revision, job, hosts };
   }
 
   /** The network's id, by id or name, within the team. */
@@ -168,7 +243,9 @@ export class NetworksService {
 
   /** A container is gone: its addresses are free again. */
   async release(tx: EntityManager, containerId: string): Promise<void> {
+    const networkIds = await this.networksOf(tx, { containerId });
     await tx.getRepository(NetworkEndpoint).delete({ containerId });
+    await this.touch(tx, networkIds);
   }
 
   /**

@@ -55,6 +55,20 @@ export class OperationQueue {
     }
   }
 
+  /**
+   * A job that is not an operation's (its sender keeps its own record of what was
+   * sent). The same `jobId` twice is one job.
+   */
+  async add(job: JobSpec, jobId: string): Promise<void> {
+    await this.queue(job.queue).add(job.name, job.payload, {
+      jobId,
+      attempts: 5,
+      backoff: { type: 'exponential', delay: 1000 },
+      removeOnComplete: { age: 3600, count: 10000 },
+      removeOnFail: { age: 24 * 3600 },
+    });
+  }
+
   /** Enqueues every operation that was accepted but never reached Redis. */
   async dispatchPending(limit = 100): Promise<number> {
     const pending = await this.db.getRepository(Operation).find({

@@ -2,11 +2,12 @@ import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Job, Worker } from 'bullmq';
 import { DataSource, EntityManager, In } from 'typeorm';
-import { Container, Host, InventoryEntry, NetworkEndpoint, ObservedContainer, Operation, REPORTS_QUEUE, Report, SerializedError, statusFromObserved } from '@berth/domain';
+import { Container, Host, InventoryEntry, ObservedContainer, Operation, REPORTS_QUEUE, Report, SerializedError, statusFromObserved } from '@berth/domain';
 import { BerthEvent, EventBus } from '../events/event-bus';
 import { HostsService } from '../hosts/hosts.service';
 import { ImagesService } from '../images/images.service';
 import { UploadStore } from '../images/upload-store';
+import { NetworksService } from '../networks/networks.service';
 import { RedisConnections } from '../queue/redis.provider';
 
 type PendingEvent = Omit<BerthEvent, 'at'>;
@@ -28,6 +29,7 @@ export class ReportsConsumer implements OnModuleInit, OnApplicationShutdown {
     private readonly images: ImagesService,
     private readonly uploads: UploadStore,
     private readonly events: EventBus,
+    private readonly networks: NetworksService,
   ) {}
 
   onModuleInit(): void {
@@ -51,7 +53,12 @@ export class ReportsConsumer implements OnModuleInit, OnApplicationShutdown {
     await this.db.transaction(async (tx) => {
       switch (report.kind) {
         case 'host.heartbeat': {
+          const before = await tx.getRepository(Host).findOneBy({ name: report.host.name });
           const host = await this.hosts.heartbeat(tx, report.host, new Date(report.at));
+          // A restarted worker, or one reached at a new address: the hosts of its networks hear of it again.
+          if (report.inventory || before?.info?.overlayAddress !== report.host.overlayAddress) {
+            await this.networks.touch(tx, await this.networks.networksOf(tx, { hostId: host.id }));
+          }
           if (report.inventory) await this.applyInventory(tx, host, report.inventory, events);
           break;
         }
@@ -79,6 +86,7 @@ export class ReportsConsumer implements OnModuleInit, OnApplicationShutdown {
       }
     });
     for (const task of afterCommit) await task().catch(() => undefined);
+    await this.networks.flushSyncs();
     for (const e of events) await this.events.publish(e).catch(() => undefined);
   }
 
@@ -89,7 +97,7 @@ export class ReportsConsumer implements OnModuleInit, OnApplicationShutdown {
     const next = statusFromObserved(c.status, observed.status);
     if (next === 'deleted') {
       await repo.delete({ id });
-      await tx.getRepository(NetworkEndpoint).delete({ containerId: id }); // its addresses are free again
+      await this.networks.release(tx, id); // its addresses are free again
       events.push({ type: 'container.deleted', id, teamId: c.teamId });
       return;
     }
@@ -121,7 +129,7 @@ export class ReportsConsumer implements OnModuleInit, OnApplicationShutdown {
       if (present.has(c.id)) continue;
       if (c.status === 'removing') {
         await tx.getRepository(Container).delete({ id: c.id });
-        await tx.getRepository(NetworkEndpoint).delete({ containerId: c.id });
+        await this.networks.release(tx, c.id);
         events.push({ type: 'container.deleted', id: c.id, teamId: c.teamId });
       } else {
         const error: SerializedError = { class: 'NotFound', reason: 'ContainerLost', message: `host ${host.name} no longer has this container` };

@@ -10,6 +10,7 @@ import { Network, NetworkEndpoint } from './network.entity';
 
 export * from './column-types';
 export { ApiToken, Container, Host, Image, Operation, Network, NetworkEndpoint, RegistryCredential, Team, Volume };
+export { FIRST_VNI } from './network.entity';
 export * from './host.entity';
 export * from './team.entity';
 

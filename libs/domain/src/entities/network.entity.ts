@@ -2,10 +2,14 @@ import { Column, Entity, ForeignKey, Index, PrimaryColumn } from 'typeorm';
 import { Team } from './team.entity';
 import { jsonColumn, timestampColumn } from './column-types';
 
+/** The first VXLAN network identifier networks get (lower ones are left to whatever else a host runs). */
+export const FIRST_VNI = 4096;
+
 /**
  * A team's bridge network. Addresses are the control plane's: every endpoint's
- * address is allocated here and kept in `network_endpoints`; each host a member
- * runs on has one bridge for it (`bridge`), so members on one host reach each other.
+ * address is allocated here and kept in `network_endpoints`. Each host a member
+ * runs on has one bridge for it (`bridge`), and the bridges of hosts with an
+ * overlay address are joined by VXLAN (`vni`), so every member reaches every other.
  */
 @Entity({ name: 'networks' })
 @Index('IDX_networks_team_name', ['teamId', 'name'], { unique: true })
@@ -48,6 +52,19 @@ export class Network {
 
   @Column(jsonColumn())
   labels: Record<string, string>;
+
+  /** The VXLAN network identifier across hosts. */
+  @Index('IDX_networks_vni', { unique: true })
+  @Column({ type: 'integer', nullable: true })
+  vni: number;
+
+  /** Grows with every change of the members (join, leave, rename); hosts are sent each one. */
+  @Column({ type: 'integer', default: 0 })
+  revision: number;
+
+  /** The last revision sent to the hosts; behind `revision` until the next sync goes out. */
+  @Column({ type: 'integer', default: 0 })
+  syncedRevision: number;
 
   @Column(timestampColumn())
   createdAt: Date;

@@ -46,6 +46,15 @@ export class HostLinks {
     return raw.find((l) => (l.addr_info ?? []).some((a) => a.local === address))?.mtu;
   }
 
+  /** The IPv4 address of the link the default route leaves by (its preferred source when it names one). */
+  async defaultRouteAddress(): Promise<string | undefined> {
+    const routes = JSON.parse((await this.ip(['-j', '-4', 'route', 'show', 'default'])) || '[]') as { dev?: string; prefsrc?: string }[];
+    const route = routes.find((r) => r.dev);
+    if (!route) return undefined;
+    if (route.prefsrc) return route.prefsrc;
+    return (await this.ipv4Addresses()).get(route.dev!)?.[0]?.split('/')[0];
+  }
+
   /** Deletes a link; one already gone is fine. */
   async delete(name: string): Promise<void> {
     const result = await this.runner.run(this.ipPath, ['link', 'delete', name], { timeoutMs: this.timeoutMs });

@@ -139,6 +139,11 @@ export class HostNetworks {
     });
   }
 
+  /** The IPv4 address of the link the default route leaves by, if there is one. */
+  async defaultRouteAddress(): Promise<string | undefined> {
+    return this.links.defaultRouteAddress();
+  }
+
   /** The MTU containers get when their networks may span hosts: the underlay link's, less VXLAN's overhead. */
   async overlayMtu(localAddress: string): Promise<number | undefined> {
     const mtu = await this.links.mtuOf(localAddress);
