@@ -1,10 +1,11 @@
-import { existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TeamClient, admin, env, uniqueName } from './support/api-client';
+import { buildImageArchive, busyboxLayer, type LayerEntry } from '../libs/runtime/src/images/image-builder';
+import { TeamClient, admin, api, env, uniqueName } from './support/api-client';
 
-/** Runs a busybox shell command to its end; answers its exit code and output. */
-async function sh(client: TeamClient, script: string, mounts: object[]) {
-  const id = await client.run({ image: 'busybox', cmd: ['sh', '-c', script], mounts });
+/** Runs a shell command (busybox's, unless another image is named) to its end; answers its exit code and output. */
+async function sh(client: TeamClient, script: string, mounts: object[], image = 'busybox') {
+  const id = await client.run({ image, cmd: ['sh', '-c', script], mounts });
   const waited = await client.waitContainer(id, 'exited');
   const logs = (await client.logs(id)).text;
   return { id, exitCode: waited.exitCode, logs };
@@ -97,5 +98,66 @@ describe('volumes and mounts', () => {
     expect(pruned.deleted).not.toContain(used);
     await admin.get(`/v1/volumes/${used}`).expect(200);
     await admin.delete(`/v1/containers/${id}?force=true`).expect(202);
+  });
+
+  describe('copy-up of the image’s content into a new volume', () => {
+    const image = `copy-up:${process.pid}`;
+
+    /** busybox, then /data (owned by 1000, 0750) with a file, a directory, a symlink and a file the next layer deletes. */
+    beforeAll(async () => {
+      const dataDir: LayerEntry = { path: 'data', type: 'directory', mode: 0o750, uid: 1000, gid: 1000 };
+      const data: LayerEntry[] = [
+        dataDir,
+        { path: 'data/hello.txt', type: 'file', content: 'from the image\n', mode: 0o640, uid: 1000, gid: 1000 },
+        { path: 'data/sub', type: 'directory' },
+        { path: 'data/sub/link', type: 'symlink', linkname: '../hello.txt' },
+        { path: 'data/gone.txt', type: 'file', content: 'deleted by the next layer\n' },
+        { path: 'escape', type: 'symlink', linkname: '../../../../../../etc' },
+      ];
+      const layers = [await busyboxLayer(), data, [dataDir, { path: 'data/gone.txt', type: 'whiteout' as const }]];
+      const file = join(env.dataDir, `${uniqueName('copy-up')}.tar`);
+      writeFileSync(file, await buildImageArchive({ format: 'oci', images: [{ references: [image], layers, config: { cmd: ['sh'], env: ['PATH=/bin'] } }] }));
+      expect((await admin.loadImage(file)).status).toBe('succeeded');
+    });
+
+    it('fills a new volume with what the image holds at the target, and never writes into it again once it has data', async () => {
+      const name = uniqueName('seeded');
+      const mounts = [{ type: 'volume', source: name, target: '/data' }];
+      const first = await sh(admin, "cd /data && find . | sort && stat -c '%u:%g %a %n' . hello.txt && readlink sub/link && cat sub/link && echo changed > hello.txt && rm sub/link", mounts, image);
+      expect(first).toMatchObject({ exitCode: 0, logs: '.\n./hello.txt\n./sub\n./sub/link\n1000:1000 750 .\n1000:1000 640 hello.txt\n../hello.txt\nfrom the image\n' });
+
+      // The volume has data now: a second container of the same image gets it as the first left it.
+      const second = await sh(admin, 'cd /data && find . | sort && cat hello.txt', mounts, image);
+      expect(second).toMatchObject({ exitCode: 0, logs: '.\n./hello.txt\n./sub\nchanged\n' });
+    });
+
+    it('leaves a new volume empty with noCopy', async () => {
+      const name = uniqueName('empty');
+      const res = await sh(admin, "find /data && stat -c '%u:%g %a' /data", [{ type: 'volume', source: name, target: '/data', noCopy: true }], image);
+      expect(res).toMatchObject({ exitCode: 0, logs: '/data\n0:0 755\n' });
+      expect((await admin.get(`/v1/volumes/${name}`).expect(200)).body.sizeBytes).toBe(0);
+    });
+
+    it('resolves a symlink at the target inside the image, never on the host', async () => {
+      const name = uniqueName('escape');
+      const res = await sh(admin, 'ls /etc', [{ type: 'volume', source: name, target: '/escape' }], image);
+      expect(res).toMatchObject({ exitCode: 0, logs: 'group\npasswd\n' });
+      const { mountpoint } = (await admin.get(`/v1/volumes/${name}`).expect(200)).body;
+      expect(readdirSync(mountpoint).sort()).toEqual(['group', 'passwd']);
+      expect(readFileSync(join(mountpoint, 'passwd'), 'utf8')).toContain('berth:x:1000:1000');
+    });
+
+    it('documents noCopy, and refuses it on other mounts or when not a boolean, naming the field (400, nothing created)', async () => {
+      const name = uniqueName('never');
+      const onTmpfs = await admin.post('/v1/containers', { image, mounts: [{ type: 'volume', source: name, target: '/v' }, { type: 'tmpfs', target: '/t', noCopy: true }] }).expect(400);
+      expect(onTmpfs.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(onTmpfs.body.errors).toEqual([{ field: 'mounts[1].noCopy', message: 'is for volume mounts only' }]);
+      const notBoolean = await admin.post('/v1/containers', { image, mounts: [{ type: 'volume', source: name, target: '/v', noCopy: 'yes' }] }).expect(400);
+      expect(notBoolean.body.errors).toEqual([{ field: 'mounts.0.noCopy', message: expect.stringContaining('boolean') }]);
+      await admin.get(`/v1/volumes/${name}`).expect(404);
+
+      const { schemas } = (await api().get('/openapi.json').expect(200)).body.components;
+      expect(schemas.MountDto.properties.noCopy).toMatchObject({ type: 'boolean', default: false, description: expect.stringContaining('nocopy') });
+    });
   });
 });

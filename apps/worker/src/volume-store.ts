@@ -48,9 +48,11 @@ export class VolumeStore {
   }
 
   /**
-   * Settles a container's mounts on this host: volumes made if missing; bind
-   * sources resolved through symlinks and checked again against the allowed root
-   * the API matched, so a link cannot lead outside it.
+   * Settles a container's mounts on this host: volumes made if missing, with
+   * copy-up asked for unless noCopy (the runtime fills a still empty volume from
+   * the image when it creates the container); bind sources resolved through
+   * symlinks and checked again against the allowed root the API matched, so a
+   * link cannot lead outside it.
    */
   async resolve(mounts: ContainerMount[] | undefined): Promise<HostMount[]> {
     const out: HostMount[] = [];
@@ -60,7 +62,7 @@ export class VolumeStore {
         out.push({ type: 'tmpfs', destination: m.target, readOnly, sizeBytes: m.tmpfsSizeBytes });
       } else if (m.type === 'volume') {
         if (!m.volumeId) throw new InvalidArgumentError(`the volume mount at ${m.target} names no volume`, [], 'InvalidMount');
-        out.push({ type: 'bind', source: await this.ensure(m.volumeId), destination: m.target, readOnly });
+        out.push({ type: 'bind', source: await this.ensure(m.volumeId), destination: m.target, readOnly, copyUp: m.noCopy !== true });
       } else {
         out.push({ type: 'bind', source: await checkedBindSource(m), destination: m.target, readOnly });
       }

@@ -71,6 +71,12 @@ export interface ContainerMount {
   target: string;
   readOnly?: boolean;
   tmpfsSizeBytes?: number;
+  /**
+   * A volume mount only: leave a new, empty volume empty. Otherwise, as with
+   * Docker, what the image holds at `target` is copied into a volume that is
+   * still empty when the container is created (Docker's `nocopy`).
+   */
+  noCopy?: boolean;
   volumeId?: string;
   allowedRoot?: string;
 }

@@ -52,6 +52,8 @@ describe('mount checks', () => {
       checkMounts(
         [
           { type: 'volume', source: 'pgdata', target: '/var/lib/pg/' },
+          { type: 'volume', source: 'cache', target: '/cache', noCopy: true },
+          { type: 'volume', target: '/anon', noCopy: false },
           { type: 'bind', source: '/srv/data//app', target: '/app', readOnly: true },
           { type: 'tmpfs', target: '/scratch', tmpfsSizeBytes: 1 << 20 },
         ],
@@ -59,6 +61,8 @@ describe('mount checks', () => {
       ),
     ).toEqual([
       { type: 'volume', source: 'pgdata', target: '/var/lib/pg', readOnly: false },
+      { type: 'volume', source: 'cache', target: '/cache', readOnly: false, noCopy: true },
+      { type: 'volume', source: undefined, target: '/anon', readOnly: false },
       { type: 'bind', source: '/srv/data/app', target: '/app', readOnly: true, allowedRoot: '/srv/data' },
       { type: 'tmpfs', target: '/scratch', readOnly: false, tmpfsSizeBytes: 1 << 20 },
     ]);
@@ -80,6 +84,8 @@ describe('mount checks', () => {
     expect(field([{ type: 'volume', target: '/a', source: '../etc' }])).toBe('mounts[0].source');
     expect(field([{ type: 'bind', target: '/a', source: '/srv/data/../../etc' }])).toBe('mounts[0].source');
     expect(field([{ type: 'volume', target: '/a', tmpfsSizeBytes: 5 }])).toBe('mounts[0].tmpfsSizeBytes');
+    expect(field([{ type: 'volume', target: '/v' }, { type: 'tmpfs', target: '/a', noCopy: true }])).toBe('mounts[1].noCopy');
+    expect(field([{ type: 'bind', target: '/a', source: '/srv/data', noCopy: false }])).toBe('mounts[0].noCopy');
     expect(field([{ type: 'bind', target: '/a', source: '/etc' }])).toBe('BindNotAllowed');
   });
 });

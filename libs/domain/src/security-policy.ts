@@ -50,7 +50,7 @@ export function allowedBindRoot(source: string, policy: TeamPolicy): string {
 /**
  * Checks a create's mounts before anything is stored: absolute, distinct targets;
  * volume names; bind sources on the team's allowlist (403 otherwise), each
- * marked with the root it matched; tmpfs without a source.
+ * marked with the root it matched; tmpfs without a source; `noCopy` on volumes only.
  */
 export function checkMounts(mounts: ContainerMount[], policy: TeamPolicy): ContainerMount[] {
   const seen = new Set<string>();
@@ -63,13 +63,14 @@ export function checkMounts(mounts: ContainerMount[], policy: TeamPolicy): Conta
     if (seen.has(target)) throw bad('target', `mounts ${target} twice`);
     seen.add(target);
     if (m.type !== 'tmpfs' && m.tmpfsSizeBytes !== undefined) throw bad('tmpfsSizeBytes', 'is for tmpfs mounts only');
+    if (m.type !== 'volume' && m.noCopy !== undefined) throw bad('noCopy', 'is for volume mounts only');
     switch (m.type) {
       case 'tmpfs':
         if (m.source !== undefined) throw bad('source', 'must be absent for a tmpfs mount');
         return { type: 'tmpfs', target, readOnly: m.readOnly === true, ...(m.tmpfsSizeBytes !== undefined ? { tmpfsSizeBytes: m.tmpfsSizeBytes } : {}) };
       case 'volume':
         if (m.source !== undefined && !RESOURCE_NAME.test(m.source)) throw bad('source', 'must be a volume name (letters, digits, _ . -)');
-        return { type: 'volume', source: m.source, target, readOnly: m.readOnly === true };
+        return { type: 'volume', source: m.source, target, readOnly: m.readOnly === true, ...(m.noCopy === true ? { noCopy: true } : {}) };
       case 'bind': {
         if (!m.source || !m.source.startsWith('/') || m.source.split('/').some((p) => p === '..')) throw bad('source', 'must be an absolute host path without ..');
         const source = normalizeHostPath(m.source);

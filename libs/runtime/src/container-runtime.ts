@@ -32,6 +32,13 @@ export interface HostMount {
   readOnly: boolean;
   /** A tmpfs's size limit; unlimited when absent. */
   sizeBytes?: number;
+  /**
+   * A volume's bind: when `source` is an empty directory at create, what the image
+   * holds at `destination` is copied into it first (Docker's copy-up). Never for
+   * a source that has anything in it. The copy is staged beside `source`, whose
+   * parent must be Berth's alone (as a volume's `<id>/_data` is).
+   */
+  copyUp?: boolean;
 }
 
 export type RuntimeStatus = 'created' | 'running' | 'paused' | 'exited';

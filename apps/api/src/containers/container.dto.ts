@@ -106,6 +106,17 @@ export class MountDto {
   @IsInt()
   @Min(0)
   tmpfsSizeBytes?: number;
+
+  @ApiPropertyOptional({
+    default: false,
+    description:
+      'Volume mounts only. A volume still empty when the container is created gets a copy of what the image holds at the target ' +
+      '(files, directories, symlinks, owners and modes), as with Docker; true leaves it empty (Docker’s nocopy). ' +
+      'A volume with data is never written to.',
+  })
+  @IsOptional()
+  @IsBoolean()
+  noCopy?: boolean;
 }
 
 export class ContainerMountDto extends MountDto {
@@ -237,7 +248,7 @@ export class CreateContainerDto {
   @Type(() => HealthcheckDto)
   healthcheck?: HealthcheckDto;
 
-  @ApiPropertyOptional({ type: [MountDto], description: 'Named volumes (made when missing), host directories on the team’s allowlist, and tmpfs' })
+  @ApiPropertyOptional({ type: [MountDto], description: 'Named volumes (made when missing; an empty one gets the image’s content at the target unless noCopy), host directories on the team’s allowlist, and tmpfs' })
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(64)

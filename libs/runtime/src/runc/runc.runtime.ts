@@ -21,6 +21,7 @@ import type {
   ContainerInfo,
   ContainerRuntime,
   CreateContainerOptions,
+  HostMount,
   LogOptions,
   RuntimeCapabilities,
   TtyExecParams,
@@ -57,6 +58,7 @@ import { RuncClient, RuncError, type RuncState } from './runc';
 import { parseSignal } from '../shared/signals';
 import { checkedId, isValidContainerId } from '../shared/container-id';
 import { StateLayout } from './state-layout';
+import { copyUp } from './volume-copy-up';
 
 export interface RuncRuntimeOptions {
   /** Everything lives under this directory (see StateLayout). */
@@ -108,6 +110,8 @@ export class RuncRuntime implements ContainerRuntime {
   private readonly seccompProfilePath: string;
   private prepared?: Promise<void>;
   private hostFactsPromise?: Promise<HostFacts>;
+  /** Copy-ups run one at a time: of two containers created on one new volume, only the first fills it. */
+  private copyUps: Promise<unknown> = Promise.resolve();
 
   constructor(options: RuncRuntimeOptions) {
     this.layout = new StateLayout(options.root);
@@ -458,6 +462,7 @@ export class RuncRuntime implements ContainerRuntime {
     const file = (name: Parameters<StateLayout['file']>[1]) => this.layout.file(id, name);
     await Promise.all([mkdir(file('rootfs')), mkdir(file('upper')), mkdir(file('work'))]);
     await this.mountRootfs(id, image.layerDirs);
+    await this.copyUpVolumes(file('rootfs'), mounts);
     const user = await resolveUser(spec.user || image.config.user, file('rootfs'));
     const hostname = containerHostname(id, spec);
     await Promise.all([
@@ -495,6 +500,15 @@ export class RuncRuntime implements ContainerRuntime {
       work: this.layout.file(id, 'work'),
       target: this.layout.file(id, 'rootfs'),
     });
+  }
+
+  /** Fills each new, empty volume with what the image holds where it is mounted, from the rootfs before anything is mounted over it. */
+  private copyUpVolumes(rootfs: string, mounts: HostMount[] = []): Promise<void> {
+    const copies = this.copyUps.then(async () => {
+      for (const m of mounts) if (m.copyUp && m.type === 'bind' && m.source) await copyUp(rootfs, m.destination, m.source);
+    });
+    this.copyUps = copies.catch(() => undefined);
+    return copies;
   }
 
   private async spawnMonitor(id: string, name: string | undefined): Promise<void> {
