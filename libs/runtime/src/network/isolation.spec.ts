@@ -37,9 +37,10 @@ function fakeIptables(initial: Record<string, string[]> = {}) {
 }
 
 describe('bridgeRules', () => {
-  it('sends traffic leaving a bridge through the isolation chain', () => {
-    expect(bridgeRules({ bridge: 'berth-a', internal: false })).toEqual([
-      { chain: 'BERTH-FORWARD', args: ['-i', 'berth-a', '!', '-o', 'berth-a', '-j', 'BERTH-ISOLATION'] },
+  it('sends traffic leaving a bridge through the isolation chain, and lets in from elsewhere only published ports and replies', () => {
+    expect(bridgeRules({ bridge: 'berth-a', internal: false }).map((r) => `${r.chain} ${r.args.join(' ')}`)).toEqual([
+      'BERTH-FORWARD -i berth-a ! -o berth-a -j BERTH-ISOLATION',
+      'BERTH-FORWARD -o berth-a ! -i berth-a -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP',
     ]);
   });
 
@@ -86,7 +87,7 @@ describe('isolation chains', () => {
     await ensureBridgeIsolation(iptables, { bridge: 'berth-a', internal: false });
     await ensureBridgeIsolation(iptables, { bridge: 'berth-i', internal: true });
     await removeBridgeIsolation(iptables, 'berth-i');
-    expect(chains.get('BERTH-FORWARD')).toEqual(['-i berth-a ! -o berth-a -j BERTH-ISOLATION']);
+    expect(chains.get('BERTH-FORWARD')).toEqual(['-i berth-a ! -o berth-a -j BERTH-ISOLATION', '-o berth-a ! -i berth-a -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP']);
     expect(chains.get('BERTH-INPUT')).toHaveLength(1);
     await expect(removeIsolationIfUnused(iptables)).resolves.toBe(false);
 

@@ -19,6 +19,8 @@ export interface IsolationRule {
 
 const ANY_BRIDGE = `${BRIDGE_PREFIX}+`;
 const NEW_ONLY = ['-m', 'conntrack', '!', '--ctstate', 'RELATED,ESTABLISHED'];
+/** A new connection that was not DNATed to a published port. */
+const UNPUBLISHED = ['-m', 'conntrack', '!', '--ctstate', 'RELATED,ESTABLISHED,DNAT'];
 
 /**
  * Rules every host with a Berth bridge has, in this order (Docker's
@@ -40,9 +42,14 @@ export const BASE_RULES: readonly IsolationRule[] = [
 /**
  * One bridge's rules (Docker's DOCKER-ISOLATION-STAGE-1). BERTH-FORWARD, jumped to
  * first from FORWARD: traffic leaving the bridge for another interface goes
- * through BERTH-ISOLATION; an internal bridge forwards nothing to or from any other
- * interface, and BERTH-INPUT drops every connection its containers start towards
- * the host (the host may still connect to them).
+ * through BERTH-ISOLATION; a connection routed into the bridge from any other
+ * interface passes only to a published port (DNAT) or as part of a connection a
+ * container started, so a neighbour that routes the subnet through the host
+ * reaches nothing unpublished even with FORWARD's policy ACCEPT (as Docker 28
+ * does); an internal bridge forwards nothing to or from any other interface, and
+ * BERTH-INPUT drops every connection its containers start towards the host (the
+ * host may still connect to them). Traffic between members of the network, local
+ * or through the bridge's VXLAN link, stays within the bridge and is not touched.
  *
  * Each bridge's rules are added and removed on their own (`-C`, `-A`, `-D`), never by
  * rewriting the chains, so workers sharing a host never drop each other's rules.
@@ -50,6 +57,10 @@ export const BASE_RULES: readonly IsolationRule[] = [
 export function bridgeRules({ bridge, internal }: IsolatedBridge): IsolationRule[] {
   const name = checkedBridgeName(bridge);
   const rules: IsolationRule[] = [{ chain: FORWARD_CHAIN, args: ['-i', name, '!', '-o', name, '-j', ISOLATION_CHAIN] }];
+  if (!internal) {
+    // Whatever the FORWARD policy, a connection routed in from elsewhere reaches only published ports.
+    rules.push({ chain: FORWARD_CHAIN, args: ['-o', name, '!', '-i', name, ...UNPUBLISHED, '-j', 'DROP'] });
+  }
   if (internal) {
     rules.push(
       { chain: FORWARD_CHAIN, args: ['-i', name, '!', '-o', name, '-j', 'DROP'] },
@@ -76,7 +87,7 @@ export async function ensureBridgeIsolation(iptables: Iptables, bridge: Isolated
 
 /** Removes the bridge's rules, of either kind (so a bridge remade as the other kind keeps none); gone ones are fine. */
 export async function removeBridgeIsolation(iptables: Iptables, bridge: string): Promise<void> {
-  await removeRules(iptables, bridgeRules({ bridge, internal: true }));
+  await removeRules(iptables, [...bridgeRules({ bridge, internal: true }), ...bridgeRules({ bridge, internal: false }).slice(1)]);
 }
 
 /** Removes Berth's chains once no bridge has rules in them (of this worker or any other on the host). */

@@ -300,6 +300,40 @@ describe('HostNetworks on a real host', () => {
     await expect(readdir('/var/run/netns')).resolves.not.toContain(netnsName(other));
   });
 
+  it('lets a neighbour that routes through the host reach published ports only', async () => {
+    // The neighbour: a namespace of this run behind a veth, routing netA's subnet through the host.
+    const [octet] = await freeThirdOctets(1);
+    const ns = `bnb${RUN}`;
+    const [hostSide, nsSide] = [`bnh${RUN}`, `bnn${RUN}`];
+    const hostAddress = `10.213.${octet}.1`;
+    await sh('/usr/sbin/ip', ['netns', 'add', ns]);
+    try {
+      await sh('/usr/sbin/ip', ['link', 'add', hostSide, 'type', 'veth', 'peer', 'name', nsSide, 'netns', ns]);
+      await sh('/usr/sbin/ip', ['addr', 'add', `${hostAddress}/30`, 'dev', hostSide]);
+      await sh('/usr/sbin/ip', ['link', 'set', hostSide, 'up']);
+      await sh('/usr/sbin/ip', ['-n', ns, 'addr', 'add', `10.213.${octet}.2/30`, 'dev', nsSide]);
+      await sh('/usr/sbin/ip', ['-n', ns, 'link', 'set', nsSide, 'up']);
+      await sh('/usr/sbin/ip', ['-n', ns, 'route', 'add', netA.subnet, 'via', hostAddress]);
+      const c = containerId();
+      const port = await freeHostPort(networks);
+      await attach(c, [endpoint(netA, 9)], [{ hostPort: port, containerPort: 8080, protocol: 'tcp' }]);
+      await serve(c);
+      const fromNeighbour = async (url: string) => {
+        const result = await run('/usr/sbin/ip', ['netns', 'exec', ns, BUSYBOX, 'wget', '-q', '-O-', url], 3_000).catch((err: Error) => ({ exitCode: 1, stdout: err.message }));
+        return { ok: result.exitCode === 0, out: result.stdout };
+      };
+      await expect(fromNeighbour(`http://${hostAddress}:${port}/`)).resolves.toEqual({ ok: true, out: `${TOKEN}\n` });
+      // The container's own address and port, not published: dropped although FORWARD's policy is ACCEPT here.
+      await expect(fromNeighbour(`http://${endpoint(netA, 9).ipAddress}:8080/`)).resolves.toMatchObject({ ok: false });
+      // What the container starts towards the neighbour gets its answers.
+      const listener = spawn('/usr/sbin/ip', ['netns', 'exec', ns, BUSYBOX, 'httpd', '-f', '-p', '8081', '-h', www], { stdio: 'ignore' });
+      servers.push(listener);
+      expect(await pollUntil(async () => (await fetchFrom(c, `http://10.213.${octet}.2:8081/`, 1_000)).ok, { timeoutMs: 5_000, intervalMs: 100 })).toBe(true);
+    } finally {
+      await run('/usr/sbin/ip', ['netns', 'delete', ns]);
+    }
+  });
+
   it('says a port a host server listens on is not free', async () => {
     const server = createServer((_, res) => res.end());
     hostServers.push(server);
