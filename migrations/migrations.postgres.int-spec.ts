@@ -59,6 +59,27 @@ describe('migrations on PostgreSQL', () => {
     schema.expectRoundTrip(await schema.roundTrip(ds));
   });
 
+  it('give concurrent network creates subnets that never overlap, and distinct VNIs', async () => {
+    const { insertNetwork } = await import('../apps/api/src/networks/network-allocation');
+    const teamId = 'team_pgnetworks';
+    await ds.query('INSERT INTO "teams" ("id", "name", "admin", "createdAt") VALUES ($1, $2, false, now())', [teamId, 'pg-networks']);
+    const service = {
+      create: (_: unknown, request: { name: string; subnet?: string }) => ds.transaction((tx) => insertNetwork(tx, { teamId, pool: '10.240.0.0/16', request, isDefault: false })),
+    };
+    const auth = undefined;
+    // Different subnets that all overlap 10.77.0.0/16: exactly one may be created.
+    const subnets = ['10.77.0.0/16', '10.77.1.0/24', '10.77.2.0/24', '10.77.128.0/17', '10.77.3.0/24', '10.77.0.0/20'];
+    const results = await Promise.allSettled(subnets.map((subnet, i) => service.create(auth, { name: `overlap-${i}`, subnet })));
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    for (const r of results) if (r.status === 'rejected') expect(r.reason).toMatchObject({ reason: 'SubnetInUse' });
+    // Pool allocations at the same instant: distinct subnets and VNIs.
+    const pooled = await Promise.all(Array.from({ length: 8 }, (_, i) => service.create(auth, { name: `pooled-${i}` })));
+    expect(new Set(pooled.map((n) => n.subnet)).size).toBe(8);
+    expect(new Set(pooled.map((n) => n.vni)).size).toBe(8);
+    await ds.query('DELETE FROM "networks" WHERE "teamId" = $1', [teamId]);
+    await ds.query('DELETE FROM "teams" WHERE "id" = $1', [teamId]);
+  });
+
   it('all undo cleanly', async () => {
     for (let i = 0; i < ds.migrations.length; i++) await ds.undoLastMigration();
     const tables: { table_name: string }[] = await ds.query("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_name <> 'migrations'");

@@ -32,10 +32,10 @@ import { isUniqueViolation } from '../common/unique-violation';
 import { API_CONFIG, ApiConfig } from '../config';
 import { JobProducer } from '../queue/job-producer';
 import { jobFor } from '../queue/operation-queue';
+import { insertNetwork } from './network-allocation';
 import { CreateNetworkDto } from './network.dto';
 
 export const DEFAULT_NETWORK_NAME = 'default';
-const AUTO_PREFIX = 24;
 
 export interface NetworkView {
   network: Network;
@@ -66,51 +66,8 @@ export class NetworksService {
     return this.db.transaction((tx) => this.insert(tx, auth.teamId, dto, false));
   }
 
-  private async insert(tx: EntityManager, teamId: string, dto: CreateNetworkDto, isDefault: boolean): Promise<Network> {
-    const all = await tx.getRepository(Network).find({ select: { subnet: true, name: true, teamId: true } });
-    if (all.some((n) => n.teamId === teamId && n.name === dto.name)) throw new AlreadyExistsError(`a network named "${dto.name}" already exists`, 'NetworkNameInUse');
-    const used = all.map((n) => parseSubnet(n.subnet));
-    let subnet;
-    if (dto.subnet) {
-      subnet = parseSubnet(dto.subnet, 'subnet');
-      if (used.some((u) => subnetsOverlap(u, subnet!))) throw new AlreadyExistsError(`subnet ${dto.subnet} overlaps a network that exists`, 'SubnetInUse');
-    } else {
-      subnet = nextFreeSubnet(parseSubnet(this.config.networkPool, 'BERTH_NETWORK_POOL'), AUTO_PREFIX, used);
-      if (!subnet) throw new UnavailableError(`the address pool ${this.config.networkPool} has no free /${AUTO_PREFIX} left`, 'AddressPoolExhausted');
-    }
-    const gateway = dto.gateway ? parseIpv4(dto.gateway, 'gateway') : subnet.base + 1;
-    if (!subnetContains(subnet, gateway) || gateway === subnet.base || gateway === subnet.base + subnet.size - 1) {
-      throw new InvalidArgumentError(`gateway ${formatIpv4(gateway)} is not a host address of ${formatSubnet(subnet)}`, [{ field: 'gateway', message: 'must be a host address in the subnet' }], 'InvalidGateway');
-    }
-    if (dto.ipRange) {
-      const range = parseSubnet(dto.ipRange, 'ipRange');
-      if (range.base < subnet.base || range.base + range.size > subnet.base + subnet.size) {
-        throw new InvalidArgumentError(`ipRange ${dto.ipRange} is not inside ${formatSubnet(subnet)}`, [{ field: 'ipRange', message: 'must lie inside the subnet' }], 'InvalidIpRange');
-      }
-    }
-    const id = newId('network');
-    const { maxVni } = (await tx.getRepository(Network).createQueryBuilder('n').select('MAX(n.vni)', 'maxVni').getRawOne<{ maxVni: number | null }>()) ?? { maxVni: null };
-    const network = Object.assign(new Network(), {
-      id,
-      teamId,
-      name: dto.name,
-      driver: 'bridge' as const,
-      subnet: formatSubnet(subnet),
-      gateway: formatIpv4(gateway),
-      ipRange: dto.ipRange ?? null,
-      internal: dto.internal === true,
-      isDefault,
-      bridge: `berth-${id.slice(-9)}`,
-      labels: dto.labels ?? {},
-      vni: Math.max(FIRST_VNI - 1, Number(maxVni ?? 0)) + 1,
-      revision: 0,
-      syncedRevision: 0,
-      createdAt: new Date(),
-    });
-    await tx.getRepository(Network).insert(network).catch((err) => {
-      throw isUniqueViolation(err) ? new AlreadyExistsError(`network "${dto.name}" or its subnet already exists`, 'NetworkNameInUse') : err;
-    });
-    return network;
+  private insert(tx: EntityManager, teamId: string, dto: CreateNetworkDto, isDefault: boolean): Promise<Network> {
+    return insertNetwork(tx, { teamId, pool: this.config.networkPool, request: dto, isDefault });
   }
 
   async list(auth: AuthContext): Promise<NetworkView[]> {
