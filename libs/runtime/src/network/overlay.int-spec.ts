@@ -86,8 +86,11 @@ describe('a network across two hosts (VXLAN)', () => {
     if (root) await rm(root, { recursive: true, force: true });
   });
 
-  it('gives containers the underlay MTU less the VXLAN overhead', () => {
+  it('gives containers the underlay MTU less the VXLAN overhead, and finds the default route\'s address', async () => {
     expect(mtu).toBe(1450);
+    expect(await hostA.defaultRouteAddress()).toBeUndefined();
+    await sh('/usr/sbin/ip', ['-n', HOST_A, 'route', 'add', 'default', 'via', UNDERLAY_B]);
+    expect(await hostA.defaultRouteAddress()).toBe(UNDERLAY_A);
   });
 
   it('joins members on two hosts into one segment, and parts them again', async () => {
