@@ -62,9 +62,10 @@ describe('isolation chains', () => {
   it('creates the chains, the shared rules in order, the bridge rules, and jumps first in FORWARD and INPUT', async () => {
     const { iptables, chains } = fakeIptables({ FORWARD: ['-m comment --comment "CNI firewall plugin rules" -j CNI-FORWARD'] });
     await ensureBridgeIsolation(iptables, { bridge: 'berth-i', internal: true });
-    expect(chains.get('BERTH-ISOLATION')).toEqual(['-m conntrack --ctstate DNAT -j RETURN', '-o berth-+ -j DROP']);
+    expect(chains.get('BERTH-ISOLATION')).toEqual(['-p udp --dport 4789 -j DROP', '-m conntrack --ctstate DNAT -j RETURN', '-o berth-+ -j DROP']);
     expect(chains.get('BERTH-INPUT')).toEqual([
       '-i berth-+ -d 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED -j DROP',
+      '-i berth-+ -p udp --dport 4789 -j DROP',
       '-i berth-i -m conntrack ! --ctstate RELATED,ESTABLISHED -j DROP',
     ]);
     expect(chains.get('BERTH-FORWARD')).toHaveLength(3);
@@ -88,7 +89,7 @@ describe('isolation chains', () => {
     await ensureBridgeIsolation(iptables, { bridge: 'berth-i', internal: true });
     await removeBridgeIsolation(iptables, 'berth-i');
     expect(chains.get('BERTH-FORWARD')).toEqual(['-i berth-a ! -o berth-a -j BERTH-ISOLATION', '-o berth-a ! -i berth-a -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP']);
-    expect(chains.get('BERTH-INPUT')).toHaveLength(1);
+    expect(chains.get('BERTH-INPUT')).toHaveLength(2);
     await expect(removeIsolationIfUnused(iptables)).resolves.toBe(false);
 
     await removeBridgeIsolation(iptables, 'berth-a');

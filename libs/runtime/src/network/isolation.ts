@@ -1,5 +1,6 @@
 import { BRIDGE_PREFIX, checkedBridgeName } from './network-names';
 import type { Iptables } from './iptables';
+import { VXLAN_PORT } from './overlay';
 
 /** Berth's own filter-table chains. */
 export const FORWARD_CHAIN = 'BERTH-FORWARD';
@@ -19,6 +20,8 @@ export interface IsolationRule {
 
 const ANY_BRIDGE = `${BRIDGE_PREFIX}+`;
 const NEW_ONLY = ['-m', 'conntrack', '!', '--ctstate', 'RELATED,ESTABLISHED'];
+/** VXLAN's port: hosts trust what arrives there from each other. */
+const VXLAN = ['-p', 'udp', '--dport', String(VXLAN_PORT)];
 /** A new connection that was not DNATed to a published port. */
 const UNPUBLISHED = ['-m', 'conntrack', '!', '--ctstate', 'RELATED,ESTABLISHED,DNAT'];
 
@@ -26,17 +29,22 @@ const UNPUBLISHED = ['-m', 'conntrack', '!', '--ctstate', 'RELATED,ESTABLISHED,D
  * Rules every host with a Berth bridge has, in this order (Docker's
  * DOCKER-ISOLATION-STAGE-2, in Berth's names):
  *
- * - BERTH-ISOLATION: connections to published ports (DNAT) pass; anything else
- *   headed for a Berth bridge is dropped. Traffic out of the host passes.
+ * - BERTH-ISOLATION: nothing a container sends reaches a host's VXLAN port (it would
+ *   leave masqueraded as its host, whom the other hosts trust, and could put frames
+ *   on any team's network); connections to published ports (DNAT) pass; anything
+ *   else headed for a Berth bridge is dropped. Other traffic out of the host passes.
  * - BERTH-INPUT: portmap sets route_localnet on bridges (so 127.0.0.1 can be DNATed
  *   into a container), which also lets a container send to the host's 127.0.0.1
  *   services through its gateway (CVE-2020-8558): new connections from a Berth
- *   bridge to 127.0.0.0/8 are dropped, as kube-proxy does.
+ *   bridge to 127.0.0.0/8 are dropped, as kube-proxy does; and nothing from a
+ *   bridge reaches this host's own VXLAN port.
  */
 export const BASE_RULES: readonly IsolationRule[] = [
+  { chain: ISOLATION_CHAIN, args: [...VXLAN, '-j', 'DROP'] },
   { chain: ISOLATION_CHAIN, args: ['-m', 'conntrack', '--ctstate', 'DNAT', '-j', 'RETURN'] },
   { chain: ISOLATION_CHAIN, args: ['-o', ANY_BRIDGE, '-j', 'DROP'] },
   { chain: INPUT_CHAIN, args: ['-i', ANY_BRIDGE, '-d', '127.0.0.0/8', ...NEW_ONLY, '-j', 'DROP'] },
+  { chain: INPUT_CHAIN, args: ['-i', ANY_BRIDGE, ...VXLAN, '-j', 'DROP'] },
 ];
 
 /**

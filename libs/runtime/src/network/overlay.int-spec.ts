@@ -126,6 +126,19 @@ describe('a network across two hosts (VXLAN)', () => {
     expect(neighbours).toContain(await bridgeMac(HOST_B));
     expect(neighbours).not.toContain(await bridgeMac(HOST_A));
 
+    // A container cannot speak VXLAN to any host: its packets would leave as its host's, whom the peers trust.
+    const vxlanDrops = async (chain: string) => {
+      const listing = await sh('/usr/sbin/ip', ['netns', 'exec', HOST_B, 'iptables', '-t', 'filter', '-L', chain, '-v', '-x', '-n']);
+      const line = listing.split('\n').find((l) => l.includes('udp dpt:4789') && l.includes('DROP'));
+      return Number(line?.trim().split(/\s+/)[0] ?? NaN);
+    };
+    const [forwardedBefore, inputBefore] = [await vxlanDrops('BERTH-ISOLATION'), await vxlanDrops('BERTH-INPUT')];
+    const send = `const s = require('node:dgram').createSocket('udp4'); s.send('x', 4789, process.argv[1], () => s.close());`;
+    await sh('/usr/sbin/ip', ['netns', 'exec', netnsName(c2), process.execPath, '-e', send, UNDERLAY_A]);
+    await sh('/usr/sbin/ip', ['netns', 'exec', netnsName(c2), process.execPath, '-e', send, net.gateway]);
+    expect(await vxlanDrops('BERTH-ISOLATION')).toBe(forwardedBefore + 1);
+    expect(await vxlanDrops('BERTH-INPUT')).toBe(inputBefore + 1);
+
     // Without peers the link goes, and the segments are apart again.
     expect(await hostB.setOverlay(net.bridge, { vni, localAddress: UNDERLAY_B, peers: [] })).toBe(false);
     expect((await sh('/usr/sbin/ip', ['-n', HOST_B, '-br', 'link'])).includes(overlayLinkName(net.bridge))).toBe(false);
