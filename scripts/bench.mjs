@@ -4,11 +4,14 @@
  * next to a raw `runc run` of a prepared bundle measured in the same run, and the
  * ratio between them; then the time to pull a multi-layer image from a registry on
  * loopback, cold (nothing on the host) and warm (layers present), next to fetching
- * the same blobs straight from the registry. BENCH_RUNS sets the number of measured
- * create runs (default 30), BENCH_PULL_RUNS the pulls (default 5).
+ * the same blobs straight from the registry; then traffic between containers of one
+ * network on two hosts (two network namespaces of this run joined by a veth pair, the
+ * hosts' bridges joined by VXLAN) next to the same traffic between containers on one
+ * host. BENCH_RUNS sets the number of measured create runs (default 30),
+ * BENCH_PULL_RUNS the pulls (default 5).
  */
 import { createHash } from 'node:crypto';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -141,6 +144,70 @@ async function timePulls(base, token, builder, registry) {
   return { raw, cold, warm, bytes: tar.length };
 }
 
+/** In a container's namespace: a TCP server that echoes one byte ('e') or sends `size` bytes ('t'). */
+const NET_SERVER = `const size = Number(process.argv[1]); const chunk = Buffer.alloc(1 << 20, 120);
+require('node:net').createServer((s) => s.once('data', (d) => {
+  if (d[0] === 101) return s.end('e');
+  let left = size; const more = () => { while (left > 0) { left -= chunk.length; if (!s.write(chunk)) return s.once('drain', more); } s.end(); }; more();
+})).listen(9000, () => process.stdout.write('ready\\n'));`;
+
+/** In a container's namespace: `runs` request/answer round trips, then one bulk transfer; prints JSON. */
+const NET_CLIENT = `const net = require('node:net'); const [host, runs] = [process.argv[1], Number(process.argv[2])];
+const once = (first) => new Promise((resolve, reject) => { const t0 = performance.now(); let n = 0;
+  const s = net.connect(9000, host, () => s.write(first)); s.on('data', (d) => (n += d.length)); s.on('error', reject);
+  s.on('end', () => resolve({ ms: performance.now() - t0, bytes: n })); });
+(async () => { const rtt = []; for (let i = 0; i < runs; i++) rtt.push((await once('e')).ms);
+  const bulk = await once('t'); process.stdout.write(JSON.stringify({ rtt, bulk })); })().catch((e) => { console.error(e); process.exit(1); });`;
+
+/**
+ * Traffic between containers of one network: a server on host A, a client on host A
+ * and one on host B, each host a namespace whose HostNetworks lives there, the two
+ * joined by a veth pair (the underlay) and their bridges by VXLAN.
+ */
+async function benchAcrossHosts(runs, bulkBytes) {
+  const { HostNetworks } = stack.requireRuntime('network/networks.js');
+  const { newId } = require(path.join(stack.ROOT, 'dist/apps/worker/libs/domain/src/ids.js'));
+  const tag = randomBytes(2).toString('hex');
+  const hosts = ['a', 'b'].map((h, i) => ({ ns: `bhost${tag}${h}`, link: `bu${tag}${h}`, address: `10.214.0.${i + 1}` }));
+  const dir = fs.mkdtempSync(path.join('/var/tmp', 'berth-bench-net-'));
+  const ip = (...args) => execFileSync('ip', args, { encoding: 'utf8' });
+  const server = newId('container');
+  const local = newId('container');
+  const remote = newId('container');
+  let networks = [];
+  let child;
+  try {
+    for (const h of hosts) ip('netns', 'add', h.ns);
+    ip('link', 'add', hosts[0].link, 'netns', hosts[0].ns, 'type', 'veth', 'peer', 'name', hosts[1].link, 'netns', hosts[1].ns);
+    for (const h of hosts) {
+      ip('-n', h.ns, 'addr', 'add', `${h.address}/24`, 'dev', h.link);
+      ip('-n', h.ns, 'link', 'set', h.link, 'up');
+    }
+    networks = hosts.map((h) => new HostNetworks({ stateDir: path.join(dir, h.ns), hostNetns: `/var/run/netns/${h.ns}` }));
+    const mtu = await networks[0].overlayMtu(hosts[0].address);
+    const net = { networkId: `net_bench${tag}`, name: 'bench', bridge: `berth-b${tag}`, subnet: '10.215.9.0/24', gateway: '10.215.9.1', internal: false, mtu };
+    await networks[0].attach(server, [{ ...net, ipAddress: '10.215.9.2' }]);
+    await networks[0].attach(local, [{ ...net, ipAddress: '10.215.9.3' }]);
+    await networks[1].attach(remote, [{ ...net, ipAddress: '10.215.9.4' }]);
+    await networks[0].setOverlay(net.bridge, { vni: 9000 + Number.parseInt(tag, 16) % 1000, localAddress: hosts[0].address, peers: [hosts[1].address] });
+    await networks[1].setOverlay(net.bridge, { vni: 9000 + Number.parseInt(tag, 16) % 1000, localAddress: hosts[1].address, peers: [hosts[0].address] });
+    child = spawn('ip', ['netns', 'exec', `berth-${server}`, process.execPath, '-e', NET_SERVER, String(bulkBytes)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise((resolve, reject) => {
+      child.stdout.once('data', resolve);
+      child.once('exit', (code) => reject(new Error(`the bench server exited (${code})`)));
+    });
+    const measure = (id) => JSON.parse(execFileSync('ip', ['netns', 'exec', `berth-${id}`, process.execPath, '-e', NET_CLIENT, '10.215.9.2', String(runs)], { encoding: 'utf8', timeout: 120_000 }));
+    measure(local); // warm-up: ARP, the learned MACs
+    measure(remote);
+    return { mtu, local: measure(local), remote: measure(remote) };
+  } finally {
+    if (child?.pid) process.kill(child.pid, 'SIGKILL');
+    for (const n of networks) await n.reconcile({ containers: [], bridges: [] }).catch(() => undefined);
+    for (const h of hosts) spawnSync('ip', ['netns', 'delete', h.ns]);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 function fmt(ms) {
   return `${ms.toFixed(1).padStart(8)} ms`;
 }
@@ -188,6 +255,15 @@ async function main() {
     } finally {
       await registry.stop();
     }
+    const bulk = 256 * 1024 * 1024;
+    const net = await benchAcrossHosts(Math.max(RUNS * 10, 100), bulk);
+    const local = summary('one host (bridge)', net.local.rtt);
+    const remote = summary('two hosts (bridge, VXLAN, bridge)', net.remote.rtt);
+    process.stdout.write(`\nTCP connect + 1-byte exchange between containers of one network, ${local.runs} runs each (MTU ${net.mtu})\n`);
+    for (const r of [local, remote]) process.stdout.write(`${r.name.padEnd(44)}${fmt(r.p50)}${fmt(r.p95)}${fmt(r.mean)}\n`);
+    const rate = (b) => (b.bytes / 1024 / 1024 / (b.ms / 1000)).toFixed(0);
+    process.stdout.write(`bulk transfer of ${bulk / 1024 / 1024} MiB: one host ${rate(net.local.bulk)} MiB/s, two hosts ${rate(net.remote.bulk)} MiB/s\n`);
+    process.stdout.write(`ratio two hosts/one host: round trip p50 ${(remote.p50 / local.p50).toFixed(2)}x, throughput ${(net.remote.bulk.ms / net.local.bulk.ms).toFixed(2)}x the time\n\n`);
     process.stdout.write(hasDocker ? 'dockerd is installed but no image is loaded into it here: docker baseline skipped\n' : 'dockerd is not installed: docker baseline skipped\n');
   } finally {
     await running.stop();

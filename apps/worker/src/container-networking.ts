@@ -93,7 +93,8 @@ export class ContainerNetworking {
       const known = await this.syncOf(job.networkId);
       if (known && known.revision >= job.revision) return { applied: false };
       await this.saveSync(job);
-      await this.applyOverlay(job);
+      // A network on this host alone had no link and needs none: nothing to run.
+      if (this.peersOf(job).length || (known && this.peersOf(known).length)) await this.applyOverlay(job);
       await this.refreshHosts(new Set([job.networkId]));
       return { applied: true };
     });
@@ -163,15 +164,20 @@ export class ContainerNetworking {
   private async joinOverlays(networks: ContainerNetwork[]): Promise<void> {
     for (const n of networks) {
       const sync = await this.syncOf(n.networkId);
-      if (sync) await this.applyOverlay(sync);
+      if (sync && this.peersOf(sync).length) await this.applyOverlay(sync);
     }
   }
 
   private async applyOverlay(sync: NetworkSyncJob): Promise<void> {
+    if (!this.options.overlay) return;
+    await this.networks.setOverlay(sync.bridge, { vni: sync.vni, localAddress: this.options.overlay.address, peers: this.peersOf(sync) });
+  }
+
+  /** The overlay addresses of the other hosts with members (none when this host has no overlay). */
+  private peersOf(sync: NetworkSyncJob): string[] {
     const overlay = this.options.overlay;
-    if (!overlay) return;
-    const peers = sync.hosts.filter((h) => h.name !== this.options.hostName && h.overlayAddress && h.overlayAddress !== overlay.address).map((h) => h.overlayAddress!);
-    await this.networks.setOverlay(sync.bridge, { vni: sync.vni, localAddress: overlay.address, peers });
+    if (!overlay) return [];
+    return sync.hosts.filter((h) => h.name !== this.options.hostName && h.overlayAddress && h.overlayAddress !== overlay.address).map((h) => h.overlayAddress!);
   }
 
   private async syncOf(networkId: string): Promise<NetworkSyncJob | undefined> {

@@ -181,7 +181,7 @@ export class ContainersService {
       return { container: await tx.getRepository(Container).findOneByOrFail({ id }), operation };
     });
     await this.producer.enqueue(change.operation);
-    await this.networks.flushSyncs();
+    void this.networks.flushSyncs(); // the hosts hear of it; nothing to wait for (it never throws)
     return change;
   }
 
@@ -267,7 +267,7 @@ export class ContainersService {
         return { spec: { ...c.spec, networks: [...(c.spec.networks ?? []), ...joined] } };
       },
     );
-    await this.networks.flushSyncs();
+    void this.networks.flushSyncs(); // the hosts hear of it; nothing to wait for (it never throws)
     return change;
   }
 
@@ -286,7 +286,7 @@ export class ContainersService {
         return { spec: { ...c.spec, networks: left, ...(left.length ? {} : { ports: undefined }) } };
       },
     );
-    await this.networks.flushSyncs();
+    void this.networks.flushSyncs(); // the hosts hear of it; nothing to wait for (it never throws)
     return change;
   }
 
@@ -305,7 +305,7 @@ export class ContainersService {
       await this.networks.touch(tx, await this.networks.networksOf(tx, { containerId: c.id }));
       return Object.assign(c, changes);
     });
-    await this.networks.flushSyncs();
+    void this.networks.flushSyncs(); // the hosts hear of it; nothing to wait for (it never throws)
     return renamed;
   }
 

@@ -50,6 +50,7 @@ export class ReportsConsumer implements OnModuleInit, OnApplicationShutdown {
   async apply(report: Report): Promise<void> {
     const events: PendingEvent[] = [];
     const afterCommit: (() => Promise<void>)[] = [];
+    let membersChanged = false;
     await this.db.transaction(async (tx) => {
       switch (report.kind) {
         case 'host.heartbeat': {
@@ -58,6 +59,7 @@ export class ReportsConsumer implements OnModuleInit, OnApplicationShutdown {
           // A restarted worker, or one reached at a new address: the hosts of its networks hear of it again.
           if (report.inventory || before?.info?.overlayAddress !== report.host.overlayAddress) {
             await this.networks.touch(tx, await this.networks.networksOf(tx, { hostId: host.id }));
+            membersChanged = true;
           }
           if (report.inventory) await this.applyInventory(tx, host, report.inventory, events);
           break;
@@ -86,7 +88,8 @@ export class ReportsConsumer implements OnModuleInit, OnApplicationShutdown {
       }
     });
     for (const task of afterCommit) await task().catch(() => undefined);
-    await this.networks.flushSyncs();
+    // A deleted container left its networks: their hosts hear of it now rather than at the dispatcher's next turn.
+    if (membersChanged || events.some((e) => e.type === 'container.deleted')) await this.networks.flushSyncs();
     for (const e of events) await this.events.publish(e).catch(() => undefined);
   }
 

@@ -92,8 +92,8 @@ export class Iptables {
   }
 
   /** Makes `-j target` the first rule of `chain` (once), as Docker keeps DOCKER-USER first. */
-  async ensureFirstJump(table: string, chain: string, target: string): Promise<void> {
-    const rules = (await this.save(table)).rules.filter((r) => r.chain === chain);
+  async ensureFirstJump(table: string, chain: string, target: string, saved?: SavedTable): Promise<void> {
+    const rules = (saved ?? (await this.save(table))).rules.filter((r) => r.chain === chain);
     const isJump = (r: SavedRule) => r.args.length === 2 && r.args[0] === '-j' && r.args[1] === target;
     if (rules.length > 0 && isJump(rules[0]) && rules.filter(isJump).length === 1) return;
     for (let i = rules.filter(isJump).length; i > 0; i--) await this.run(['-t', table, '-D', chain, '-j', target]);

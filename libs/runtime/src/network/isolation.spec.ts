@@ -40,7 +40,7 @@ describe('bridgeRules', () => {
   it('sends traffic leaving a bridge through the isolation chain, and lets in from elsewhere only published ports and replies', () => {
     expect(bridgeRules({ bridge: 'berth-a', internal: false }).map((r) => `${r.chain} ${r.args.join(' ')}`)).toEqual([
       'BERTH-FORWARD -i berth-a ! -o berth-a -j BERTH-ISOLATION',
-      'BERTH-FORWARD -o berth-a ! -i berth-a -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP',
+      'BERTH-FORWARD ! -i berth-a -o berth-a -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP',
     ]);
   });
 
@@ -48,7 +48,7 @@ describe('bridgeRules', () => {
     expect(bridgeRules({ bridge: 'berth-i', internal: true }).map((r) => `${r.chain} ${r.args.join(' ')}`)).toEqual([
       'BERTH-FORWARD -i berth-i ! -o berth-i -j BERTH-ISOLATION',
       'BERTH-FORWARD -i berth-i ! -o berth-i -j DROP',
-      'BERTH-FORWARD -o berth-i ! -i berth-i -j DROP',
+      'BERTH-FORWARD ! -i berth-i -o berth-i -j DROP',
       'BERTH-INPUT -i berth-i -m conntrack ! --ctstate RELATED,ESTABLISHED -j DROP',
     ]);
   });
@@ -62,10 +62,10 @@ describe('isolation chains', () => {
   it('creates the chains, the shared rules in order, the bridge rules, and jumps first in FORWARD and INPUT', async () => {
     const { iptables, chains } = fakeIptables({ FORWARD: ['-m comment --comment "CNI firewall plugin rules" -j CNI-FORWARD'] });
     await ensureBridgeIsolation(iptables, { bridge: 'berth-i', internal: true });
-    expect(chains.get('BERTH-ISOLATION')).toEqual(['-p udp --dport 4789 -j DROP', '-m conntrack --ctstate DNAT -j RETURN', '-o berth-+ -j DROP']);
+    expect(chains.get('BERTH-ISOLATION')).toEqual(['-p udp -m udp --dport 4789 -j DROP', '-m conntrack --ctstate DNAT -j RETURN', '-o berth-+ -j DROP']);
     expect(chains.get('BERTH-INPUT')).toEqual([
-      '-i berth-+ -d 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED -j DROP',
-      '-i berth-+ -p udp --dport 4789 -j DROP',
+      '-d 127.0.0.0/8 -i berth-+ -m conntrack ! --ctstate RELATED,ESTABLISHED -j DROP',
+      '-i berth-+ -p udp -m udp --dport 4789 -j DROP',
       '-i berth-i -m conntrack ! --ctstate RELATED,ESTABLISHED -j DROP',
     ]);
     expect(chains.get('BERTH-FORWARD')).toHaveLength(3);
@@ -88,7 +88,7 @@ describe('isolation chains', () => {
     await ensureBridgeIsolation(iptables, { bridge: 'berth-a', internal: false });
     await ensureBridgeIsolation(iptables, { bridge: 'berth-i', internal: true });
     await removeBridgeIsolation(iptables, 'berth-i');
-    expect(chains.get('BERTH-FORWARD')).toEqual(['-i berth-a ! -o berth-a -j BERTH-ISOLATION', '-o berth-a ! -i berth-a -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP']);
+    expect(chains.get('BERTH-FORWARD')).toEqual(['-i berth-a ! -o berth-a -j BERTH-ISOLATION', '! -i berth-a -o berth-a -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP']);
     expect(chains.get('BERTH-INPUT')).toHaveLength(2);
     await expect(removeIsolationIfUnused(iptables)).resolves.toBe(false);
 

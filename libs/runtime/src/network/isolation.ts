@@ -1,5 +1,5 @@
 import { BRIDGE_PREFIX, checkedBridgeName } from './network-names';
-import type { Iptables } from './iptables';
+import type { Iptables, SavedTable } from './iptables';
 import { VXLAN_PORT } from './overlay';
 
 /** Berth's own filter-table chains. */
@@ -21,7 +21,7 @@ export interface IsolationRule {
 const ANY_BRIDGE = `${BRIDGE_PREFIX}+`;
 const NEW_ONLY = ['-m', 'conntrack', '!', '--ctstate', 'RELATED,ESTABLISHED'];
 /** VXLAN's port: hosts trust what arrives there from each other. */
-const VXLAN = ['-p', 'udp', '--dport', String(VXLAN_PORT)];
+const VXLAN = ['-p', 'udp', '-m', 'udp', '--dport', String(VXLAN_PORT)];
 /** A new connection that was not DNATed to a published port. */
 const UNPUBLISHED = ['-m', 'conntrack', '!', '--ctstate', 'RELATED,ESTABLISHED,DNAT'];
 
@@ -43,7 +43,7 @@ export const BASE_RULES: readonly IsolationRule[] = [
   { chain: ISOLATION_CHAIN, args: [...VXLAN, '-j', 'DROP'] },
   { chain: ISOLATION_CHAIN, args: ['-m', 'conntrack', '--ctstate', 'DNAT', '-j', 'RETURN'] },
   { chain: ISOLATION_CHAIN, args: ['-o', ANY_BRIDGE, '-j', 'DROP'] },
-  { chain: INPUT_CHAIN, args: ['-i', ANY_BRIDGE, '-d', '127.0.0.0/8', ...NEW_ONLY, '-j', 'DROP'] },
+  { chain: INPUT_CHAIN, args: ['-d', '127.0.0.0/8', '-i', ANY_BRIDGE, ...NEW_ONLY, '-j', 'DROP'] },
   { chain: INPUT_CHAIN, args: ['-i', ANY_BRIDGE, ...VXLAN, '-j', 'DROP'] },
 ];
 
@@ -67,30 +67,36 @@ export function bridgeRules({ bridge, internal }: IsolatedBridge): IsolationRule
   const rules: IsolationRule[] = [{ chain: FORWARD_CHAIN, args: ['-i', name, '!', '-o', name, '-j', ISOLATION_CHAIN] }];
   if (!internal) {
     // Whatever the FORWARD policy, a connection routed in from elsewhere reaches only published ports.
-    rules.push({ chain: FORWARD_CHAIN, args: ['-o', name, '!', '-i', name, ...UNPUBLISHED, '-j', 'DROP'] });
+    rules.push({ chain: FORWARD_CHAIN, args: ['!', '-i', name, '-o', name, ...UNPUBLISHED, '-j', 'DROP'] });
   }
   if (internal) {
     rules.push(
       { chain: FORWARD_CHAIN, args: ['-i', name, '!', '-o', name, '-j', 'DROP'] },
-      { chain: FORWARD_CHAIN, args: ['-o', name, '!', '-i', name, '-j', 'DROP'] },
+      { chain: FORWARD_CHAIN, args: ['!', '-i', name, '-o', name, '-j', 'DROP'] },
       { chain: INPUT_CHAIN, args: ['-i', name, ...NEW_ONLY, '-j', 'DROP'] },
     );
   }
   return rules;
 }
 
-/** Adds whatever of the bridge's rules (and the shared ones) is missing, and keeps Berth's jumps first. */
+/**
+ * Adds whatever of the bridge's rules (and the shared ones) is missing, and keeps
+ * Berth's jumps first. One `iptables-save` answers for every rule already there (the
+ * rules are spelled as iptables-save prints them); only a rule not seen in it costs
+ * a `-C`, and a missing one its `-I`/`-A`.
+ */
 export async function ensureBridgeIsolation(iptables: Iptables, bridge: IsolatedBridge): Promise<void> {
-  const chains = (await iptables.save('filter')).chains;
-  for (const chain of BERTH_CHAINS) if (!chains.includes(chain)) await iptables.succeeds(['-t', 'filter', '-N', chain]);
+  const saved = await iptables.save('filter');
+  for (const chain of BERTH_CHAINS) if (!saved.chains.includes(chain)) await iptables.succeeds(['-t', 'filter', '-N', chain]);
   for (const [index, rule] of BASE_RULES.entries()) {
-    if (await has(iptables, rule)) continue;
+    if (await has(iptables, rule, saved)) continue;
     // The RETURN must come before the DROP of its chain.
     const position = BASE_RULES.slice(0, index).filter((r) => r.chain === rule.chain).length + 1;
     await iptables.run(['-t', 'filter', '-I', rule.chain, String(position), ...rule.args]);
   }
-  for (const rule of bridgeRules(bridge)) if (!(await has(iptables, rule))) await iptables.run(['-t', 'filter', '-A', rule.chain, ...rule.args]);
-  await ensureIsolationFirst(iptables);
+  for (const rule of bridgeRules(bridge)) if (!(await has(iptables, rule, saved))) await iptables.run(['-t', 'filter', '-A', rule.chain, ...rule.args]);
+  // Only Berth's own chains changed since the snapshot: FORWARD and INPUT are as it shows them.
+  await ensureIsolationFirst(iptables, saved);
 }
 
 /** Removes the bridge's rules, of either kind (so a bridge remade as the other kind keeps none); gone ones are fine. */
@@ -107,12 +113,15 @@ export async function removeIsolationIfUnused(iptables: Iptables): Promise<boole
 }
 
 /** The firewall plugin inserts its CNI-FORWARD jump first in FORWARD; Berth's must come before it. */
-export async function ensureIsolationFirst(iptables: Iptables): Promise<void> {
-  await iptables.ensureFirstJump('filter', 'FORWARD', FORWARD_CHAIN);
-  await iptables.ensureFirstJump('filter', 'INPUT', INPUT_CHAIN);
+export async function ensureIsolationFirst(iptables: Iptables, saved?: SavedTable): Promise<void> {
+  const snapshot = saved ?? (await iptables.save('filter'));
+  await iptables.ensureFirstJump('filter', 'FORWARD', FORWARD_CHAIN, snapshot);
+  await iptables.ensureFirstJump('filter', 'INPUT', INPUT_CHAIN, snapshot);
 }
 
-function has(iptables: Iptables, rule: IsolationRule): Promise<boolean> {
+async function has(iptables: Iptables, rule: IsolationRule, saved?: SavedTable): Promise<boolean> {
+  const spelled = rule.args.join(' ');
+  if (saved?.rules.some((r) => r.chain === rule.chain && r.args.join(' ') === spelled)) return true;
   return iptables.succeeds(['-t', 'filter', '-C', rule.chain, ...rule.args]);
 }
 
