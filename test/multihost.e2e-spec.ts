@@ -151,6 +151,44 @@ describe('a network across hosts', () => {
     expect(ip('-n', B.ns, '-br', 'link')).not.toContain(`bvx-${net.id.slice(-9)}`);
   });
 
+  it('connects a running container on one host to a network whose members are on another, and disconnects it', async () => {
+    const net = (await admin.post('/v1/networks', { name: uniqueName('later') }).expect(201)).body;
+    const serverName = uniqueName('late-server');
+    const server = await admin.run({ image: 'busybox', host: A.name, name: serverName, hostname: 'late-web', cmd: ['sh', '-c', SERVE], networks: [net.name] });
+    containers.push(server);
+    await admin.waitContainer(server, 'running');
+    const client = await admin.run({ image: 'busybox', host: B.name, cmd: ['sleep', '1000'], networkMode: 'none' });
+    containers.push(client);
+    const fromIsolated = async () => {
+      const script = `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 ${serverName} 8080 2>&1 | tail -n 1`;
+      return (await admin.post(`/v1/containers/${client}/exec`, { cmd: ['sh', '-c', script], timeoutSec: 10 }).expect(200)).body.stdout as string;
+    };
+    // networkMode none cannot join networks; a bridged client on another network can.
+    expect((await admin.post(`/v1/networks/${net.id}/connect`, { container: client }).expect(409)).body.reason).toBe('NotBridged');
+    const other = (await admin.post('/v1/networks', { name: uniqueName('elsewhere') }).expect(201)).body;
+    const bridged = await admin.run({ image: 'busybox', host: B.name, cmd: ['sleep', '1000'], networks: [other.name] });
+    containers.push(bridged);
+    const joined = await admin.post(`/v1/networks/${net.id}/connect`, { container: bridged }).expect(202);
+    expect((await admin.waitOperation(joined.body.operation.id)).status).toBe('succeeded');
+    await hostsFileUntil(bridged, (c) => c.includes(serverName));
+    const viaExec = async () => {
+      const script = `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 ${serverName} 8080 2>&1 | tail -n 1`;
+      return (await admin.post(`/v1/containers/${bridged}/exec`, { cmd: ['sh', '-c', script], timeoutSec: 10 }).expect(200)).body.stdout as string;
+    };
+    expect(await viaExec()).toBe('hello from late-web\n');
+    expect(await fromIsolated()).not.toContain('hello');
+
+    const left = await admin.post(`/v1/networks/${net.id}/disconnect`, { container: bridged }).expect(202);
+    expect((await admin.waitOperation(left.body.operation.id)).status).toBe('succeeded');
+    expect(await hostsFile(bridged)).not.toContain(serverName);
+    expect(await viaExec()).not.toContain('hello');
+    // Host B has no member of the network left: its bridge and VXLAN link are gone.
+    expect(ip('-n', B.ns, '-br', 'link')).not.toContain(`berth-${net.id.slice(-9)}`);
+    expect(ip('-n', B.ns, '-br', 'link')).not.toContain(`bvx-${net.id.slice(-9)}`);
+    for (const id of [server, client, bridged]) await admin.delete(`/v1/containers/${id}?force=true`).expect(202);
+    for (const id of [server, client, bridged]) await admin.waitContainer(id, 'removed');
+  });
+
   it('refuses to forget a host that still has containers, or that is ready, and only for admins', async () => {
     const id = await admin.run({ image: 'busybox', host: A.name, cmd: ['sleep', '1000'], networkMode: 'none' });
     containers.push(id);
