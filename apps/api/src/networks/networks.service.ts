@@ -5,7 +5,6 @@ import {
   AlreadyExistsError,
   Container,
   ContainerNetwork,
-  FIRST_VNI,
   FailedPreconditionError,
   Host,
   JobName,
@@ -17,15 +16,11 @@ import {
   PublishedPort,
   UnavailableError,
   formatIpv4,
-  formatSubnet,
   isAssignable,
   newId,
   nextFreeAddress,
-  nextFreeSubnet,
   parseIpv4,
   parseSubnet,
-  subnetContains,
-  subnetsOverlap,
 } from '@berth/domain';
 import { AuthContext } from '../auth/auth-context';
 import { isUniqueViolation } from '../common/unique-violation';
