@@ -1,12 +1,13 @@
 import { BRIDGE_PREFIX, checkedBridgeName } from './network-names';
 import type { Iptables, SavedTable } from './iptables';
-import { VXLAN_PORT } from './overlay';
 
 /** Berth's own filter-table chains. */
 export const FORWARD_CHAIN = 'BERTH-FORWARD';
 export const ISOLATION_CHAIN = 'BERTH-ISOLATION';
 export const INPUT_CHAIN = 'BERTH-INPUT';
 export const BERTH_CHAINS = [FORWARD_CHAIN, ISOLATION_CHAIN, INPUT_CHAIN] as const;
+/** The IANA VXLAN port, as the kernel and Docker's overlay use it (overlay.ts). */
+export const VXLAN_PORT = 4789;
 
 export interface IsolatedBridge {
   bridge: string;

@@ -139,9 +139,27 @@ describe('a network across two hosts (VXLAN)', () => {
     expect(await vxlanDrops('BERTH-ISOLATION')).toBe(forwardedBefore + 1);
     expect(await vxlanDrops('BERTH-INPUT')).toBe(inputBefore + 1);
 
+    // Host A lets in VXLAN from its peer only: a datagram from another address on the underlay is dropped.
+    expect(await sh('/usr/sbin/ip', ['netns', 'exec', HOST_A, 'iptables', '-S', 'BERTH-VXLAN'])).toBe(
+      `-N BERTH-VXLAN\n-A BERTH-VXLAN -s ${UNDERLAY_B}/32 -j RETURN\n-A BERTH-VXLAN -j DROP\n`,
+    );
+    const counted = async (target: string) => {
+      const listing = await sh('/usr/sbin/ip', ['netns', 'exec', HOST_A, 'iptables', '-L', 'BERTH-VXLAN', '-v', '-x', '-n']);
+      return Number(listing.split('\n').find((l) => l.includes(` ${target} `))?.trim().split(/\s+/)[0] ?? NaN);
+    };
+    const [returnedBefore, droppedBefore] = [await counted('RETURN'), await counted('DROP')];
+    await sh('/usr/sbin/ip', ['-n', HOST_B, 'addr', 'add', '10.214.0.9/24', 'dev', `bu${RUN}b`]);
+    const sendFrom = `const s = require('node:dgram').createSocket('udp4'); s.bind(0, process.argv[1], () => s.send('x', 4789, process.argv[2], () => s.close()));`;
+    await sh('/usr/sbin/ip', ['netns', 'exec', HOST_B, process.execPath, '-e', sendFrom, '10.214.0.9', UNDERLAY_A]);
+    await sh('/usr/sbin/ip', ['netns', 'exec', HOST_B, process.execPath, '-e', sendFrom, UNDERLAY_B, UNDERLAY_A]);
+    expect(await counted('DROP')).toBe(droppedBefore + 1);
+    expect(await counted('RETURN')).toBeGreaterThanOrEqual(returnedBefore + 1);
+
     // Without peers the link goes, and the segments are apart again.
     expect(await hostB.setOverlay(net.bridge, { vni, localAddress: UNDERLAY_B, peers: [] })).toBe(false);
     expect((await sh('/usr/sbin/ip', ['-n', HOST_B, '-br', 'link'])).includes(overlayLinkName(net.bridge))).toBe(false);
+    // With no link left, host B has no business with VXLAN: the chain is gone.
+    expect(await sh('/usr/sbin/ip', ['netns', 'exec', HOST_B, 'iptables-save', '-t', 'filter'])).not.toContain('BERTH-VXLAN');
     await sh('/usr/sbin/ip', ['-n', netnsName(c2), 'neigh', 'flush', 'all']);
     expect((await inNetns(c2, ['wget', '-q', '-O-', 'http://10.215.7.2:8080/'])).ok).toBe(false);
   });

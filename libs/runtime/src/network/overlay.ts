@@ -1,14 +1,17 @@
 import { InternalError, InvalidArgumentError } from '@berth/domain';
 import { execFileRunner, type ProcessRunner } from '../runc/process-runner';
+import { Iptables } from './iptables';
+import { INPUT_CHAIN, VXLAN_PORT } from './isolation';
 import { isIpv4 } from './ipv4';
 import { BRIDGE_PREFIX, checkedBridgeName } from './network-names';
 
-/** The IANA VXLAN port, as the kernel and Docker's overlay use it. */
-export const VXLAN_PORT = 4789;
 /** What VXLAN adds to every frame over IPv4: outer IP 20, UDP 8, VXLAN 8, inner Ethernet 14. */
 export const VXLAN_OVERHEAD = 50;
 const MAX_VNI = 0xffffff;
 const FLOOD_MAC = '00:00:00:00:00:00';
+const LINK_PREFIX = 'bvx-';
+/** Where VXLAN from anything but this host's peers is dropped (jumped to from BERTH-INPUT). */
+export const VXLAN_CHAIN = 'BERTH-VXLAN';
 
 /** How one network's bridge reaches the same network's bridges on other hosts. */
 export interface OverlaySpec {
@@ -24,7 +27,7 @@ export interface OverlaySpec {
 
 /** The VXLAN link a network's bridge `berth-x` gets: `bvx-x` (13 characters at most). */
 export function overlayLinkName(bridge: string): string {
-  return `bvx-${checkedBridgeName(bridge).slice(BRIDGE_PREFIX.length)}`;
+  return `${LINK_PREFIX}${checkedBridgeName(bridge).slice(BRIDGE_PREFIX.length)}`;
 }
 
 export function checkedOverlaySpec(spec: OverlaySpec): OverlaySpec {
@@ -54,15 +57,21 @@ interface VxlanLink {
  * `neigh_suppress` on, so an ARP request for the gateway (a local address of the
  * bridge) is answered by the local bridge and never crosses to a peer, whose bridge
  * would answer too: each container routes through its own host.
+ *
+ * VXLAN carries no authentication, and VNIs are easy to guess: while the host has
+ * links, BERTH-VXLAN (jumped to from BERTH-INPUT for UDP 4789) lets in only what
+ * comes from the peers of one of them, and drops the rest.
  */
 export class Overlays {
   private readonly runner: ProcessRunner;
   private readonly ipPath: string;
   private readonly bridgePath: string;
   private readonly timeoutMs: number;
+  private readonly iptables: Iptables;
 
   constructor(options: { runner?: ProcessRunner; ipPath?: string; bridgePath?: string; timeoutMs?: number } = {}) {
     this.runner = options.runner ?? execFileRunner;
+    this.iptables = new Iptables({ runner: this.runner });
     this.ipPath = options.ipPath ?? '/usr/sbin/ip';
     this.bridgePath = options.bridgePath ?? '/usr/sbin/bridge';
     this.timeoutMs = options.timeoutMs ?? 10_000;
@@ -97,15 +106,41 @@ export class Overlays {
     const want = new Set(spec.peers);
     for (const peer of want) if (!have.has(peer)) await this.run(this.bridgePath, ['fdb', 'append', FLOOD_MAC, 'dev', name, 'dst', peer]);
     for (const peer of have) if (!want.has(peer)) await this.run(this.bridgePath, ['fdb', 'del', FLOOD_MAC, 'dev', name, 'dst', peer]);
+    await this.admitPeers();
   }
 
   /** Removes the bridge's VXLAN link; one already gone is fine. */
   async remove(bridge: string): Promise<void> {
     const name = overlayLinkName(bridge);
     const result = await this.runner.run(this.ipPath, ['link', 'delete', name], { timeoutMs: this.timeoutMs });
-    if (result.exitCode !== 0 && !/Cannot find device|does not exist/i.test(result.stderr)) {
+    if (result.exitCode === 0) {
+      await this.admitPeers();
+      return;
+    }
+    if (!/Cannot find device|does not exist/i.test(result.stderr)) {
       throw new InternalError(`ip link delete ${name} failed: ${result.stderr.trim()}`, 'LinkDeleteFailed');
     }
+  }
+
+  /**
+   * BERTH-VXLAN lets in VXLAN from the peers of every link on the host and drops
+   * the rest; with no link left, the chain and its jump go (VXLAN is no business of
+   * Berth's then). Rewritten whole, atomically, each time a link's peers change.
+   */
+  async admitPeers(): Promise<string[]> {
+    const fdb = JSON.parse((await this.run(this.bridgePath, ['-j', 'fdb', 'show'])) || '[]') as { ifname?: string; mac?: string; dst?: string }[];
+    const links = JSON.parse((await this.ip(['-j', 'link', 'show', 'type', 'vxlan'])) || '[]') as { ifname: string }[];
+    const ours = new Set(links.map((l) => l.ifname).filter((n) => n.startsWith(LINK_PREFIX)));
+    const peers = [...new Set(fdb.filter((e) => e.ifname && ours.has(e.ifname) && e.mac === FLOOD_MAC && e.dst).map((e) => e.dst!))].sort();
+    const jump = ['-p', 'udp', '-m', 'udp', '--dport', String(VXLAN_PORT), '-j', VXLAN_CHAIN];
+    if (!ours.size) {
+      await this.iptables.removeChain('filter', VXLAN_CHAIN);
+      return [];
+    }
+    const lines = ['*filter', `:${VXLAN_CHAIN} - [0:0]`, ...peers.map((p) => `-A ${VXLAN_CHAIN} -s ${p}/32 -j RETURN`), `-A ${VXLAN_CHAIN} -j DROP`, 'COMMIT', ''];
+    await this.iptables.restore(lines.join('\n'));
+    if (!(await this.iptables.succeeds(['-t', 'filter', '-C', INPUT_CHAIN, ...jump]))) await this.iptables.run(['-t', 'filter', '-A', INPUT_CHAIN, ...jump]);
+    return peers;
   }
 
   /** The peers the link floods to (its all-zero FDB entries), or none when it does not exist. */
