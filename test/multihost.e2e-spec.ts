@@ -68,6 +68,31 @@ describe('a network across hosts', () => {
   const dataDirs: string[] = [];
   const containers: string[] = [];
 
+  /** Host i's worker, on its data dir; answers once the API has a heartbeat from it sent after the start. */
+  async function startWorker(i: number): Promise<ChildProcess> {
+    const h = HOSTS[i];
+    const since = Date.now();
+    const worker = await stack.startWorker({
+      env: {
+        REDIS_URL: env.redisUrl,
+        BERTH_WORKER_DATA_DIR: dataDirs[i],
+        BERTH_API_URL: env.url,
+        BERTH_HOST_NAME: h.name,
+        BERTH_HOST_NETNS: `/var/run/netns/${h.ns}`,
+        BERTH_OVERLAY_ADDRESS: h.address,
+        LOG_LEVEL: 'info',
+      },
+      logFile: join(env.logDir, `worker-${h.name}.log`),
+    });
+    await stack.waitForHost(env.url, env.adminToken, h.name, worker.child);
+    for (let n = 0; n < 100; n++) {
+      const host = (await admin.get(`/v1/hosts/${h.name}`).expect(200)).body;
+      if (Date.parse(host.lastHeartbeatAt) >= since) return worker.child;
+      await stack.sleep(100);
+    }
+    throw new Error(`no heartbeat from ${h.name} after its start`);
+  }
+
   beforeAll(async () => {
     for (const h of HOSTS) ip('netns', 'add', h.ns);
     ip('link', 'add', A.link, 'netns', A.ns, 'type', 'veth', 'peer', 'name', B.link, 'netns', B.ns);
@@ -75,22 +100,8 @@ describe('a network across hosts', () => {
       ip('-n', h.ns, 'addr', 'add', `${h.address}/24`, 'dev', h.link);
       ip('-n', h.ns, 'link', 'set', h.link, 'up');
       ip('-n', h.ns, 'link', 'set', 'lo', 'up');
-      const dataDir = mkdtempSync('/var/tmp/berth-e2e-host-');
-      dataDirs.push(dataDir);
-      const worker = await stack.startWorker({
-        env: {
-          REDIS_URL: env.redisUrl,
-          BERTH_WORKER_DATA_DIR: dataDir,
-          BERTH_API_URL: env.url,
-          BERTH_HOST_NAME: h.name,
-          BERTH_HOST_NETNS: `/var/run/netns/${h.ns}`,
-          BERTH_OVERLAY_ADDRESS: h.address,
-          LOG_LEVEL: 'info',
-        },
-        logFile: join(env.logDir, `worker-${h.name}.log`),
-      });
-      workers.push(worker.child);
-      await stack.waitForHost(env.url, env.adminToken, h.name, worker.child);
+      dataDirs.push(mkdtempSync('/var/tmp/berth-e2e-host-'));
+      workers.push(await startWorker(HOSTS.indexOf(h)));
       const load = await admin.post(`/v1/images/load?host=${h.name}`).set('Content-Type', 'application/x-tar').send(readFileSync(env.busyboxOciTar)).expect(202);
       expect((await admin.waitOperation(load.body.operation.id, 120)).status).toBe('succeeded');
     }
@@ -185,6 +196,31 @@ describe('a network across hosts', () => {
     expect(ip('-n', B.ns, '-br', 'link')).not.toContain(`bvx-${net.id.slice(-9)}`);
     for (const id of [server, client, bridged]) await admin.delete(`/v1/containers/${id}?force=true`).expect(202);
     for (const id of [server, client, bridged]) await admin.waitContainer(id, 'removed');
+  });
+
+  it('keeps members reaching each other across a restart of a worker, leaving its network as it was', async () => {
+    const net = (await admin.post('/v1/networks', { name: uniqueName('lasting') }).expect(201)).body;
+    const serverName = uniqueName('steady');
+    const server = await admin.run({ image: 'busybox', host: A.name, name: serverName, hostname: 'steady-web', cmd: ['sh', '-c', SERVE], networks: [net.name] });
+    containers.push(server);
+    await admin.waitContainer(server, 'running');
+    const client = await admin.run({ image: 'busybox', host: B.name, cmd: ['sleep', '1000'], networks: [net.name] });
+    containers.push(client);
+    await hostsFileUntil(client, (c) => c.includes(serverName));
+    expect(await fetchByExec(client, serverName)).toBe('hello from steady-web\n');
+    const linksBefore = ip('-n', B.ns, '-br', 'link').split('\n').map((l) => l.split(/\s+/)[0]).filter((n) => n.startsWith('b')).sort();
+
+    await stack.stopProcess(workers[1]);
+    workers[1] = await startWorker(1);
+
+    // The restarted worker kept the client's namespace, its bridge and the VXLAN link, and made nothing new.
+    const linksAfter = ip('-n', B.ns, '-br', 'link').split('\n').map((l) => l.split(/\s+/)[0]).filter((n) => n.startsWith('b')).sort();
+    expect(linksAfter).toEqual(linksBefore);
+    expect(linksAfter).toContain(`bvx-${net.id.slice(-9)}`);
+    expect(await fetchByExec(client, serverName)).toBe('hello from steady-web\n');
+    expect(await fetchFrom(B.name, [net.name], serverName)).toBe('hello from steady-web\nexit=0\n');
+    for (const id of [server, client]) await admin.delete(`/v1/containers/${id}?force=true`).expect(202);
+    for (const id of [server, client]) await admin.waitContainer(id, 'removed');
   });
 
   it('refuses to forget a host that still has containers, or that is ready, and only for admins', async () => {
