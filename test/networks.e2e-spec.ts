@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { TeamClient, admin, env, uniqueName } from './support/api-client';
 
@@ -104,6 +105,24 @@ describe('networks', () => {
     expect((await admin.post('/v1/containers', { image: 'busybox', networkMode: 'host' }).expect(403)).body.reason).toBe('HostNetworkNotAllowed');
     await admin.waitOperation(first.body.operation.id);
     await admin.delete(`/v1/containers/${first.body.container.id}?force=true`).expect(202);
+  });
+
+  it('gives containers the host’s reachable name servers, or their own dns settings', async () => {
+    const resolvConf = async (body: object) => {
+      const id = await admin.run({ image: 'busybox', cmd: ['sleep', '1000'], ...body });
+      const out = (await admin.post(`/v1/containers/${id}/exec`, { cmd: ['cat', '/etc/resolv.conf'] }).expect(200)).body.stdout as string;
+      await admin.delete(`/v1/containers/${id}?force=true`).expect(202);
+      return out;
+    };
+    const own = await resolvConf({ dns: { servers: ['10.9.9.9', '10.9.9.10'], search: ['svc.example.internal'], options: ['ndots:2'] } });
+    expect(own).toContain('nameserver 10.9.9.9\nnameserver 10.9.9.10\nsearch svc.example.internal\noptions ndots:2\n');
+    const inherited = await resolvConf({});
+    expect(inherited).not.toMatch(/^nameserver (127\.|.*:)/m);
+    const hostServers = [...readFileSync('/etc/resolv.conf', 'utf8').matchAll(/^nameserver\s+(\d+\.\d+\.\d+\.\d+)/gm)].map((m) => m[1]).filter((ip) => !ip.startsWith('127.'));
+    for (const ip of hostServers) expect(inherited).toContain(`nameserver ${ip}\n`);
+    expect(await resolvConf({ networkMode: 'none', dns: { servers: ['10.9.9.9'] } })).not.toContain('nameserver');
+    expect((await admin.post('/v1/containers', { image: 'busybox', dns: { servers: ['resolver.example'] } }).expect(400)).body.errors[0].field).toBe('dns.servers');
+    expect((await admin.post('/v1/containers', { image: 'busybox', dns: { options: ['rm -rf'] } }).expect(400)).body.errors[0].field).toBe('dns.options');
   });
 
   it('puts a container that names no network on the team’s default network', async () => {

@@ -34,6 +34,15 @@ export interface ContainerSpec {
   networks?: ContainerNetwork[];
   /** Ports published on the host, through the first network. */
   ports?: PublishedPort[];
+  /** The container's /etc/resolv.conf, where it differs from what its host would give it (docker run --dns…). */
+  dns?: DnsConfig;
+}
+
+/** Each field given replaces what the host's resolv.conf says (as Docker's --dns, --dns-search, --dns-option). */
+export interface DnsConfig {
+  servers?: string[];
+  search?: string[];
+  options?: string[];
 }
 
 export const NetworkMode = ['bridge', 'none', 'host'] as const;

@@ -8,6 +8,7 @@ import {
   IsBoolean,
   IsIn,
   IsInt,
+  IsIP,
   IsObject,
   IsOptional,
   IsString,
@@ -56,6 +57,31 @@ export class RestartPolicyDto {
   @Min(0)
   @Max(1000)
   maxRetries?: number;
+}
+
+export class DnsDto {
+  @ApiPropertyOptional({ type: [String], example: ['10.0.0.53'], description: 'Name servers (IPv4), instead of the host’s' })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(3)
+  @IsIP('4', { each: true, message: 'each of dns.servers must be an IPv4 address' })
+  servers?: string[];
+
+  @ApiPropertyOptional({ type: [String], example: ['svc.example.internal'], description: 'Search domains, instead of the host’s' })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(6)
+  @IsString({ each: true })
+  @Matches(/^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,252}[a-zA-Z0-9])?\.?$/, { each: true, message: 'each of dns.search must be a domain name' })
+  search?: string[];
+
+  @ApiPropertyOptional({ type: [String], example: ['ndots:2', 'timeout:1'], description: 'resolv.conf options, instead of the host’s' })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(16)
+  @IsString({ each: true })
+  @Matches(/^[a-z][a-z0-9-]*(:[0-9]{1,5})?$/, { each: true, message: 'each of dns.options must be a resolv.conf option such as ndots:2' })
+  options?: string[];
 }
 
 export class HealthcheckDto {
@@ -218,6 +244,12 @@ export class CreateContainerDto {
   @Matches(/^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/, { message: 'hostname must be a valid host name label' })
   hostname?: string;
 
+  @ApiPropertyOptional({ type: DnsDto, description: 'The container’s resolver: each part given replaces the host’s (loopback and IPv6 name servers of the host are left out on Berth networks)' })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => DnsDto)
+  dns?: DnsDto;
+
   @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string' }, example: { app: 'web' } })
   @IsOptional()
   @IsObject()
@@ -321,6 +353,7 @@ export class ContainerDto {
   @ApiProperty({ type: RestartPolicyDto }) restartPolicy: RestartPolicyDto;
   @ApiProperty({ description: 'Restarts made by the restart policy since the last start asked for' }) restartCount: number;
   @ApiPropertyOptional({ type: HealthcheckDto, nullable: true }) healthcheck: HealthcheckDto | null;
+  @ApiPropertyOptional({ type: DnsDto, nullable: true }) dns: DnsDto | null;
   @ApiProperty({ type: [ContainerMountDto] }) mounts: ContainerMountDto[];
   @ApiProperty({ enum: NetworkMode, enumName: 'NetworkMode' }) networkMode: NetworkMode;
   @ApiProperty({ type: [ContainerNetworkDto], description: 'Each network joined, with the address and aliases' }) networks: ContainerNetworkDto[];
@@ -359,6 +392,7 @@ export function toContainerDto(c: Container): ContainerDto {
     restartPolicy: c.spec.restartPolicy ?? { name: 'no' },
     restartCount: c.restartCount,
     healthcheck: c.spec.healthcheck ?? null,
+    dns: c.spec.dns ?? null,
     mounts: (c.spec.mounts ?? []).map(({ allowedRoot: _root, ...m }) => m),
     networkMode: c.spec.networkMode ?? 'bridge',
     networks: (c.spec.networks ?? []).map((n) => ({ networkId: n.networkId, name: n.name, ipAddress: n.ipAddress, gateway: n.gateway, subnet: n.subnet, aliases: n.aliases })),

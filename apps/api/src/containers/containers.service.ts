@@ -125,6 +125,7 @@ export class ContainersService {
       workingDir: dto.workingDir,
       user: dto.user,
       hostname: dto.hostname,
+      ...(dto.dns ? { dns: { ...(dto.dns.servers ? { servers: dto.dns.servers } : {}), ...(dto.dns.search ? { search: dto.dns.search } : {}), ...(dto.dns.options ? { options: dto.dns.options } : {}) } } : {}),
       labels: dto.labels ?? {},
       resources: dto.resources,
       security: dto.security,

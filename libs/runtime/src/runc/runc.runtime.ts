@@ -44,7 +44,7 @@ import { spawnTtyExec } from './tty-exec';
 import { hostSystemNanos, readNetDev, readProcProcess, userNames } from './proc-readers';
 import { conmonArgs, parseConmonVersion, spawnConmon } from './conmon';
 import { ContainerMetaStore, type ContainerMeta } from './container-meta';
-import { hostnameFileContent, hostsFileContent, resolvConfContent } from './etc-files';
+import { hostnameFileContent, hostsFileContent, parseResolvConf, resolvConfContent } from './etc-files';
 import { writeHostsFileInPlace } from '../network/hosts-file';
 import { ExitWatcher, readExitCode } from './exit-watcher';
 import { detectCgroupVersion, hostHardLimits, hostNofileHardLimit, swapLimitSupported } from './host';
@@ -71,6 +71,8 @@ export interface RuncRuntimeOptions {
   killGraceMs?: number;
   /** Docker's seccomp profile (default /usr/share/berth/seccomp/default.json); create fails when it is missing. */
   seccompProfilePath?: string;
+  /** The host's resolver configuration (default /etc/resolv.conf), and the upstream one behind a local stub (systemd-resolved's). */
+  resolvConfPaths?: { host: string; upstream: string };
 }
 
 interface HostFacts {
@@ -108,6 +110,7 @@ export class RuncRuntime implements ContainerRuntime {
   private readonly removing = new Set<string>();
   private readonly closing = new AbortController();
   private readonly seccompProfilePath: string;
+  private readonly resolvConfPaths: { host: string; upstream: string };
   private prepared?: Promise<void>;
   private hostFactsPromise?: Promise<HostFacts>;
   /** Copy-ups run one at a time: of two containers created on one new volume, only the first fills it. */
@@ -121,6 +124,7 @@ export class RuncRuntime implements ContainerRuntime {
     this.conmonPath = options.conmonPath ?? '/usr/bin/conmon';
     this.killGraceMs = options.killGraceMs ?? 10_000;
     this.seccompProfilePath = options.seccompProfilePath ?? DEFAULT_SECCOMP_PROFILE_PATH;
+    this.resolvConfPaths = options.resolvConfPaths ?? { host: '/etc/resolv.conf', upstream: '/run/systemd/resolve/resolv.conf' };
     this.exitWatcher = new ExitWatcher(this.layout.exits);
     this.exitWatcher.on((event) => void this.reportExit(event.id));
   }
@@ -453,6 +457,13 @@ export class RuncRuntime implements ContainerRuntime {
     return loadDockerSeccompProfile(this.seccompProfilePath);
   }
 
+  /** The container's /etc/resolv.conf: the host's, made fit for the container's network, and its own dns settings. */
+  private async resolvConf(spec: CreateContainerOptions['spec']): Promise<string> {
+    const read = (path: string) => readFile(path, 'utf8').then(parseResolvConf, () => undefined);
+    const { host, upstream } = this.resolvConfPaths;
+    return resolvConfContent({ networkMode: spec.networkMode ?? 'bridge', host: await read(host), upstream: await read(upstream), dns: spec.dns });
+  }
+
   /** rootfs mount, /etc files, config.json and meta.json of a new container. */
   private async writeBundle(
     { id, spec, image, metadata, mounts, netnsPath }: CreateContainerOptions,
@@ -468,7 +479,7 @@ export class RuncRuntime implements ContainerRuntime {
     await Promise.all([
       writeFile(file('hosts'), hostsFileContent(hostname), { mode: 0o644 }),
       writeFile(file('hostname'), hostnameFileContent(hostname), { mode: 0o644 }),
-      writeFile(file('resolv.conf'), resolvConfContent(), { mode: 0o644 }),
+      writeFile(file('resolv.conf'), await this.resolvConf(spec), { mode: 0o644 }),
     ]);
     const { nofileHard, rlimits, cgroupVersion, swapLimit } = await this.hostFacts();
     const ociSpec = buildOciSpec({
