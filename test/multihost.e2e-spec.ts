@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { TeamClient, admin, env, uniqueName } from './support/api-client';
+import { E2E_WORKER_ENV } from './support/e2e-env';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const stack = require('../scripts/lib/stack.cjs') as {
@@ -80,6 +81,7 @@ describe('a network across hosts', () => {
         BERTH_HOST_NAME: h.name,
         BERTH_HOST_NETNS: `/var/run/netns/${h.ns}`,
         BERTH_OVERLAY_ADDRESS: h.address,
+        ...E2E_WORKER_ENV,
         LOG_LEVEL: 'info',
       },
       logFile: join(env.logDir, `worker-${h.name}.log`),

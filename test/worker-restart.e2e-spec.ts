@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { admin, env, uniqueName } from './support/api-client';
-import { e2eEnv, recordWorker } from './support/e2e-env';
+import { E2E_MAIN_WORKER_ENV, e2eEnv, recordWorker } from './support/e2e-env';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const stack = require('../scripts/lib/stack.cjs');
@@ -27,7 +27,7 @@ async function stopWorker(): Promise<void> {
 async function startWorker(): Promise<void> {
   const since = Date.now();
   const worker = await stack.startWorker({
-    env: { REDIS_URL: env.redisUrl, BERTH_DATA_DIR: env.dataDir, BERTH_API_URL: env.url, BERTH_HOST_NAME: env.hostName, BERTH_IMAGE_REMOVAL_GRACE_MS: '500' },
+    env: { REDIS_URL: env.redisUrl, BERTH_DATA_DIR: env.dataDir, BERTH_API_URL: env.url, BERTH_HOST_NAME: env.hostName, ...E2E_MAIN_WORKER_ENV },
     logFile: join(env.logDir, 'worker-restarted.log'),
   });
   recordWorker(worker.child.pid);

@@ -15,6 +15,15 @@ export interface E2eEnv {
   workerPid: number;
 }
 
+/**
+ * What the e2e workers run with beside the stack's basics: image removals after a
+ * short grace, bridges removed as soon as unused (the tests check for leftovers at
+ * once), and, for the worker on this machine's own network, no overlay (tests that
+ * span hosts start their own workers, each in a namespace of its own).
+ */
+export const E2E_WORKER_ENV = { BERTH_IMAGE_REMOVAL_GRACE_MS: '500', BERTH_BRIDGE_IDLE_MS: '0' } as const;
+export const E2E_MAIN_WORKER_ENV = { ...E2E_WORKER_ENV, BERTH_OVERLAY_ADDRESS: 'off' } as const;
+
 export const E2E_STATE_FILE = join(__dirname, '..', '..', 'dist', 'e2e-state.json');
 
 export function e2eEnv(): E2eEnv {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { E2E_STATE_FILE, E2eEnv } from './e2e-env';
+import { E2E_MAIN_WORKER_ENV, E2E_STATE_FILE, E2eEnv } from './e2e-env';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const stack = require('../../scripts/lib/stack.cjs');
@@ -20,7 +20,7 @@ export default async function globalSetup(): Promise<void> {
   const adminToken = `berth_e2e_${randomBytes(16).toString('hex')}`;
   const hostName = `e2e-${randomBytes(3).toString('hex')}`;
   const port = await stack.freePort();
-  const running = await stack.startStack({ dataDir, port, adminToken, hostName, logDir, env: { LOG_LEVEL: 'info', BERTH_IMAGE_REMOVAL_GRACE_MS: '500', BERTH_OVERLAY_ADDRESS: 'off' } });
+  const running = await stack.startStack({ dataDir, port, adminToken, hostName, logDir, env: { LOG_LEVEL: 'info', ...E2E_MAIN_WORKER_ENV } });
   (globalThis as Record<string, unknown>).__berthStack = running;
   await stack.waitForHost(running.api.url, adminToken, hostName, running.worker.child);
 

@@ -25,6 +25,8 @@ export interface WorkerConfig {
   overlayAddress: string;
   /** A network namespace (path) that plays the host for container networking; the worker's own when unset. */
   hostNetns?: string;
+  /** How long a bridge no container on this host uses any more stays, so the next container finds it ready. */
+  bridgeIdleMs: number;
 }
 
 const HOST_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
@@ -46,6 +48,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     seccompProfilePath: env.BERTH_SECCOMP_PROFILE ?? '/usr/share/berth/seccomp/default.json',
     imageRemovalGraceMs: Number(env.BERTH_IMAGE_REMOVAL_GRACE_MS ?? 10_000),
     overlayAddress: overlayAddress(env.BERTH_OVERLAY_ADDRESS),
+    bridgeIdleMs: milliseconds('BERTH_BRIDGE_IDLE_MS', env.BERTH_BRIDGE_IDLE_MS, 30_000),
     ...(env.BERTH_HOST_NETNS ? { hostNetns: env.BERTH_HOST_NETNS } : {}),
     insecureRegistries: (env.BERTH_INSECURE_REGISTRIES ?? '').split(',').map((r) => r.trim().toLowerCase()).filter(Boolean),
   };
@@ -57,4 +60,11 @@ function overlayAddress(value: string | undefined): string {
   const v = (value ?? 'auto').trim().toLowerCase();
   if (v === 'auto' || v === 'off' || IPV4.test(v)) return v;
   throw new Error(`BERTH_OVERLAY_ADDRESS "${value}" must be an IPv4 address, auto or off`);
+}
+
+function milliseconds(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined || value === '') return fallback;
+  const ms = Number(value);
+  if (!Number.isInteger(ms) || ms < 0) throw new Error(`${name} "${value}" must be a whole number of milliseconds, 0 or more`);
+  return ms;
 }

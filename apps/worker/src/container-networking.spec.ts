@@ -73,6 +73,25 @@ describe('ContainerNetworking', () => {
     expect(calls).toEqual(['attach ctr_a']);
   });
 
+  it('keeps an unused bridge for the idle time, and keeps it for good when a container joins meanwhile', async () => {
+    jest.useFakeTimers();
+    try {
+      const { networking, calls } = setup([], true, { bridgeIdleMs: 30_000 });
+      await networking.release('ctr_a', [net('front', '10.9.0.2'), net('back', '10.8.0.2')]);
+      expect(calls).toEqual(['detach ctr_a']);
+      await networking.prepare('ctr_b', spec([net('front', '10.9.0.3')]));
+      await jest.advanceTimersByTimeAsync(30_000);
+      // back was idle for its whole time; front was taken again before that.
+      expect(calls).toEqual(['detach ctr_a', 'attach ctr_b', 'remove berth-back']);
+      await networking.release('ctr_c', [net('other', '10.7.0.2')]);
+      networking.close();
+      await jest.advanceTimersByTimeAsync(60_000);
+      expect(calls).not.toContain('remove berth-other');
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
   it('on release, removes only the bridges no other container here uses', async () => {
     const { networking, calls } = setup([{ id: 'ctr_b', meta: { name: 'b', networks: [net('front', '10.9.0.3')] } }]);
     await networking.release('ctr_a', [net('front', '10.9.0.2'), net('back', '10.8.0.2')]);

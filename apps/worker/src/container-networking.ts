@@ -30,6 +30,11 @@ export interface ContainerNetworkingOptions {
   /** Where the last `network.sync` of each network is kept (across restarts). */
   syncDir?: string;
   overlay?: OverlaySettings;
+  /**
+   * How long a bridge no container here uses any more is kept before it goes (with
+   * its rules): a container that joins meanwhile finds it ready. 0 removes at once.
+   */
+  bridgeIdleMs?: number;
   onError?: (err: unknown, containerId: string) => void;
 }
 
@@ -46,6 +51,8 @@ export interface ContainerNetworkingOptions {
 export class ContainerNetworking {
   private readonly syncLocks = new KeyedMutex();
   private readonly onError: (err: unknown, containerId: string) => void;
+  /** Bridges no container here uses, by name: their removal, due when the idle time is up. */
+  private readonly idleBridges = new Map<string, NodeJS.Timeout>();
 
   constructor(
     private readonly networks: Networks,
@@ -63,6 +70,7 @@ export class ContainerNetworking {
    */
   async prepare(id: string, spec: ContainerSpec): Promise<string | undefined> {
     if ((spec.networkMode ?? 'bridge') !== 'bridge' || !spec.networks?.length) return undefined;
+    this.keepBridges(spec.networks);
     const attached = await this.networks.attach(id, spec.networks.map(this.toEndpoint), (spec.ports ?? []).map((p) => ({ ...p })));
     await this.joinOverlays(spec.networks);
     return attached.netnsPath;
@@ -70,6 +78,7 @@ export class ContainerNetworking {
 
   /** A container joined or left networks: its namespace now has exactly `after` (the caller then refreshes hosts files). */
   async rewire(id: string, before: ContainerNetwork[], after: ContainerNetwork[], ports: PublishedPort[]): Promise<void> {
+    this.keepBridges(after);
     await this.networks.attach(id, after.map(this.toEndpoint), after.length ? ports.map((p) => ({ ...p })) : []);
     await this.joinOverlays(after);
     await this.dropUnusedBridges(id, before.filter((b) => !after.some((a) => a.bridge === b.bridge)), after);
@@ -100,13 +109,50 @@ export class ContainerNetworking {
     });
   }
 
-  /** Deletes the bridges of `left` that no container here uses any more (`id` now has `kept`). */
+  /** Stops the idle timers of pending bridge removals (the next start's reconcile removes what is still unused). */
+  close(): void {
+    for (const timer of this.idleBridges.values()) clearTimeout(timer);
+    this.idleBridges.clear();
+  }
+
+  /** Deletes the bridges of `left` that no container here uses any more (`id` now has `kept`), now or once idle long enough. */
   private async dropUnusedBridges(id: string, left: ContainerNetwork[], kept: ContainerNetwork[]): Promise<void> {
-    const others = (await this.members()).filter((m) => m.id !== id);
-    const inUse = new Set([...others.flatMap((c) => (c.meta.networks ?? []).map((n) => n.bridge)), ...kept.map((n) => n.bridge)]);
+    const inUse = await this.bridgesInUse(id);
+    for (const n of kept) inUse.add(n.bridge);
     for (const n of left) {
-      if (!inUse.has(n.bridge)) await this.networks.removeNetwork(n.bridge).catch((err) => this.onError(err, id));
+      if (inUse.has(n.bridge)) continue;
+      const idleMs = this.options.bridgeIdleMs ?? 0;
+      if (idleMs <= 0) {
+        await this.networks.removeNetwork(n.bridge).catch((err) => this.onError(err, id));
+        continue;
+      }
+      clearTimeout(this.idleBridges.get(n.bridge));
+      const timer = setTimeout(() => void this.removeIfIdle(n.bridge, id), idleMs);
+      timer.unref();
+      this.idleBridges.set(n.bridge, timer);
     }
+  }
+
+  private async removeIfIdle(bridge: string, lastUser: string): Promise<void> {
+    this.idleBridges.delete(bridge);
+    if ((await this.bridgesInUse()).has(bridge)) return;
+    await this.networks.removeNetwork(bridge).catch((err: { reason?: string }) => {
+      // A container joined while this ran: the bridge stays, as it should.
+      if (err?.reason !== 'NetworkInUse') this.onError(err, lastUser);
+    });
+  }
+
+  /** A container is about to join these networks: their bridges are not idle any more. */
+  private keepBridges(networks: ContainerNetwork[]): void {
+    for (const n of networks) {
+      clearTimeout(this.idleBridges.get(n.bridge));
+      this.idleBridges.delete(n.bridge);
+    }
+  }
+
+  private async bridgesInUse(except?: string): Promise<Set<string>> {
+    const others = (await this.members()).filter((m) => m.id !== except);
+    return new Set(others.flatMap((c) => (c.meta.networks ?? []).map((n) => n.bridge)));
   }
 
   /** Rewrites /etc/hosts of every container here on one of these networks. */

@@ -59,6 +59,7 @@ async function main(): Promise<void> {
   const networking = new ContainerNetworking(hostNetworks, runtime, members, {
     hostName: config.hostName,
     syncDir: join(config.dataDir, 'network-syncs'),
+    bridgeIdleMs: config.bridgeIdleMs,
     ...(overlay ? { overlay } : {}),
     onError: housekeepingFailed,
   });
@@ -120,6 +121,7 @@ async function main(): Promise<void> {
     log.info({ signal }, 'stopping; containers keep running under conmon');
     heartbeat.stop();
     converger.close();
+    networking.close();
     health.close();
     await worker.close();
     await rpc.stop();
