@@ -167,6 +167,21 @@ describe('ContainerNetworking', () => {
       expect(overlays).toEqual([{ bridge: 'berth-front', spec: { vni: 4100, localAddress: '192.0.2.1', peers: ['192.0.2.2'] } }]);
     });
 
+    it('keeps the last sync it applied when applying a newer one fails, so a retry applies it whole', async () => {
+      const { networking, overlays } = setup(local, true, { hostName: 'a', syncDir, overlay });
+      await networking.sync(sync(1));
+      const failing = networking as unknown as { networks: { setOverlay: () => Promise<boolean> } };
+      const real = failing.networks.setOverlay;
+      failing.networks.setOverlay = async () => {
+        throw new Error('ip link add failed');
+      };
+      await expect(networking.sync(sync(2))).rejects.toThrow('ip link add failed');
+      failing.networks.setOverlay = real;
+      overlays.length = 0;
+      expect(await networking.sync(sync(2))).toEqual({ applied: true });
+      expect(overlays).toHaveLength(1);
+    });
+
     it('forgets at start the syncs of networks no container here is on', async () => {
       const { networking } = setup([], true, { hostName: 'a', syncDir, overlay });
       await networking.sync(sync(1));

@@ -102,9 +102,15 @@ export class ContainerNetworking {
       const known = await this.syncOf(job.networkId);
       if (known && known.revision >= job.revision) return { applied: false };
       await this.saveSync(job);
-      // A network on this host alone had no link and needs none: nothing to run.
-      if (this.peersOf(job).length || (known && this.peersOf(known).length)) await this.applyOverlay(job);
-      await this.refreshHosts(new Set([job.networkId]));
+      try {
+        // A network on this host alone had no link and needs none: nothing to run.
+        if (this.peersOf(job).length || (known && this.peersOf(known).length)) await this.applyOverlay(job);
+        await this.refreshHosts(new Set([job.networkId]));
+      } catch (err) {
+        // Not applied, so not kept: a retry of this revision, or the next one, applies it whole.
+        await (known ? this.saveSync(known) : this.forgetSync(job.networkId));
+        throw err;
+      }
       return { applied: true };
     });
   }
@@ -233,6 +239,10 @@ export class ContainerNetworking {
     } catch {
       return undefined;
     }
+  }
+
+  private async forgetSync(networkId: string): Promise<void> {
+    if (this.options.syncDir) await rm(join(this.options.syncDir, `${networkId}.json`), { force: true });
   }
 
   private async saveSync(job: NetworkSyncJob): Promise<void> {

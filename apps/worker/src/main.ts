@@ -3,7 +3,7 @@ import { Worker } from 'bullmq';
 import IORedis from 'ioredis';
 import { join } from 'node:path';
 import pino from 'pino';
-import { JobName, hostQueueName, redisOptionsFromUrl } from '@berth/domain';
+import { JobName, UnavailableError, hostQueueName, redisOptionsFromUrl } from '@berth/domain';
 import { HostNetworks, ImageStore, RuncRuntime } from '@berth/runtime';
 import { loadWorkerConfig } from './config';
 import { ContainerConverger } from './container-converger';
@@ -76,7 +76,10 @@ async function main(): Promise<void> {
       [JobName.ContainerUpdate]: (job) => converger.update(job),
       [JobName.ContainerNetworks]: (job) => converger.rewire(job),
       [JobName.NetworkSync]: async (job) => {
-        await networking.sync(job);
+        // A sync is safe to run again: whatever failed is retried with backoff.
+        await networking.sync(job).catch((err: Error) => {
+          throw err instanceof UnavailableError ? err : new UnavailableError(`network ${job.networkId} revision ${job.revision}: ${err.message}`, 'NetworkSyncFailed');
+        });
       },
       [JobName.ImageLoad]: async (job) => {
         const loaded = await loader.load(job);
