@@ -40,10 +40,11 @@ export class HostLinks {
     return parseIpAddresses(await this.ip(['-j', '-4', 'addr', 'show']));
   }
 
-  /** The MTU of the link that holds this IPv4 address, if any does. */
-  async mtuOf(address: string): Promise<number | undefined> {
-    const raw = JSON.parse((await this.ip(['-j', '-4', 'addr', 'show'])) || '[]') as { mtu?: number; addr_info?: { local?: string }[] }[];
-    return raw.find((l) => (l.addr_info ?? []).some((a) => a.local === address))?.mtu;
+  /** The link that holds this IPv4 address, with its MTU, if any does. */
+  async holding(address: string): Promise<{ name: string; mtu?: number } | undefined> {
+    const raw = JSON.parse((await this.ip(['-j', '-4', 'addr', 'show'])) || '[]') as { ifname: string; mtu?: number; addr_info?: { local?: string }[] }[];
+    const link = raw.find((l) => (l.addr_info ?? []).some((a) => a.local === address));
+    return link && { name: link.ifname, mtu: link.mtu };
   }
 
   /** The IPv4 address of the link the default route leaves by (its preferred source when it names one). */
@@ -55,12 +56,14 @@ export class HostLinks {
     return (await this.ipv4Addresses()).get(route.dev!)?.[0]?.split('/')[0];
   }
 
-  /** Deletes a link; one already gone is fine. */
-  async delete(name: string): Promise<void> {
+  /** Deletes a link; one already gone is fine. Answers whether there was one to delete. */
+  async delete(name: string): Promise<boolean> {
     const result = await this.runner.run(this.ipPath, ['link', 'delete', name], { timeoutMs: this.timeoutMs });
-    if (result.exitCode !== 0 && !/Cannot find device|does not exist/i.test(result.stderr)) {
+    if (result.exitCode === 0) return true;
+    if (!/Cannot find device|does not exist/i.test(result.stderr)) {
       throw new InternalError(`ip link delete ${name} failed: ${result.stderr.trim()}`, 'LinkDeleteFailed');
     }
+    return false;
   }
 
   /** Renames a link; the kernel only renames links that are down, so it is taken down and brought back up. */

@@ -117,7 +117,7 @@ export class HostNetworks {
     this.links = new HostLinks({ runner });
     this.iptables = new Iptables({ runner });
     this.registry = new NetworkRegistry(stateDir);
-    this.overlays = new Overlays({ runner });
+    this.overlays = new Overlays({ runner, links: this.links });
   }
 
   /**
@@ -133,7 +133,7 @@ export class HostNetworks {
         await this.overlays.remove(bridge);
         return false;
       }
-      if (!(await this.registry.list()).some((n) => n.bridge === bridge) || !(await this.links.get(bridge))) return false;
+      if (!(await this.registry.get(bridge)) || !(await this.links.get(bridge))) return false;
       await this.overlays.ensure(bridge, spec);
       return true;
     });
@@ -146,7 +146,7 @@ export class HostNetworks {
 
   /** The MTU containers get when their networks may span hosts: the underlay link's, less VXLAN's overhead. */
   async overlayMtu(localAddress: string): Promise<number | undefined> {
-    const mtu = await this.links.mtuOf(localAddress);
+    const mtu = (await this.links.holding(localAddress))?.mtu;
     return mtu === undefined ? undefined : mtu - VXLAN_OVERHEAD;
   }
 

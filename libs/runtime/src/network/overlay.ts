@@ -1,5 +1,6 @@
 import { InternalError, InvalidArgumentError } from '@berth/domain';
 import { execFileRunner, type ProcessRunner } from '../runc/process-runner';
+import { HostLinks } from './host-links';
 import { Iptables } from './iptables';
 import { INPUT_CHAIN, VXLAN_PORT } from './isolation';
 import { isIpv4 } from './ipv4';
@@ -68,10 +69,12 @@ export class Overlays {
   private readonly bridgePath: string;
   private readonly timeoutMs: number;
   private readonly iptables: Iptables;
+  private readonly links: HostLinks;
 
-  constructor(options: { runner?: ProcessRunner; ipPath?: string; bridgePath?: string; timeoutMs?: number } = {}) {
+  constructor(options: { runner?: ProcessRunner; ipPath?: string; bridgePath?: string; timeoutMs?: number; links?: HostLinks } = {}) {
     this.runner = options.runner ?? execFileRunner;
     this.iptables = new Iptables({ runner: this.runner });
+    this.links = options.links ?? new HostLinks({ runner: this.runner, ipPath: options.ipPath });
     this.ipPath = options.ipPath ?? '/usr/sbin/ip';
     this.bridgePath = options.bridgePath ?? '/usr/sbin/bridge';
     this.timeoutMs = options.timeoutMs ?? 10_000;
@@ -94,7 +97,7 @@ export class Overlays {
       link = undefined;
     }
     if (!link) {
-      const device = await this.deviceOf(spec.localAddress);
+      const device = (await this.links.holding(spec.localAddress))?.name;
       // With `dev` the kernel gives the link the underlay's MTU less the VXLAN overhead.
       await this.ip(['link', 'add', name, 'type', 'vxlan', 'id', String(spec.vni), 'local', spec.localAddress, 'dstport', String(port), ...(device ? ['dev', device] : [])]);
     }
@@ -111,15 +114,7 @@ export class Overlays {
 
   /** Removes the bridge's VXLAN link; one already gone is fine. */
   async remove(bridge: string): Promise<void> {
-    const name = overlayLinkName(bridge);
-    const result = await this.runner.run(this.ipPath, ['link', 'delete', name], { timeoutMs: this.timeoutMs });
-    if (result.exitCode === 0) {
-      await this.admitPeers();
-      return;
-    }
-    if (!/Cannot find device|does not exist/i.test(result.stderr)) {
-      throw new InternalError(`ip link delete ${name} failed: ${result.stderr.trim()}`, 'LinkDeleteFailed');
-    }
+    if (await this.links.delete(overlayLinkName(bridge))) await this.admitPeers();
   }
 
   /**
@@ -155,12 +150,6 @@ export class Overlays {
     const result = await this.runner.run(this.ipPath, ['-j', '-d', 'link', 'show', 'dev', name], { timeoutMs: this.timeoutMs });
     if (result.exitCode !== 0) return undefined;
     return (JSON.parse(result.stdout || '[]') as VxlanLink[])[0];
-  }
-
-  /** The link that holds the underlay address, if this namespace has it. */
-  private async deviceOf(address: string): Promise<string | undefined> {
-    const raw = JSON.parse((await this.ip(['-j', '-4', 'addr', 'show'])) || '[]') as { ifname: string; addr_info?: { local?: string }[] }[];
-    return raw.find((l) => (l.addr_info ?? []).some((a) => a.local === address))?.ifname;
   }
 
   private ip(args: string[]): Promise<string> {
