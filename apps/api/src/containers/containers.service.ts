@@ -8,7 +8,6 @@ import {
   NetworkRequest,
   parseNetworkRequests,
   PermissionDeniedError,
-  UnavailableError,
   parseImageReference,
   AlreadyExistsError,
   ConflictError,
@@ -70,21 +69,15 @@ export class ContainersService {
     private readonly networks: NetworksService,
   ) {}
 
-  private async readyHost(hostId: string) {
-    const host = await this.hosts.byId(hostId);
-    if (host.status !== 'ready') throw new UnavailableError(`host ${host.name}, where the container's volumes live, is ${host.status}`, 'HostNotReady');
-    return host;
-  }
 
   /** The host asked for (it must hold the volumes the container mounts), else the volumes' host, else the scheduler's choice. */
   private async place(auth: AuthContext, wanted: string | undefined, volumeHostId: string | undefined, imageDigest: string | undefined) {
-    if (!wanted) return volumeHostId ? this.readyHost(volumeHostId) : this.hosts.schedule(auth, imageDigest);
+    if (!wanted) return volumeHostId ? this.hosts.assertReady(await this.hosts.byId(volumeHostId), "where the container's volumes live") : this.hosts.schedule(auth, imageDigest);
     const host = await this.hosts.get(auth, wanted);
     if (volumeHostId && volumeHostId !== host.id) {
       throw new FailedPreconditionError(`the volumes the container mounts live on another host than ${host.name}`, 'HostConflict');
     }
-    if (host.status !== 'ready') throw new UnavailableError(`host ${host.name} is ${host.status}`, 'HostNotReady');
-    return host;
+    return this.hosts.assertReady(host);
   }
 
   async create(auth: AuthContext, dto: CreateContainerDto): Promise<ContainerChange> {
@@ -125,7 +118,7 @@ export class ContainersService {
       workingDir: dto.workingDir,
       user: dto.user,
       hostname: dto.hostname,
-      ...(dto.dns ? { dns: { ...(dto.dns.servers ? { servers: dto.dns.servers } : {}), ...(dto.dns.search ? { search: dto.dns.search } : {}), ...(dto.dns.options ? { options: dto.dns.options } : {}) } } : {}),
+      dns: dto.dns && { servers: dto.dns.servers, search: dto.dns.search, options: dto.dns.options },
       labels: dto.labels ?? {},
       resources: dto.resources,
       security: dto.security,

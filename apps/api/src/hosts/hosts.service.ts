@@ -28,18 +28,25 @@ export class HostsService implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** Applies a worker's heartbeat: registers the host the first time. */
-  async heartbeat(tx: EntityManager, info: HostInfo, at: Date): Promise<Host> {
+  /** Applies a worker's heartbeat; answers the host and what it reported before (none the first time). */
+  async heartbeat(tx: EntityManager, info: HostInfo, at: Date): Promise<{ host: Host; previous?: HostInfo }> {
     const team = await this.auth.adminTeam();
     const repo = tx.getRepository(Host);
     const existing = await repo.findOneBy({ teamId: team.id, name: info.name });
     if (existing) {
       if (existing.status !== 'ready') this.logger.log(`host ${info.name} is ready again`);
       await repo.update({ id: existing.id }, { info, status: 'ready', lastHeartbeatAt: at });
-      return { ...existing, info, status: 'ready', lastHeartbeatAt: at };
+      return { host: { ...existing, info, status: 'ready', lastHeartbeatAt: at }, previous: existing.info };
     }
     const host = Object.assign(new Host(), { id: newId('host'), teamId: team.id, name: info.name, status: 'ready', info, lastHeartbeatAt: at, createdAt: at });
     await repo.insert(host);
     this.logger.log(`host ${info.name} registered as ${host.id}`);
+    return { host };
+  }
+
+  /** The host, if it is ready to take work; HostNotReady (503) otherwise. `where` says why this host. */
+  assertReady(host: Host, where = ''): Host {
+    if (host.status !== 'ready') throw new UnavailableError(`host ${host.name}${where ? `, ${where},` : ''} is ${host.status}`, 'HostNotReady');
     return host;
   }
 

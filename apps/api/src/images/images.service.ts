@@ -233,9 +233,7 @@ export class ImagesService {
   }
 
   private async readyHost(auth: AuthContext, hostRef?: string): Promise<Host> {
-    const host = hostRef ? await this.hosts.get(auth, hostRef) : await this.hosts.schedule(auth);
-    if (host.status !== 'ready') throw new UnavailableError(`host ${host.name} is ${host.status}`, 'HostNotReady');
-    return host;
+    return this.hosts.assertReady(hostRef ? await this.hosts.get(auth, hostRef) : await this.hosts.schedule(auth));
   }
 
   private async enqueue(auth: AuthContext, host: Host, kind: Operation['kind'], target: string, job: (operationId: string) => JobSpec): Promise<Operation> {
