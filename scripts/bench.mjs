@@ -168,29 +168,25 @@ async function benchAcrossHosts(runs, bulkBytes) {
   const { HostNetworks } = stack.requireRuntime('network/networks.js');
   const { newId } = require(path.join(stack.ROOT, 'dist/apps/worker/libs/domain/src/ids.js'));
   const tag = randomBytes(2).toString('hex');
-  const hosts = ['a', 'b'].map((h, i) => ({ ns: `bhost${tag}${h}`, link: `bu${tag}${h}`, address: `10.214.0.${i + 1}` }));
   const dir = fs.mkdtempSync(path.join('/var/tmp', 'berth-bench-net-'));
-  const ip = (...args) => execFileSync('ip', args, { encoding: 'utf8' });
   const server = newId('container');
   const local = newId('container');
   const remote = newId('container');
+  let pair;
   let networks = [];
   let child;
   try {
-    for (const h of hosts) ip('netns', 'add', h.ns);
-    ip('link', 'add', hosts[0].link, 'netns', hosts[0].ns, 'type', 'veth', 'peer', 'name', hosts[1].link, 'netns', hosts[1].ns);
-    for (const h of hosts) {
-      ip('-n', h.ns, 'addr', 'add', `${h.address}/24`, 'dev', h.link);
-      ip('-n', h.ns, 'link', 'set', h.link, 'up');
-    }
-    networks = hosts.map((h) => new HostNetworks({ stateDir: path.join(dir, h.ns), hostNetns: `/var/run/netns/${h.ns}` }));
+    pair = stack.hostPair(tag);
+    const { hosts } = pair;
+    networks = hosts.map((h) => new HostNetworks({ stateDir: path.join(dir, h.ns), hostNetns: h.netns }));
     const mtu = await networks[0].overlayMtu(hosts[0].address);
     const net = { networkId: `net_bench${tag}`, name: 'bench', bridge: `berth-b${tag}`, subnet: '10.215.9.0/24', gateway: '10.215.9.1', internal: false, mtu };
     await networks[0].attach(server, [{ ...net, ipAddress: '10.215.9.2' }]);
     await networks[0].attach(local, [{ ...net, ipAddress: '10.215.9.3' }]);
     await networks[1].attach(remote, [{ ...net, ipAddress: '10.215.9.4' }]);
-    await networks[0].setOverlay(net.bridge, { vni: 9000 + Number.parseInt(tag, 16) % 1000, localAddress: hosts[0].address, peers: [hosts[1].address] });
-    await networks[1].setOverlay(net.bridge, { vni: 9000 + Number.parseInt(tag, 16) % 1000, localAddress: hosts[1].address, peers: [hosts[0].address] });
+    const vni = 9000 + (Number.parseInt(tag, 16) % 1000);
+    await networks[0].setOverlay(net.bridge, { vni, localAddress: hosts[0].address, peers: [hosts[1].address] });
+    await networks[1].setOverlay(net.bridge, { vni, localAddress: hosts[1].address, peers: [hosts[0].address] });
     child = spawn('ip', ['netns', 'exec', `berth-${server}`, process.execPath, '-e', NET_SERVER, String(bulkBytes)], { stdio: ['ignore', 'pipe', 'inherit'] });
     await new Promise((resolve, reject) => {
       child.stdout.once('data', resolve);
@@ -203,7 +199,7 @@ async function benchAcrossHosts(runs, bulkBytes) {
   } finally {
     if (child?.pid) process.kill(child.pid, 'SIGKILL');
     for (const n of networks) await n.reconcile({ containers: [], bridges: [] }).catch(() => undefined);
-    for (const h of hosts) spawnSync('ip', ['netns', 'delete', h.ns]);
+    pair?.remove();
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }

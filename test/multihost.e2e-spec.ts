@@ -13,7 +13,9 @@ const stack = require('../scripts/lib/stack.cjs') as {
   stopProcess(child: ChildProcess): Promise<void>;
   removeLeftoverContainers(runtimeRoot: string, o?: { hostNetns?: string }): Promise<void>;
   sleep(ms: number): Promise<void>;
+  hostPair(tag: string): HostPair;
 };
+type HostPair = { hosts: Array<{ ns: string; netns: string; link: string; address: string }>; remove(): void };
 
 /**
  * Two more hosts on this machine, each a worker whose host side (bridges, veths,
@@ -22,10 +24,9 @@ const stack = require('../scripts/lib/stack.cjs') as {
  * in this run's namespaces.
  */
 const RUN = randomBytes(2).toString('hex');
-const HOSTS = [
-  { ns: `bhost${RUN}a`, link: `bu${RUN}a`, name: `e2e-${RUN}-a`, address: '10.214.0.1' },
-  { ns: `bhost${RUN}b`, link: `bu${RUN}b`, name: `e2e-${RUN}-b`, address: '10.214.0.2' },
-] as const;
+let pair: HostPair;
+/** The two hosts: their names here, their namespaces and underlay addresses once beforeAll made them. */
+const HOSTS = ['a', 'b'].map((h) => ({ name: `e2e-${RUN}-${h}`, ns: '', netns: '', address: '' }));
 const [A, B] = HOSTS;
 
 const ip = (...args: string[]) => execFileSync('ip', args, { encoding: 'utf8' });
@@ -79,7 +80,7 @@ describe('a network across hosts', () => {
         BERTH_WORKER_DATA_DIR: dataDirs[i],
         BERTH_API_URL: env.url,
         BERTH_HOST_NAME: h.name,
-        BERTH_HOST_NETNS: `/var/run/netns/${h.ns}`,
+        BERTH_HOST_NETNS: h.netns,
         BERTH_OVERLAY_ADDRESS: h.address,
         ...E2E_WORKER_ENV,
         LOG_LEVEL: 'info',
@@ -96,12 +97,9 @@ describe('a network across hosts', () => {
   }
 
   beforeAll(async () => {
-    for (const h of HOSTS) ip('netns', 'add', h.ns);
-    ip('link', 'add', A.link, 'netns', A.ns, 'type', 'veth', 'peer', 'name', B.link, 'netns', B.ns);
+    pair = stack.hostPair(RUN);
+    pair.hosts.forEach(({ ns, netns, address }, i) => Object.assign(HOSTS[i], { ns, netns, address }));
     for (const h of HOSTS) {
-      ip('-n', h.ns, 'addr', 'add', `${h.address}/24`, 'dev', h.link);
-      ip('-n', h.ns, 'link', 'set', h.link, 'up');
-      ip('-n', h.ns, 'link', 'set', 'lo', 'up');
       dataDirs.push(mkdtempSync('/var/tmp/berth-e2e-host-'));
       workers.push(await startWorker(HOSTS.indexOf(h)));
       const load = await admin.post(`/v1/images/load?host=${h.name}`).set('Content-Type', 'application/x-tar').send(readFileSync(env.busyboxOciTar)).expect(202);
@@ -114,8 +112,8 @@ describe('a network across hosts', () => {
     for (const id of containers) await admin.waitContainer(id, 'removed').catch(() => undefined);
     for (const child of workers) await stack.stopProcess(child);
     // Whatever a failed test left behind on these hosts goes too.
-    for (const [i, dir] of dataDirs.entries()) await stack.removeLeftoverContainers(join(dir, 'runtime'), { hostNetns: `/var/run/netns/${HOSTS[i].ns}` });
-    for (const h of HOSTS) execFileSync('ip', ['netns', 'delete', h.ns], { stdio: 'ignore' });
+    for (const [i, dir] of dataDirs.entries()) await stack.removeLeftoverContainers(join(dir, 'runtime'), { hostNetns: HOSTS[i].netns });
+    pair?.remove();
     // The hosts leave the pool at once, so no later test is scheduled on them.
     for (const h of HOSTS) await admin.delete(`/v1/hosts/${h.name}?force=true`);
     for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });

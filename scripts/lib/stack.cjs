@@ -4,7 +4,7 @@
  * API and a worker. Used by `npm start`, the end-to-end tests and the benchmark,
  * so all three run Berth the same way. Only Node built-ins here.
  */
-const { spawn } = require('node:child_process');
+const { execFileSync, spawn } = require('node:child_process');
 const { randomBytes } = require('node:crypto');
 const fs = require('node:fs');
 const net = require('node:net');
@@ -201,4 +201,39 @@ async function removeLeftoverContainers(runtimeRoot, { hostNetns } = {}) {
   if (report.errors.length) process.stderr.write(`[berth] network clean-up: ${report.errors.join('; ')}\n`);
 }
 
-module.exports = { requireRuntime, removeLeftoverContainers, ROOT, API_MAIN, WORKER_MAIN, startStack, startRedis, startApi, startWorker, waitForHost, stopProcess, freePort, waitUntil, have, sleep, persistentSecret };
+/**
+ * Two "hosts" on this machine for networks that span hosts: network namespaces
+ * bhost<tag>a and bhost<tag>b joined by a veth pair (bu<tag>a, bu<tag>b), their
+ * underlay, at 10.214.0.1 and 10.214.0.2 (only inside these namespaces). `remove()`
+ * deletes both namespaces and everything made in them.
+ */
+function hostPair(tag) {
+  const ip = (...args) => execFileSync('ip', args, { stdio: 'pipe' });
+  const hosts = ['a', 'b'].map((h, i) => ({ ns: `bhost${tag}${h}`, netns: `/var/run/netns/bhost${tag}${h}`, link: `bu${tag}${h}`, address: `10.214.0.${i + 1}` }));
+  const remove = () => {
+    for (const h of hosts) runIgnoringFailure('ip', ['netns', 'delete', h.ns]);
+  };
+  try {
+    for (const h of hosts) ip('netns', 'add', h.ns);
+    ip('link', 'add', hosts[0].link, 'netns', hosts[0].ns, 'type', 'veth', 'peer', 'name', hosts[1].link, 'netns', hosts[1].ns);
+    for (const h of hosts) {
+      ip('-n', h.ns, 'addr', 'add', `${h.address}/24`, 'dev', h.link);
+      ip('-n', h.ns, 'link', 'set', h.link, 'up');
+      ip('-n', h.ns, 'link', 'set', 'lo', 'up');
+    }
+  } catch (err) {
+    remove();
+    throw err;
+  }
+  return { hosts, remove };
+}
+
+function runIgnoringFailure(cmd, args) {
+  try {
+    execFileSync(cmd, args, { stdio: 'ignore' });
+  } catch {
+    // already gone
+  }
+}
+
+module.exports = { requireRuntime, removeLeftoverContainers, ROOT, API_MAIN, WORKER_MAIN, startStack, startRedis, startApi, startWorker, waitForHost, stopProcess, freePort, waitUntil, have, sleep, persistentSecret, hostPair };

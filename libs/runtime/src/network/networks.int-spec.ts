@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { newId } from '@berth/domain';
 import { pollUntil } from '../runc/poll';
-import { execFileRunner } from '../runc/process-runner';
+import { BUSYBOX, inNetns, run, sh } from './testing/netns-shell';
 import type { Endpoint, PortMapping } from './endpoint';
 import { hostVethName, netnsName } from './network-names';
 import { HostNetworks } from './networks';
@@ -22,26 +22,8 @@ import { HostNetworks } from './networks';
 jest.setTimeout(60_000);
 
 const RUN = randomBytes(2).toString('hex');
-const BUSYBOX = '/bin/busybox';
 const TOKEN = `berth-network-test-${RUN}`;
 
-const run = (file: string, args: string[], timeoutMs = 10_000) => execFileRunner.run(file, args, { timeoutMs });
-
-async function sh(file: string, args: string[]): Promise<string> {
-  const result = await run(file, args);
-  if (result.exitCode !== 0) throw new Error(`${file} ${args.join(' ')}: ${result.stderr}`);
-  return result.stdout;
-}
-
-/** busybox in a container's namespace; a run out of time counts as a failure (busybox wget -T crashes here). */
-async function inNetns(containerId: string, args: string[], timeoutMs: number): Promise<{ ok: boolean; out: string }> {
-  try {
-    const result = await run('/usr/sbin/ip', ['netns', 'exec', netnsName(containerId), BUSYBOX, ...args], timeoutMs);
-    return { ok: result.exitCode === 0, out: result.stdout + result.stderr };
-  } catch (err) {
-    return { ok: false, out: (err as Error).message };
-  }
-}
 
 const fetchFrom = (containerId: string, url: string, timeoutMs = 3_000) => inNetns(containerId, ['wget', '-q', '-O-', url], timeoutMs);
 
