@@ -102,7 +102,8 @@ export async function ensureBridgeIsolation(iptables: Iptables, bridge: Isolated
 
 /** Removes the bridge's rules, of either kind (so a bridge remade as the other kind keeps none); gone ones are fine. */
 export async function removeBridgeIsolation(iptables: Iptables, bridge: string): Promise<void> {
-  await removeRules(iptables, [...bridgeRules({ bridge, internal: true }), ...bridgeRules({ bridge, internal: false }).slice(1)]);
+  const either = [...bridgeRules({ bridge, internal: true }), ...bridgeRules({ bridge, internal: false })];
+  await removeRules(iptables, [...new Map(either.map((r) => [`${r.chain} ${r.args.join(' ')}`, r])).values()]);
 }
 
 /** Removes Berth's chains once no bridge has rules in them (of this worker or any other on the host). */
