@@ -116,12 +116,8 @@ function ensureDependencies() {
   const lock = path.join(ROOT, 'package-lock.json');
   if (fs.existsSync(marker) && fs.statSync(marker).mtimeMs >= fs.statSync(lock).mtimeMs) return;
   say('installing npm dependencies');
-  if (run('npm', ['ci', '--no-audit', '--no-fund']) === 0) return;
-  // npm ci insists that the lock lists every platform's optional binaries; a registry
-  // that serves only some of them makes that impossible. npm install keeps the locked
-  // versions and skips what the registry does not have.
-  say('npm ci refused the lock file; installing the locked versions with npm install');
-  if (run('npm', ['install', '--no-audit', '--no-fund']) !== 0) fail('npm install failed');
+  // The lock lists every platform's optional binaries, so npm ci installs exactly what was tested.
+  if (run('npm', ['ci', '--no-audit', '--no-fund']) !== 0) fail('npm ci failed');
 }
 
 function ensureBuild() {
