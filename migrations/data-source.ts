@@ -10,7 +10,16 @@ import { Networks1764040000000 } from './1764040000000-networks';
 import { NetworkOverlay1764050000000 } from './1764050000000-network-overlay';
 
 /** Every migration, in order. The schema changes only through these. */
-export const MIGRATIONS = [InitialSchema1763900000000, TeamPolicy1763990000000, RestartCount1764000000000, ContainerHealth1764010000000, RegistriesAndPulls1764020000000, Volumes1764030000000, Networks1764040000000, NetworkOverlay1764050000000];
+export const MIGRATIONS = [
+  InitialSchema1763900000000,
+  TeamPolicy1763990000000,
+  RestartCount1764000000000,
+  ContainerHealth1764010000000,
+  RegistriesAndPulls1764020000000,
+  Volumes1764030000000,
+  Networks1764040000000,
+  NetworkOverlay1764050000000,
+];
 
 export interface DatabaseConfig {
   /** `postgres://…` for PostgreSQL; otherwise SQLite at `sqlitePath`. */

@@ -8,9 +8,16 @@ import type { DataSource } from 'typeorm';
  * The same migrations on a real PostgreSQL: a private cluster in a temp dir,
  * listening on loopback only, run as the `postgres` user.
  */
-const PG_BIN = ['/usr/lib/postgresql'].flatMap((root) =>
-  existsSync(root) ? readdirSync(root).sort().reverse().map((v) => join(root, v, 'bin')) : [],
-).find((bin) => existsSync(join(bin, 'initdb')));
+const PG_BIN = ['/usr/lib/postgresql']
+  .flatMap((root) =>
+    existsSync(root)
+      ? readdirSync(root)
+          .sort()
+          .reverse()
+          .map((v) => join(root, v, 'bin'))
+      : [],
+  )
+  .find((bin) => existsSync(join(bin, 'initdb')));
 
 function asPostgres(cmd: string, args: string[]) {
   return execFileSync('runuser', ['-u', 'postgres', '--', cmd, ...args], { stdio: 'pipe' });
@@ -35,7 +42,16 @@ describe('migrations on PostgreSQL', () => {
     chownSync(dir, Number(execFileSync('id', ['-u', 'postgres']).toString()), Number(execFileSync('id', ['-g', 'postgres']).toString()));
     const port = await freePort();
     asPostgres(join(PG_BIN, 'initdb'), ['-D', join(dir, 'data'), '-A', 'trust', '-U', 'postgres', '--no-sync']);
-    asPostgres(join(PG_BIN, 'pg_ctl'), ['-D', join(dir, 'data'), '-l', join(dir, 'log'), '-w', '-o', `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off`, 'start']);
+    asPostgres(join(PG_BIN, 'pg_ctl'), [
+      '-D',
+      join(dir, 'data'),
+      '-l',
+      join(dir, 'log'),
+      '-w',
+      '-o',
+      `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off`,
+      'start',
+    ]);
     asPostgres(join(PG_BIN, 'createdb'), ['-h', dir, '-p', String(port), 'berth']);
     // Column types are chosen from DATABASE_URL when the entities load: set it first.
     process.env.DATABASE_URL = `postgres://postgres@127.0.0.1:${port}/berth`;
@@ -64,7 +80,8 @@ describe('migrations on PostgreSQL', () => {
     const teamId = 'team_pgnetworks';
     await ds.query('INSERT INTO "teams" ("id", "name", "admin", "createdAt") VALUES ($1, $2, false, now())', [teamId, 'pg-networks']);
     const service = {
-      create: (_: unknown, request: { name: string; subnet?: string }) => ds.transaction((tx) => insertNetwork(tx, { teamId, pool: '10.240.0.0/16', request, isDefault: false })),
+      create: (_: unknown, request: { name: string; subnet?: string }) =>
+        ds.transaction((tx) => insertNetwork(tx, { teamId, pool: '10.240.0.0/16', request, isDefault: false })),
     };
     const auth = undefined;
     // Different subnets that all overlap 10.77.0.0/16: exactly one may be created.
@@ -82,7 +99,9 @@ describe('migrations on PostgreSQL', () => {
 
   it('all undo cleanly', async () => {
     for (let i = 0; i < ds.migrations.length; i++) await ds.undoLastMigration();
-    const tables: { table_name: string }[] = await ds.query("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_name <> 'migrations'");
+    const tables: { table_name: string }[] = await ds.query(
+      "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_name <> 'migrations'",
+    );
     expect(tables).toEqual([]);
   });
 });

@@ -48,7 +48,12 @@ describe('migrations on SQLite', () => {
         }),
       ),
     );
-    expect(results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason.message)).toEqual(['rollback 0', 'rollback 5', 'rollback 10', 'rollback 15']);
+    expect(results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason.message)).toEqual([
+      'rollback 0',
+      'rollback 5',
+      'rollback 10',
+      'rollback 15',
+    ]);
     const rows: { n: number }[] = await ds.query('SELECT n FROM t_conc ORDER BY n');
     expect(rows.map((r) => r.n)).toEqual([1, 2, 3, 4, 6, 7, 8, 9, 11, 12, 13, 14, 16, 17, 18, 19]);
   });

@@ -122,7 +122,11 @@ async function timePulls(base, token, builder, registry) {
   const { call, wait } = client(base, token);
   const reference = `${registry.host}/bench/big:1`;
   const tar = await bigImageArchive(builder, reference);
-  const load = await fetch(`${base}/v1/images/load`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-tar' }, body: tar });
+  const load = await fetch(`${base}/v1/images/load`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-tar' },
+    body: tar,
+  });
   await wait((await load.json()).operation);
   await wait((await call('POST', `/v1/images/${encodeURIComponent(reference)}/push`, {})).operation);
   const cold = [];
@@ -192,7 +196,13 @@ async function benchAcrossHosts(runs, bulkBytes) {
       child.stdout.once('data', resolve);
       child.once('exit', (code) => reject(new Error(`the bench server exited (${code})`)));
     });
-    const measure = (id) => JSON.parse(execFileSync('ip', ['netns', 'exec', `berth-${id}`, process.execPath, '-e', NET_CLIENT, '10.215.9.2', String(runs)], { encoding: 'utf8', timeout: 120_000 }));
+    const measure = (id) =>
+      JSON.parse(
+        execFileSync('ip', ['netns', 'exec', `berth-${id}`, process.execPath, '-e', NET_CLIENT, '10.215.9.2', String(runs)], {
+          encoding: 'utf8',
+          timeout: 120_000,
+        }),
+      );
     measure(local); // warm-up: ARP, the learned MACs
     measure(remote);
     return { mtu, local: measure(local), remote: measure(remote) };
@@ -214,13 +224,29 @@ async function main() {
   const dir = fs.mkdtempSync(path.join('/var/tmp', 'berth-bench-'));
   const token = `berth_bench_${randomBytes(16).toString('hex')}`;
   const hostName = `bench-${randomBytes(3).toString('hex')}`;
-  const running = await stack.startStack({ dataDir: path.join(dir, 'data'), port: await stack.freePort(), adminToken: token, hostName, logDir: dir, env: { LOG_LEVEL: 'warn', BERTH_IMAGE_REMOVAL_GRACE_MS: '500' } });
+  const running = await stack.startStack({
+    dataDir: path.join(dir, 'data'),
+    port: await stack.freePort(),
+    adminToken: token,
+    hostName,
+    logDir: dir,
+    env: { LOG_LEVEL: 'warn', BERTH_IMAGE_REMOVAL_GRACE_MS: '500' },
+  });
   try {
     await stack.waitForHost(running.api.url, token, hostName, running.worker.child);
-    const tar = await builder.buildImageArchive({ format: 'oci', images: [{ references: ['busybox:latest'], layers: [await builder.busyboxLayer()], config: { cmd: ['sh'] } }] });
-    const load = await fetch(`${running.api.url}/v1/images/load`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-tar' }, body: tar });
+    const tar = await builder.buildImageArchive({
+      format: 'oci',
+      images: [{ references: ['busybox:latest'], layers: [await builder.busyboxLayer()], config: { cmd: ['sh'] } }],
+    });
+    const load = await fetch(`${running.api.url}/v1/images/load`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-tar' },
+      body: tar,
+    });
     const { operation } = await load.json();
-    const done = await (await fetch(`${running.api.url}/v1/operations/${operation.id}/wait?timeout=60`, { headers: { authorization: `Bearer ${token}` } })).json();
+    const done = await (
+      await fetch(`${running.api.url}/v1/operations/${operation.id}/wait?timeout=60`, { headers: { authorization: `Bearer ${token}` } })
+    ).json();
     if (done.status !== 'succeeded') throw new Error(`image load failed: ${JSON.stringify(done.error)}`);
 
     const bundle = path.join(dir, 'bundle');
@@ -235,7 +261,9 @@ async function main() {
     const hasDocker = stack.have('dockerd') && stack.have('docker');
     process.stdout.write(`${'what'.padEnd(44)}${'p50'.padStart(11)}${'p95'.padStart(11)}${'mean'.padStart(11)}\n`);
     for (const r of rows) process.stdout.write(`${r.name.padEnd(44)}${fmt(r.p50)}${fmt(r.p95)}${fmt(r.mean)}\n`);
-    process.stdout.write(`\nratio Berth/raw runc: p50 ${(api.p50 / raw.p50).toFixed(2)}x, p95 ${(api.p95 / raw.p95).toFixed(2)}x (networkMode none: p50 ${(bare.p50 / raw.p50).toFixed(2)}x; raw runc has no network)\n`);
+    process.stdout.write(
+      `\nratio Berth/raw runc: p50 ${(api.p50 / raw.p50).toFixed(2)}x, p95 ${(api.p95 / raw.p95).toFixed(2)}x (networkMode none: p50 ${(bare.p50 / raw.p50).toFixed(2)}x; raw runc has no network)\n`,
+    );
 
     const registryServer = stack.requireRuntime('images/registry/local-registry.js');
     const registry = await registryServer.startRegistry();
@@ -259,8 +287,12 @@ async function main() {
     for (const r of [local, remote]) process.stdout.write(`${r.name.padEnd(44)}${fmt(r.p50)}${fmt(r.p95)}${fmt(r.mean)}\n`);
     const rate = (b) => (b.bytes / 1024 / 1024 / (b.ms / 1000)).toFixed(0);
     process.stdout.write(`bulk transfer of ${bulk / 1024 / 1024} MiB: one host ${rate(net.local.bulk)} MiB/s, two hosts ${rate(net.remote.bulk)} MiB/s\n`);
-    process.stdout.write(`ratio two hosts/one host: round trip p50 ${(remote.p50 / local.p50).toFixed(2)}x, throughput ${(net.remote.bulk.ms / net.local.bulk.ms).toFixed(2)}x the time\n\n`);
-    process.stdout.write(hasDocker ? 'dockerd is installed but no image is loaded into it here: docker baseline skipped\n' : 'dockerd is not installed: docker baseline skipped\n');
+    process.stdout.write(
+      `ratio two hosts/one host: round trip p50 ${(remote.p50 / local.p50).toFixed(2)}x, throughput ${(net.remote.bulk.ms / net.local.bulk.ms).toFixed(2)}x the time\n\n`,
+    );
+    process.stdout.write(
+      hasDocker ? 'dockerd is installed but no image is loaded into it here: docker baseline skipped\n' : 'dockerd is not installed: docker baseline skipped\n',
+    );
   } finally {
     await running.stop();
     await stack.removeLeftoverContainers(path.join(dir, 'data', 'worker', 'runtime'));

@@ -34,7 +34,11 @@ const TEST_PACKAGES = [
   { cmd: 'runuser', pkg: 'util-linux' },
   REGISTRY_PACKAGE,
   { cmd: 'htpasswd', pkg: 'apache2-utils' },
-  { check: () => fs.existsSync('/usr/lib/postgresql') && fs.readdirSync('/usr/lib/postgresql').some((v) => fs.existsSync(`/usr/lib/postgresql/${v}/bin/initdb`)), pkg: 'postgresql' },
+  {
+    check: () =>
+      fs.existsSync('/usr/lib/postgresql') && fs.readdirSync('/usr/lib/postgresql').some((v) => fs.existsSync(`/usr/lib/postgresql/${v}/bin/initdb`)),
+    pkg: 'postgresql',
+  },
 ];
 
 function say(msg) {
@@ -81,7 +85,8 @@ function ensureSeccompProfile() {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-seccomp-'));
   try {
     if (run('apt-get', ['download', SECCOMP_PACKAGE], { cwd: tmp, stdio: ['ignore', 'ignore', 'inherit'] }) !== 0) {
-      if (run('apt-get', ['update']) !== 0 || run('apt-get', ['download', SECCOMP_PACKAGE], { cwd: tmp }) !== 0) fail(`apt-get download ${SECCOMP_PACKAGE} failed`);
+      if (run('apt-get', ['update']) !== 0 || run('apt-get', ['download', SECCOMP_PACKAGE], { cwd: tmp }) !== 0)
+        fail(`apt-get download ${SECCOMP_PACKAGE} failed`);
     }
     const deb = fs.readdirSync(tmp).find((f) => f.endsWith('.deb'));
     const tar = spawnSync('dpkg-deb', ['--fsys-tarfile', path.join(tmp, deb)], { maxBuffer: 512 * 1024 * 1024 });
@@ -156,7 +161,9 @@ async function start() {
   say(`docs     ${url}/docs   (OpenAPI: ${url}/openapi.json)`);
   say(`redis    ${running.redisUrl}${process.env.REDIS_URL ? '' : ' (private)'}`);
   say(process.env.BERTH_ADMIN_TOKEN ? 'admin token: the value of BERTH_ADMIN_TOKEN' : 'admin token: printed by the API above on the first start only');
-  say(`a busybox image to load: node scripts/build-busybox-image.mjs busybox.tar && curl -H "Authorization: Bearer $TOKEN" --data-binary @busybox.tar -H 'Content-Type: application/x-tar' ${url}/v1/images/load`);
+  say(
+    `a busybox image to load: node scripts/build-busybox-image.mjs busybox.tar && curl -H "Authorization: Bearer $TOKEN" --data-binary @busybox.tar -H 'Content-Type: application/x-tar' ${url}/v1/images/load`,
+  );
   say('Ctrl-C stops everything (containers keep running under conmon until deleted).');
   let stopping = false;
   const stop = async () => {
@@ -182,7 +189,13 @@ function test() {
   prepare(TEST_PACKAGES);
   const results = path.join(ROOT, 'dist', 'jest-results.json');
   fs.rmSync(results, { force: true });
-  const status = run(process.execPath, [path.join(ROOT, 'node_modules/jest/bin/jest.js'), '--runInBand', '--json', `--outputFile=${results}`, ...process.argv.slice(3)]);
+  const status = run(process.execPath, [
+    path.join(ROOT, 'node_modules/jest/bin/jest.js'),
+    '--runInBand',
+    '--json',
+    `--outputFile=${results}`,
+    ...process.argv.slice(3),
+  ]);
   if (fs.existsSync(results)) {
     const r = JSON.parse(fs.readFileSync(results, 'utf8'));
     process.stdout.write(`\ntests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests} skipped\n`);

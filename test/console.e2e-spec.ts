@@ -13,7 +13,11 @@ function openConsole(containerId: string, query: string, options: { token?: stri
   const token = options.token ?? env.adminToken;
   const ws = options.subprotocol ? new WebSocket(url, [`bearer.${token}`]) : new WebSocket(url, { headers: { authorization: `Bearer ${token}` } });
   const frames: Frame[] = [];
-  const output = () => frames.filter((f) => f.type === 'stdout').map((f) => f.data).join('');
+  const output = () =>
+    frames
+      .filter((f) => f.type === 'stdout')
+      .map((f) => f.data)
+      .join('');
   ws.on('message', (raw) => frames.push(JSON.parse(String(raw)) as Frame));
   const opened = new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());

@@ -40,7 +40,10 @@ describe('containers on real runc', () => {
     expect((await admin.logs(id, 'tail=2&stderr=false')).text).toBe('one\nthree\n');
     const nd = await admin.logs(id, 'format=ndjson');
     expect(nd.type).toMatch(/application\/x-ndjson/);
-    const lines = nd.text.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = nd.text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     // conmon reads stdout and stderr on separate pipes: order holds within a stream, not across them.
     expect(lines.filter((l) => l.stream === 'stdout').map((l) => l.line)).toEqual(['one', 'three']);
     expect(lines.filter((l) => l.stream === 'stderr').map((l) => l.line)).toEqual(['two']);
@@ -68,7 +71,10 @@ describe('containers on real runc', () => {
     expect(followed.text).toBe('line1\nline2\nline3\n');
     expect((await admin.get(`/v1/containers/${id}`).expect(200)).body.status).toBe('exited');
 
-    const nd = (await admin.logs(id, 'format=ndjson')).text.trim().split('\n').map((l) => JSON.parse(l));
+    const nd = (await admin.logs(id, 'format=ndjson')).text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const since = (await admin.logs(id, `since=${encodeURIComponent(nd[1].time)}`)).text;
     expect(since).toBe('line2\nline3\n');
     const until = (await admin.logs(id, `until=${encodeURIComponent(nd[1].time)}&timestamps=true`)).text;

@@ -96,7 +96,9 @@ describe('images from registries', () => {
     expect(pushed.result).toMatchObject({ digest: local.digest, uploaded: 4 }); // config and three layers
 
     const auth = `Basic ${Buffer.from(`${USER.username}:${USER.password}`).toString('base64')}`;
-    const manifest = await fetch(`http://${secured.host}/v2/team/app/manifests/1.0`, { headers: { Authorization: auth, Accept: 'application/vnd.oci.image.manifest.v1+json' } });
+    const manifest = await fetch(`http://${secured.host}/v2/team/app/manifests/1.0`, {
+      headers: { Authorization: auth, Accept: 'application/vnd.oci.image.manifest.v1+json' },
+    });
     expect(manifest.status).toBe(200);
     expect(sha256(Buffer.from(await manifest.arrayBuffer()))).toBe(local.digest);
 
@@ -113,7 +115,12 @@ describe('images from registries', () => {
     expect((pulled.result as { images: { digest: string }[] }).images[0].digest).toBe(local.digest);
 
     const image = (await admin.get(`/v1/images/${encodeURIComponent(ref)}`).expect(200)).body;
-    expect(image).toMatchObject({ digest: local.digest, configDigest: local.configDigest, hosts: [{ name: env.hostName }], config: { cmd: ['cat', '/app/hello.txt'], labels: { 'org.example.app': 'hello from the registry' } } });
+    expect(image).toMatchObject({
+      digest: local.digest,
+      configDigest: local.configDigest,
+      hosts: [{ name: env.hostName }],
+      config: { cmd: ['cat', '/app/hello.txt'], labels: { 'org.example.app': 'hello from the registry' } },
+    });
     const history = (await admin.get(`/v1/images/${encodeURIComponent(ref)}/history`).expect(200)).body.items;
     expect(history.length).toBeGreaterThanOrEqual(1);
 
@@ -190,7 +197,10 @@ describe('images from registries', () => {
     const members = await readTarFiles(res.body as Buffer);
     expect(JSON.parse(members.get('oci-layout')!.toString())).toEqual({ imageLayoutVersion: '1.0.0' });
     const index = JSON.parse(members.get('index.json')!.toString());
-    expect(index.manifests[0]).toMatchObject({ digest: image.digest, annotations: { 'io.containerd.image.name': ref, 'org.opencontainers.image.ref.name': '1' } });
+    expect(index.manifests[0]).toMatchObject({
+      digest: image.digest,
+      annotations: { 'io.containerd.image.name': ref, 'org.opencontainers.image.ref.name': '1' },
+    });
     for (const [name, bytes] of members) if (name.startsWith('blobs/sha256/')) expect(sha256(bytes)).toBe(`sha256:${name.slice('blobs/sha256/'.length)}`);
 
     const [entry] = JSON.parse(members.get('manifest.json')!.toString());
@@ -209,7 +219,9 @@ describe('images from registries', () => {
     await waitOk((await admin.post(`/v1/images/${encodeURIComponent(ref)}/push`, {}).expect(202)).body.operation.id);
     expect((await admin.waitOperation((await forget(ref)).operations[0].id)).result).toMatchObject({ removed: [image.digest] });
 
-    const manifest = (await (await fetch(`http://${open.host}/v2/team/tampered/manifests/1`, { headers: { Accept: 'application/vnd.oci.image.manifest.v1+json' } })).json()) as { layers: { digest: string }[] };
+    const manifest = (await (
+      await fetch(`http://${open.host}/v2/team/tampered/manifests/1`, { headers: { Accept: 'application/vnd.oci.image.manifest.v1+json' } })
+    ).json()) as { layers: { digest: string }[] };
     const top = manifest.layers[1].digest; // the layer only this image has (the others are shared with other tests' images)
     const blob = readFileSync(open.blobPath(top));
     blob[blob.length - 1] ^= 0xff;

@@ -18,7 +18,14 @@ describe('container lifecycle, limits and isolation', () => {
 
   it('execs a command and answers its exit code, stdout and stderr', async () => {
     const id = await admin.run({ image: 'busybox', cmd: ['sleep', '1000'], env: ['FROM_CONTAINER=1'] });
-    const res = await admin.post(`/v1/containers/${id}/exec`, { cmd: ['sh', '-c', 'echo "$FROM_CONTAINER $EXTRA $(id -u) $(pwd)"; echo oops >&2; exit 7'], env: ['EXTRA=2'], user: 'berth', workingDir: '/tmp' }).expect(200);
+    const res = await admin
+      .post(`/v1/containers/${id}/exec`, {
+        cmd: ['sh', '-c', 'echo "$FROM_CONTAINER $EXTRA $(id -u) $(pwd)"; echo oops >&2; exit 7'],
+        env: ['EXTRA=2'],
+        user: 'berth',
+        workingDir: '/tmp',
+      })
+      .expect(200);
     expect(res.body).toEqual({ exitCode: 7, stdout: '1 2 1000 /tmp\n', stderr: 'oops\n', truncated: false });
     await admin.post(`/v1/containers/${id}/exec`, { cmd: 'ls' }).expect(400);
     await admin.delete(`/v1/containers/${id}?force=true`).expect(202);
@@ -143,7 +150,9 @@ describe('container lifecycle, limits and isolation', () => {
   it('validates limits and names the field', async () => {
     const small = await admin.post('/v1/containers', { image: 'busybox', cmd: ['true'], resources: { memoryBytes: 1024 } }).expect(400);
     expect(small.body.errors[0].field).toBe('resources.memoryBytes');
-    const ulimit = await admin.post('/v1/containers', { image: 'busybox', cmd: ['true'], resources: { ulimits: [{ name: 'bogus', soft: 1, hard: 1 }] } }).expect(400);
+    const ulimit = await admin
+      .post('/v1/containers', { image: 'busybox', cmd: ['true'], resources: { ulimits: [{ name: 'bogus', soft: 1, hard: 1 }] } })
+      .expect(400);
     expect(ulimit.body.errors[0].field).toBe('resources.ulimits.0.name');
     const unknown = await admin.post('/v1/containers', { image: 'busybox', cmd: ['true'], security: { apparmor: 'x' } }).expect(400);
     expect(unknown.body.errors[0].field).toBe('security.apparmor');
@@ -156,7 +165,13 @@ describe('container lifecycle, limits and isolation', () => {
       resources: { ulimits: [{ name: 'nofile', soft: 100, hard: 200 }], cpus: 0.5, shmSizeBytes: 8 * 1024 * 1024 },
       security: { readOnlyRootfs: true, capDrop: ['CHOWN'] },
     });
-    const out = (await admin.post(`/v1/containers/${id}/exec`, { cmd: ['sh', '-c', 'ulimit -n; ulimit -Hn; touch /x 2>&1; echo > /dev/shm/ok && echo shm-ok; chown 1 /dev/shm/ok 2>&1 || echo chown-refused'] }).expect(200)).body.stdout as string;
+    const out = (
+      await admin
+        .post(`/v1/containers/${id}/exec`, {
+          cmd: ['sh', '-c', 'ulimit -n; ulimit -Hn; touch /x 2>&1; echo > /dev/shm/ok && echo shm-ok; chown 1 /dev/shm/ok 2>&1 || echo chown-refused'],
+        })
+        .expect(200)
+    ).body.stdout as string;
     expect(out).toMatch(/^100\n200\n/);
     expect(out).toMatch(/Read-only file system/);
     expect(out).toMatch(/shm-ok/);
@@ -208,7 +223,9 @@ describe('container lifecycle, limits and isolation', () => {
   });
 
   it('restarts a crashing container with on-failure:3 exactly three times', async () => {
-    const res = await admin.post('/v1/containers', { image: 'busybox', cmd: ['sh', '-c', 'echo run; exit 3'], restartPolicy: { name: 'on-failure', maxRetries: 3 } }).expect(202);
+    const res = await admin
+      .post('/v1/containers', { image: 'busybox', cmd: ['sh', '-c', 'echo run; exit 3'], restartPolicy: { name: 'on-failure', maxRetries: 3 } })
+      .expect(202);
     const id = res.body.container.id;
     expect(res.body.container.restartPolicy).toEqual({ name: 'on-failure', maxRetries: 3 });
     // Backoff 100, 200, 400 ms: the third restart comes within a few seconds.
@@ -234,7 +251,11 @@ describe('container lifecycle, limits and isolation', () => {
     expect(await admin.waitContainer(killed, 'running')).toMatchObject({ met: true });
     await admin.delete(`/v1/containers/${killed}?force=true`).expect(202);
 
-    const handled = await admin.run({ image: 'busybox', cmd: ['sh', '-c', 'trap "exit 3" USR1; while true; do sleep 0.1; done'], restartPolicy: { name: 'on-failure' } });
+    const handled = await admin.run({
+      image: 'busybox',
+      cmd: ['sh', '-c', 'trap "exit 3" USR1; while true; do sleep 0.1; done'],
+      restartPolicy: { name: 'on-failure' },
+    });
     await admin.post(`/v1/containers/${handled}/kill?signal=USR1`).expect(202);
     let c = (await admin.get(`/v1/containers/${handled}`).expect(200)).body;
     for (let i = 0; i < 100 && !(c.restartCount === 1 && c.status === 'running'); i++) {
@@ -276,7 +297,9 @@ describe('container lifecycle, limits and isolation', () => {
       const seen = await events.until((e) => e.id === sick && e.type === 'container.health_status' && e.attributes?.status === 'unhealthy', 10_000);
       const mine = seen.filter((e) => e.id === sick);
       expect(mine.map((e) => e.type)).toEqual(expect.arrayContaining(['container.running', 'container.health_status']));
-      expect(mine.filter((e) => e.type === 'container.health_status').map((e) => e.attributes?.status)).toEqual(expect.arrayContaining(['healthy', 'unhealthy']));
+      expect(mine.filter((e) => e.type === 'container.health_status').map((e) => e.attributes?.status)).toEqual(
+        expect.arrayContaining(['healthy', 'unhealthy']),
+      );
       await admin.delete(`/v1/containers/${sick}?force=true`).expect(202);
     } finally {
       events.close();

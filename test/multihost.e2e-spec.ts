@@ -102,7 +102,11 @@ describe('a network across hosts', () => {
     for (const h of HOSTS) {
       dataDirs.push(mkdtempSync('/var/tmp/berth-e2e-host-'));
       workers.push(await startWorker(HOSTS.indexOf(h)));
-      const load = await admin.post(`/v1/images/load?host=${h.name}`).set('Content-Type', 'application/x-tar').send(readFileSync(env.busyboxOciTar)).expect(202);
+      const load = await admin
+        .post(`/v1/images/load?host=${h.name}`)
+        .set('Content-Type', 'application/x-tar')
+        .send(readFileSync(env.busyboxOciTar))
+        .expect(202);
       expect((await admin.waitOperation(load.body.operation.id, 120)).status).toBe('succeeded');
     }
   });
@@ -130,7 +134,14 @@ describe('a network across hosts', () => {
   it('lets members on two hosts reach each other by name and alias, with full-size frames, and keeps names current', async () => {
     const net = (await admin.post('/v1/networks', { name: uniqueName('span') }).expect(201)).body;
     const serverName = uniqueName('server');
-    const server = await admin.run({ image: 'busybox', host: A.name, name: serverName, hostname: 'far-web', cmd: ['sh', '-c', SERVE], networks: [{ name: net.name, aliases: ['web'] }] });
+    const server = await admin.run({
+      image: 'busybox',
+      host: A.name,
+      name: serverName,
+      hostname: 'far-web',
+      cmd: ['sh', '-c', SERVE],
+      networks: [{ name: net.name, aliases: ['web'] }],
+    });
     containers.push(server);
     await admin.waitContainer(server, 'running');
     const client = await admin.run({ image: 'busybox', host: B.name, cmd: ['sleep', '1000'], networks: [net.name] });
@@ -201,20 +212,35 @@ describe('a network across hosts', () => {
   it('keeps members reaching each other across a restart of a worker, leaving its network as it was', async () => {
     const net = (await admin.post('/v1/networks', { name: uniqueName('lasting') }).expect(201)).body;
     const serverName = uniqueName('steady');
-    const server = await admin.run({ image: 'busybox', host: A.name, name: serverName, hostname: 'steady-web', cmd: ['sh', '-c', SERVE], networks: [net.name] });
+    const server = await admin.run({
+      image: 'busybox',
+      host: A.name,
+      name: serverName,
+      hostname: 'steady-web',
+      cmd: ['sh', '-c', SERVE],
+      networks: [net.name],
+    });
     containers.push(server);
     await admin.waitContainer(server, 'running');
     const client = await admin.run({ image: 'busybox', host: B.name, cmd: ['sleep', '1000'], networks: [net.name] });
     containers.push(client);
     await hostsFileUntil(client, (c) => c.includes(serverName));
     expect(await fetchByExec(client, serverName)).toBe('hello from steady-web\n');
-    const linksBefore = ip('-n', B.ns, '-br', 'link').split('\n').map((l) => l.split(/\s+/)[0]).filter((n) => n.startsWith('b')).sort();
+    const linksBefore = ip('-n', B.ns, '-br', 'link')
+      .split('\n')
+      .map((l) => l.split(/\s+/)[0])
+      .filter((n) => n.startsWith('b'))
+      .sort();
 
     await stack.stopProcess(workers[1]);
     workers[1] = await startWorker(1);
 
     // The restarted worker kept the client's namespace, its bridge and the VXLAN link, and made nothing new.
-    const linksAfter = ip('-n', B.ns, '-br', 'link').split('\n').map((l) => l.split(/\s+/)[0]).filter((n) => n.startsWith('b')).sort();
+    const linksAfter = ip('-n', B.ns, '-br', 'link')
+      .split('\n')
+      .map((l) => l.split(/\s+/)[0])
+      .filter((n) => n.startsWith('b'))
+      .sort();
     expect(linksAfter).toEqual(linksBefore);
     expect(linksAfter).toContain(`bvx-${net.id.slice(-9)}`);
     expect(await fetchByExec(client, serverName)).toBe('hello from steady-web\n');

@@ -36,10 +36,17 @@ describe('networks', () => {
     // One more, running, on two networks with a published port, so there is surely something to clean.
     const a = (await admin.post('/v1/networks', { name: uniqueName('last-a') }).expect(201)).body;
     const b = (await admin.post('/v1/networks', { name: uniqueName('last-b'), internal: true }).expect(201)).body;
-    const last = await admin.run({ image: 'busybox', cmd: ['sleep', '1000'], networks: [a.name, b.name], ports: [{ hostPort: await freePort(), containerPort: 80 }] });
+    const last = await admin.run({
+      image: 'busybox',
+      cmd: ['sleep', '1000'],
+      networks: [a.name, b.name],
+      ports: [{ hostPort: await freePort(), containerPort: 80 }],
+    });
     expect(hostLinks()).toContain(`berth-${a.id.slice(-9)}`);
     expect(execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })).toContain(last);
-    const mine = (await admin.get('/v1/containers?limit=100').expect(200)).body.items.filter((c: { networks: { name: string }[] }) => c.networks.some((n) => ours(n.name)));
+    const mine = (await admin.get('/v1/containers?limit=100').expect(200)).body.items.filter((c: { networks: { name: string }[] }) =>
+      c.networks.some((n) => ours(n.name)),
+    );
     const ids: string[] = mine.map((c: { id: string }) => c.id);
     await Promise.all(ids.map((id) => admin.delete(`/v1/containers/${id}?force=true`)));
     for (const id of ids) await admin.waitContainer(id, 'removed');
@@ -60,14 +67,30 @@ describe('networks', () => {
 
   it('creates networks with a subnet from the pool or given, refusing overlaps and bad input with the field named', async () => {
     const auto = (await admin.post('/v1/networks', { name: uniqueName('auto'), labels: { tier: 'web' } }).expect(201)).body;
-    expect(auto).toMatchObject({ id: expect.stringMatching(/^net_/), driver: 'bridge', subnet: expect.stringMatching(/\/24$/), internal: false, isDefault: false, containers: [], labels: { tier: 'web' } });
-    const fixed = (await admin.post('/v1/networks', { name: uniqueName('fixed'), subnet: '10.230.7.0/24', gateway: '10.230.7.254', ipRange: '10.230.7.128/25', internal: true }).expect(201)).body;
+    expect(auto).toMatchObject({
+      id: expect.stringMatching(/^net_/),
+      driver: 'bridge',
+      subnet: expect.stringMatching(/\/24$/),
+      internal: false,
+      isDefault: false,
+      containers: [],
+      labels: { tier: 'web' },
+    });
+    const fixed = (
+      await admin
+        .post('/v1/networks', { name: uniqueName('fixed'), subnet: '10.230.7.0/24', gateway: '10.230.7.254', ipRange: '10.230.7.128/25', internal: true })
+        .expect(201)
+    ).body;
     expect(fixed).toMatchObject({ subnet: '10.230.7.0/24', gateway: '10.230.7.254', ipRange: '10.230.7.128/25', internal: true });
     expect((await admin.post('/v1/networks', { name: uniqueName('overlap'), subnet: '10.230.0.0/16' }).expect(409)).body.reason).toBe('SubnetInUse');
     expect((await admin.post('/v1/networks', { name: fixed.name }).expect(409)).body.reason).toBe('NetworkNameInUse');
     expect((await admin.post('/v1/networks', { name: uniqueName('bad'), subnet: '10.230.8.1/24' }).expect(400)).body.errors[0].field).toBe('subnet');
-    expect((await admin.post('/v1/networks', { name: uniqueName('bad'), subnet: '10.230.9.0/24', gateway: '10.231.0.1' }).expect(400)).body.errors[0].field).toBe('gateway');
-    expect((await admin.post('/v1/networks', { name: uniqueName('bad'), subnet: '10.230.10.0/24', ipRange: '10.230.11.0/25' }).expect(400)).body.errors[0].field).toBe('ipRange');
+    expect(
+      (await admin.post('/v1/networks', { name: uniqueName('bad'), subnet: '10.230.9.0/24', gateway: '10.231.0.1' }).expect(400)).body.errors[0].field,
+    ).toBe('gateway');
+    expect(
+      (await admin.post('/v1/networks', { name: uniqueName('bad'), subnet: '10.230.10.0/24', ipRange: '10.230.11.0/25' }).expect(400)).body.errors[0].field,
+    ).toBe('ipRange');
     expect((await admin.post('/v1/networks', { name: 'bad name!' }).expect(400)).body.errors[0].field).toBe('name');
     await admin.delete(`/v1/networks/${fixed.id}`).expect(204);
     await admin.get(`/v1/networks/${fixed.id}`).expect(404);
@@ -76,7 +99,9 @@ describe('networks', () => {
   it('gives 50 concurrent creates on one network 50 distinct addresses, and frees them on delete', async () => {
     const net = (await admin.post('/v1/networks', { name: uniqueName('busy') }).expect(201)).body;
     const created = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => admin.post('/v1/containers', { image: 'busybox', cmd: ['true'], start: false, name: uniqueName(`c${i}`), networks: [net.name] }).expect(202)),
+      Array.from({ length: 50 }, (_, i) =>
+        admin.post('/v1/containers', { image: 'busybox', cmd: ['true'], start: false, name: uniqueName(`c${i}`), networks: [net.name] }).expect(202),
+      ),
     );
     const addresses = created.map((r) => r.body.container.networks[0].ipAddress as string);
     expect(new Set(addresses).size).toBe(50);
@@ -95,13 +120,23 @@ describe('networks', () => {
 
   it('takes fixed addresses and aliases, refusing a taken or foreign address', async () => {
     const net = (await admin.post('/v1/networks', { name: uniqueName('fixed'), subnet: '10.231.3.0/24' }).expect(201)).body;
-    const first = await admin.post('/v1/containers', { image: 'busybox', cmd: ['true'], start: false, networks: [{ name: net.name, ipAddress: '10.231.3.50', aliases: ['db'] }] }).expect(202);
+    const first = await admin
+      .post('/v1/containers', { image: 'busybox', cmd: ['true'], start: false, networks: [{ name: net.name, ipAddress: '10.231.3.50', aliases: ['db'] }] })
+      .expect(202);
     expect(first.body.container.networks).toEqual([expect.objectContaining({ name: net.name, ipAddress: '10.231.3.50', aliases: ['db'] })]);
-    expect((await admin.post('/v1/containers', { image: 'busybox', networks: [{ name: net.name, ipAddress: '10.231.3.50' }] }).expect(409)).body.reason).toBe('AddressInUse');
-    expect((await admin.post('/v1/containers', { image: 'busybox', networks: [{ name: net.name, ipAddress: '10.231.4.2' }] }).expect(400)).body.errors[0].field).toBe('networks[0].ipAddress');
+    expect((await admin.post('/v1/containers', { image: 'busybox', networks: [{ name: net.name, ipAddress: '10.231.3.50' }] }).expect(409)).body.reason).toBe(
+      'AddressInUse',
+    );
+    expect(
+      (await admin.post('/v1/containers', { image: 'busybox', networks: [{ name: net.name, ipAddress: '10.231.4.2' }] }).expect(400)).body.errors[0].field,
+    ).toBe('networks[0].ipAddress');
     expect((await admin.post('/v1/containers', { image: 'busybox', networks: ['no-such-network'] }).expect(404)).body.reason).toBe('NetworkNotFound');
-    expect((await admin.post('/v1/containers', { image: 'busybox', networks: [{ name: net.name, aliases: ['bad alias'] }] }).expect(400)).body.errors[0].field).toBe('networks[0].aliases');
-    expect((await admin.post('/v1/containers', { image: 'busybox', networkMode: 'none', networks: [net.name] }).expect(400)).body.reason).toBe('ConflictingOptions');
+    expect(
+      (await admin.post('/v1/containers', { image: 'busybox', networks: [{ name: net.name, aliases: ['bad alias'] }] }).expect(400)).body.errors[0].field,
+    ).toBe('networks[0].aliases');
+    expect((await admin.post('/v1/containers', { image: 'busybox', networkMode: 'none', networks: [net.name] }).expect(400)).body.reason).toBe(
+      'ConflictingOptions',
+    );
     expect((await admin.post('/v1/containers', { image: 'busybox', networkMode: 'host' }).expect(403)).body.reason).toBe('HostNetworkNotAllowed');
     await admin.waitOperation(first.body.operation.id);
     await admin.delete(`/v1/containers/${first.body.container.id}?force=true`).expect(202);
@@ -118,10 +153,14 @@ describe('networks', () => {
     expect(own).toContain('nameserver 10.9.9.9\nnameserver 10.9.9.10\nsearch svc.example.internal\noptions ndots:2\n');
     const inherited = await resolvConf({});
     expect(inherited).not.toMatch(/^nameserver (127\.|.*:)/m);
-    const hostServers = [...readFileSync('/etc/resolv.conf', 'utf8').matchAll(/^nameserver\s+(\d+\.\d+\.\d+\.\d+)/gm)].map((m) => m[1]).filter((ip) => !ip.startsWith('127.'));
+    const hostServers = [...readFileSync('/etc/resolv.conf', 'utf8').matchAll(/^nameserver\s+(\d+\.\d+\.\d+\.\d+)/gm)]
+      .map((m) => m[1])
+      .filter((ip) => !ip.startsWith('127.'));
     for (const ip of hostServers) expect(inherited).toContain(`nameserver ${ip}\n`);
     expect(await resolvConf({ networkMode: 'none', dns: { servers: ['10.9.9.9'] } })).not.toContain('nameserver');
-    expect((await admin.post('/v1/containers', { image: 'busybox', dns: { servers: ['resolver.example'] } }).expect(400)).body.errors[0].field).toBe('dns.servers');
+    expect((await admin.post('/v1/containers', { image: 'busybox', dns: { servers: ['resolver.example'] } }).expect(400)).body.errors[0].field).toBe(
+      'dns.servers',
+    );
     expect((await admin.post('/v1/containers', { image: 'busybox', dns: { options: ['rm -rf'] } }).expect(400)).body.errors[0].field).toBe('dns.options');
   });
 
@@ -165,11 +204,19 @@ describe('networks', () => {
   it('publishes a port on 127.0.0.1, and refuses a port that is taken before creating anything', async () => {
     const net = (await admin.post('/v1/networks', { name: uniqueName('pub') }).expect(201)).body;
     const port = await freePort();
-    const server = await admin.run({ image: 'busybox', hostname: 'pub', cmd: ['sh', '-c', SERVE], networks: [net.name], ports: [{ hostPort: port, containerPort: 8080, hostIp: '127.0.0.1' }] });
+    const server = await admin.run({
+      image: 'busybox',
+      hostname: 'pub',
+      cmd: ['sh', '-c', SERVE],
+      networks: [net.name],
+      ports: [{ hostPort: port, containerPort: 8080, hostIp: '127.0.0.1' }],
+    });
     await admin.waitContainer(server, 'running');
     let body = '';
     for (let i = 0; i < 50 && !body; i++) {
-      body = await fetch(`http://127.0.0.1:${port}/`).then((r) => r.text()).catch(() => '');
+      body = await fetch(`http://127.0.0.1:${port}/`)
+        .then((r) => r.text())
+        .catch(() => '');
       if (!body) await new Promise((r) => setTimeout(r, 100));
     }
     expect(body).toBe('hello from pub\n');
@@ -178,7 +225,9 @@ describe('networks', () => {
     expect(again.body.reason).toBe('PortInUse');
     // Another team is refused too, without learning the name of the container that holds the port.
     const team = await admin.post('/v1/teams', { name: uniqueName('ports').toLowerCase() }).expect(201);
-    const stranger = await new TeamClient(team.body.token).post('/v1/containers', { image: 'busybox', ports: [{ hostPort: port, containerPort: 80 }] }).expect(409);
+    const stranger = await new TeamClient(team.body.token)
+      .post('/v1/containers', { image: 'busybox', ports: [{ hostPort: port, containerPort: 80 }] })
+      .expect(409);
     expect(stranger.body.reason).toBe('PortInUse');
     const serverName = (await admin.get(`/v1/containers/${server}`).expect(200)).body.name;
     expect(JSON.stringify(stranger.body)).not.toContain(serverName);
@@ -188,7 +237,9 @@ describe('networks', () => {
     await new Promise((r) => holder.once('listening', r));
     const held = (holder.address() as { port: number }).port;
     try {
-      const res = await admin.post('/v1/containers', { image: 'busybox', networks: [net.name], ports: [{ hostPort: held, containerPort: 80, hostIp: '127.0.0.1' }] }).expect(202);
+      const res = await admin
+        .post('/v1/containers', { image: 'busybox', networks: [net.name], ports: [{ hostPort: held, containerPort: 80, hostIp: '127.0.0.1' }] })
+        .expect(202);
       expect(await admin.waitOperation(res.body.operation.id)).toMatchObject({ status: 'failed', error: { reason: 'PortInUse' } });
       expect(hostRules()).not.toContain(res.body.container.id);
       await admin.delete(`/v1/containers/${res.body.container.id}?force=true`).expect(202);
@@ -245,7 +296,11 @@ describe('networks', () => {
     await admin.put(`/v1/teams/${team.body.team.id}/policy`, { allowPrivileged: false, allowedCapabilities: [], allowHostNetwork: true }).expect(200);
     const id = await client.run({ image: 'busybox', cmd: ['cat', '/proc/net/dev'], networkMode: 'host' });
     await client.waitContainer(id, 'exited');
-    const hostDevices = execFileSync('cat', ['/proc/net/dev'], { encoding: 'utf8' }).split('\n').slice(2).map((l) => l.split(':')[0].trim()).filter(Boolean);
+    const hostDevices = execFileSync('cat', ['/proc/net/dev'], { encoding: 'utf8' })
+      .split('\n')
+      .slice(2)
+      .map((l) => l.split(':')[0].trim())
+      .filter(Boolean);
     const seen = (await client.logs(id)).text;
     for (const dev of hostDevices.filter((d) => !d.startsWith('berth'))) expect(seen).toContain(dev);
     expect((await client.get(`/v1/containers/${id}`).expect(200)).body).toMatchObject({ networkMode: 'host', networks: [] });

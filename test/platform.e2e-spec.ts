@@ -10,7 +10,9 @@ describe('the platform around the containers', () => {
   it('publishes an OpenAPI 3 document where every operation has an id, a tag and its errors', async () => {
     const doc = (await api().get('/openapi.json').expect(200)).body;
     expect(doc.openapi).toMatch(/^3\./);
-    const ops = Object.entries(doc.paths as Record<string, Record<string, any>>).flatMap(([path, methods]) => Object.entries(methods).map(([method, op]) => ({ path, method, op })));
+    const ops = Object.entries(doc.paths as Record<string, Record<string, any>>).flatMap(([path, methods]) =>
+      Object.entries(methods).map(([method, op]) => ({ path, method, op })),
+    );
     expect(ops.length).toBeGreaterThanOrEqual(15);
     for (const { path, method, op } of ops) {
       expect({ path, method, operationId: typeof op.operationId }).toEqual({ path, method, operationId: 'string' });

@@ -55,7 +55,9 @@ describe('volumes and mounts', () => {
   });
 
   it('gives tmpfs mounts their size limit', async () => {
-    const res = await sh(admin, 'dd if=/dev/zero of=/scratch/f bs=1024 count=2048 2>/dev/null; echo $?; wc -c < /scratch/f', [{ type: 'tmpfs', target: '/scratch', tmpfsSizeBytes: 1024 * 1024 }]);
+    const res = await sh(admin, 'dd if=/dev/zero of=/scratch/f bs=1024 count=2048 2>/dev/null; echo $?; wc -c < /scratch/f', [
+      { type: 'tmpfs', target: '/scratch', tmpfsSizeBytes: 1024 * 1024 },
+    ]);
     const [code, size] = res.logs.trim().split('\n');
     expect(code).not.toBe('0');
     expect(Number(size)).toBeLessThanOrEqual(1024 * 1024);
@@ -71,7 +73,15 @@ describe('volumes and mounts', () => {
     symlinkSync('/etc', join(allowed, 'sub', 'escape'));
 
     const volume = uniqueName('never');
-    const refused = await client.post('/v1/containers', { image: 'busybox', mounts: [{ type: 'volume', source: volume, target: '/v' }, { type: 'bind', source: '/etc', target: '/host-etc' }] }).expect(403);
+    const refused = await client
+      .post('/v1/containers', {
+        image: 'busybox',
+        mounts: [
+          { type: 'volume', source: volume, target: '/v' },
+          { type: 'bind', source: '/etc', target: '/host-etc' },
+        ],
+      })
+      .expect(403);
     expect(refused.body).toMatchObject({ reason: 'BindNotAllowed' });
     expect((await client.get('/v1/containers').expect(200)).body.items).toEqual([]);
     expect((await client.get('/v1/volumes').expect(200)).body.items).toEqual([]);
@@ -81,7 +91,9 @@ describe('volumes and mounts', () => {
     expect(read).toMatchObject({ exitCode: 0, logs: 'from the host\n' });
 
     // A symlink under the allowed directory that leads out of it is caught on the host.
-    const escape = await client.post('/v1/containers', { image: 'busybox', mounts: [{ type: 'bind', source: join(allowed, 'sub', 'escape'), target: '/x' }] }).expect(202);
+    const escape = await client
+      .post('/v1/containers', { image: 'busybox', mounts: [{ type: 'bind', source: join(allowed, 'sub', 'escape'), target: '/x' }] })
+      .expect(202);
     expect(await client.waitOperation(escape.body.operation.id)).toMatchObject({ status: 'failed', error: { reason: 'BindNotAllowed' } });
 
     const bad = await client.post('/v1/containers', { image: 'busybox', mounts: [{ type: 'bind', source: allowed, target: 'relative' }] }).expect(400);
@@ -123,8 +135,16 @@ describe('volumes and mounts', () => {
     it('fills a new volume with what the image holds at the target, and never writes into it again once it has data', async () => {
       const name = uniqueName('seeded');
       const mounts = [{ type: 'volume', source: name, target: '/data' }];
-      const first = await sh(admin, "cd /data && find . | sort && stat -c '%u:%g %a %n' . hello.txt && readlink sub/link && cat sub/link && echo changed > hello.txt && rm sub/link", mounts, image);
-      expect(first).toMatchObject({ exitCode: 0, logs: '.\n./hello.txt\n./sub\n./sub/link\n1000:1000 750 .\n1000:1000 640 hello.txt\n../hello.txt\nfrom the image\n' });
+      const first = await sh(
+        admin,
+        "cd /data && find . | sort && stat -c '%u:%g %a %n' . hello.txt && readlink sub/link && cat sub/link && echo changed > hello.txt && rm sub/link",
+        mounts,
+        image,
+      );
+      expect(first).toMatchObject({
+        exitCode: 0,
+        logs: '.\n./hello.txt\n./sub\n./sub/link\n1000:1000 750 .\n1000:1000 640 hello.txt\n../hello.txt\nfrom the image\n',
+      });
 
       // The volume has data now: a second container of the same image gets it as the first left it.
       const second = await sh(admin, 'cd /data && find . | sort && cat hello.txt', mounts, image);
@@ -149,7 +169,15 @@ describe('volumes and mounts', () => {
 
     it('documents noCopy, and refuses it on other mounts or when not a boolean, naming the field (400, nothing created)', async () => {
       const name = uniqueName('never');
-      const onTmpfs = await admin.post('/v1/containers', { image, mounts: [{ type: 'volume', source: name, target: '/v' }, { type: 'tmpfs', target: '/t', noCopy: true }] }).expect(400);
+      const onTmpfs = await admin
+        .post('/v1/containers', {
+          image,
+          mounts: [
+            { type: 'volume', source: name, target: '/v' },
+            { type: 'tmpfs', target: '/t', noCopy: true },
+          ],
+        })
+        .expect(400);
       expect(onTmpfs.headers['content-type']).toMatch(/^application\/problem\+json/);
       expect(onTmpfs.body.errors).toEqual([{ field: 'mounts[1].noCopy', message: 'is for volume mounts only' }]);
       const notBoolean = await admin.post('/v1/containers', { image, mounts: [{ type: 'volume', source: name, target: '/v', noCopy: 'yes' }] }).expect(400);

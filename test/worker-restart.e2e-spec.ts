@@ -84,13 +84,21 @@ describe('a worker restart', () => {
     await admin.loadImage(env.busyboxOciTar);
     const volume = uniqueName('kept');
     const secret = randomBytes(8).toString('hex');
-    const writer = await admin.run({ image: 'busybox', cmd: ['sh', '-c', 'echo "$0" > /data/note', secret], mounts: [{ type: 'volume', source: volume, target: '/data' }] });
+    const writer = await admin.run({
+      image: 'busybox',
+      cmd: ['sh', '-c', 'echo "$0" > /data/note', secret],
+      mounts: [{ type: 'volume', source: volume, target: '/data' }],
+    });
     expect(await admin.waitContainer(writer, 'exited')).toMatchObject({ met: true, exitCode: 0 });
 
     await stopWorker();
     await startWorker();
 
-    const reader = await admin.run({ image: 'busybox', cmd: ['cat', '/data/note'], mounts: [{ type: 'volume', source: volume, target: '/data', readOnly: true }] });
+    const reader = await admin.run({
+      image: 'busybox',
+      cmd: ['cat', '/data/note'],
+      mounts: [{ type: 'volume', source: volume, target: '/data', readOnly: true }],
+    });
     expect(await admin.waitContainer(reader, 'exited')).toMatchObject({ met: true, exitCode: 0 });
     expect((await admin.logs(reader)).text).toBe(`${secret}\n`);
     for (const id of [writer, reader]) {

@@ -9,19 +9,34 @@ export async function pendingSchemaChanges(ds: DataSource): Promise<string[]> {
 
 /** Writes and reads back rows with every column kind (JSON, timestamps, booleans, bigints). */
 export async function roundTrip(ds: DataSource): Promise<{ container: Container; operation: Operation }> {
-  const team = Object.assign(new Team(), { id: newId('team'), name: `t-${Date.now()}`, admin: false, createdAt: new Date('2026-01-02T03:04:05.678Z'), policy: { allowPrivileged: true, allowedCapabilities: ['NET_ADMIN'] } });
+  const team = Object.assign(new Team(), {
+    id: newId('team'),
+    name: `t-${Date.now()}`,
+    admin: false,
+    createdAt: new Date('2026-01-02T03:04:05.678Z'),
+    policy: { allowPrivileged: true, allowedCapabilities: ['NET_ADMIN'] },
+  });
   await ds.getRepository(Team).insert(team);
-  await ds.query(ds.options.type === 'postgres' ? `INSERT INTO hosts VALUES ($1, $2, 'h1', 'ready', '{}', now(), now())` : `INSERT INTO hosts VALUES (?, ?, 'h1', 'ready', '{}', datetime('now'), datetime('now'))`, [
-    'host_x',
-    team.id,
-  ]);
+  await ds.query(
+    ds.options.type === 'postgres'
+      ? `INSERT INTO hosts VALUES ($1, $2, 'h1', 'ready', '{}', now(), now())`
+      : `INSERT INTO hosts VALUES (?, ?, 'h1', 'ready', '{}', datetime('now'), datetime('now'))`,
+    ['host_x', team.id],
+  );
   const id = newId('container');
   await ds.getRepository(Container).insert({
     id,
     teamId: team.id,
     name: 'c1',
     hostId: 'host_x',
-    spec: { name: 'c1', image: 'docker.io/library/busybox:latest', env: ['A=1'], labels: { app: 'web' }, cmd: ['true'], resources: { memoryBytes: 67108864, ulimits: [{ name: 'nofile', soft: 100, hard: 200 }] } },
+    spec: {
+      name: 'c1',
+      image: 'docker.io/library/busybox:latest',
+      env: ['A=1'],
+      labels: { app: 'web' },
+      cmd: ['true'],
+      resources: { memoryBytes: 67108864, ulimits: [{ name: 'nofile', soft: 100, hard: 200 }] },
+    },
     desiredState: 'running',
     generation: 1,
     status: 'pending',

@@ -209,7 +209,12 @@ async function removeLeftoverContainers(runtimeRoot, { hostNetns } = {}) {
  */
 function hostPair(tag) {
   const ip = (...args) => execFileSync('ip', args, { stdio: 'pipe' });
-  const hosts = ['a', 'b'].map((h, i) => ({ ns: `bhost${tag}${h}`, netns: `/var/run/netns/bhost${tag}${h}`, link: `bu${tag}${h}`, address: `10.214.0.${i + 1}` }));
+  const hosts = ['a', 'b'].map((h, i) => ({
+    ns: `bhost${tag}${h}`,
+    netns: `/var/run/netns/bhost${tag}${h}`,
+    link: `bu${tag}${h}`,
+    address: `10.214.0.${i + 1}`,
+  }));
   const remove = () => {
     for (const h of hosts) runIgnoringFailure('ip', ['netns', 'delete', h.ns]);
   };
@@ -236,4 +241,22 @@ function runIgnoringFailure(cmd, args) {
   }
 }
 
-module.exports = { requireRuntime, removeLeftoverContainers, ROOT, API_MAIN, WORKER_MAIN, startStack, startRedis, startApi, startWorker, waitForHost, stopProcess, freePort, waitUntil, have, sleep, persistentSecret, hostPair };
+module.exports = {
+  requireRuntime,
+  removeLeftoverContainers,
+  ROOT,
+  API_MAIN,
+  WORKER_MAIN,
+  startStack,
+  startRedis,
+  startApi,
+  startWorker,
+  waitForHost,
+  stopProcess,
+  freePort,
+  waitUntil,
+  have,
+  sleep,
+  persistentSecret,
+  hostPair,
+};

@@ -41,12 +41,14 @@ export class TeamClient {
   }
 
   async logs(id: string, query = '') {
-    const res = await this.get(`/v1/containers/${id}/logs${query ? `?${query}` : ''}`).buffer(true).parse((r, cb) => {
-      let data = '';
-      r.setEncoding('utf8');
-      r.on('data', (c: string) => (data += c));
-      r.on('end', () => cb(null, data));
-    });
+    const res = await this.get(`/v1/containers/${id}/logs${query ? `?${query}` : ''}`)
+      .buffer(true)
+      .parse((r, cb) => {
+        let data = '';
+        r.setEncoding('utf8');
+        r.on('data', (c: string) => (data += c));
+        r.on('end', () => cb(null, data));
+      });
     return { status: res.status, text: res.body as string, type: res.headers['content-type'] as string };
   }
 

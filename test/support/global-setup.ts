@@ -32,6 +32,16 @@ export default async function globalSetup(): Promise<void> {
   writeFileSync(busyboxOciTar, await buildImageArchive({ format: 'oci', images: [{ references: ['busybox:latest'], layers: [layer], config }] }));
   writeFileSync(busyboxDockerTar, await buildImageArchive({ format: 'docker', images: [{ references: ['busybox-classic:1.0'], layers: [layer], config }] }));
 
-  const env: E2eEnv = { url: running.api.url, adminToken, hostName, dataDir, logDir, busyboxOciTar, busyboxDockerTar, redisUrl: running.redisUrl, workerPid: running.worker.child.pid };
+  const env: E2eEnv = {
+    url: running.api.url,
+    adminToken,
+    hostName,
+    dataDir,
+    logDir,
+    busyboxOciTar,
+    busyboxDockerTar,
+    redisUrl: running.redisUrl,
+    workerPid: running.worker.child.pid,
+  };
   writeFileSync(E2E_STATE_FILE, JSON.stringify(env, null, 2));
 }

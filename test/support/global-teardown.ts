@@ -24,12 +24,16 @@ async function stopPid(pid: number): Promise<void> {
   } catch {
     return; // already gone
   }
-  await stack.waitUntil(`worker ${pid} to exit`, async () => {
-    try {
-      process.kill(pid, 0);
-      return false;
-    } catch {
-      return true;
-    }
-  }, 20000);
+  await stack.waitUntil(
+    `worker ${pid} to exit`,
+    async () => {
+      try {
+        process.kill(pid, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    },
+    20000,
+  );
 }

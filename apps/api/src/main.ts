@@ -31,7 +31,10 @@ async function bootstrap(): Promise<void> {
   app.enableShutdownHooks();
 
   const document = buildOpenApiDocument(app);
-  app.getHttpAdapter().getInstance().get('/openapi.json', (_req: Request, res: Response) => res.json(document));
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .get('/openapi.json', (_req: Request, res: Response) => res.json(document));
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: '/docs/openapi.json' });
 
   app.get(ExecSocketServer).attach(app.getHttpServer());

@@ -50,7 +50,10 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     overlayAddress: overlayAddress(env.BERTH_OVERLAY_ADDRESS),
     bridgeIdleMs: milliseconds('BERTH_BRIDGE_IDLE_MS', env.BERTH_BRIDGE_IDLE_MS, 30_000),
     ...(env.BERTH_HOST_NETNS ? { hostNetns: env.BERTH_HOST_NETNS } : {}),
-    insecureRegistries: (env.BERTH_INSECURE_REGISTRIES ?? '').split(',').map((r) => r.trim().toLowerCase()).filter(Boolean),
+    insecureRegistries: (env.BERTH_INSECURE_REGISTRIES ?? '')
+      .split(',')
+      .map((r) => r.trim().toLowerCase())
+      .filter(Boolean),
   };
 }
 

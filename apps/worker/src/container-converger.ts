@@ -162,7 +162,11 @@ export class ContainerConverger {
       }
       const state = await this.states.get(info.id);
       const policy = current.metadata.restartPolicy as RestartPolicy | undefined;
-      const exit = { exitCode: current.exitCode ?? 0, restartCount: state.restartCount, stoppedByUser: state.desired !== 'running' || state.policySuspended === true };
+      const exit = {
+        exitCode: current.exitCode ?? 0,
+        restartCount: state.restartCount,
+        stoppedByUser: state.desired !== 'running' || state.policySuspended === true,
+      };
       if (shouldRestart(policy, exit)) this.scheduleRestart(info.id, restartDelayMs(state.restartCount));
     });
   }
@@ -241,7 +245,12 @@ export class ContainerConverger {
     let digest = job.spec.imageDigest;
     const present = digest !== undefined && (await this.images.has(digest));
     if (job.pull && this.puller && (job.pull.policy === 'always' || !present)) {
-      const pulled = await this.puller.pull({ operationId: job.operationId, teamId: job.teamId, reference: job.spec.image, credentialsPath: job.pull.credentialsPath });
+      const pulled = await this.puller.pull({
+        operationId: job.operationId,
+        teamId: job.teamId,
+        reference: job.spec.image,
+        credentialsPath: job.pull.credentialsPath,
+      });
       digest = pulled.digest;
     } else if (!present) {
       const hint = job.pull ? '' : ' (pullPolicy is never): pull or load it first';

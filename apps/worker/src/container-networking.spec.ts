@@ -25,7 +25,7 @@ function setup(members: Array<{ id: string; meta: NetworkMetadata }>, portFree =
       // As HostNetworks does: a port the host holds is refused before anything is made.
       if (ports.length && !portFree) throw new AlreadyExistsError('host port 8080/tcp is in use on this host', 'PortInUse');
       calls.push(`attach ${id}`);
-      endpoints.push(..._endpoints as unknown[]);
+      endpoints.push(...(_endpoints as unknown[]));
       return { netnsPath: `/var/run/netns/berth-${id}`, interfaces: [], ports: [] };
     },
     detach: async (id: string) => void calls.push(`detach ${id}`),
@@ -41,7 +41,8 @@ function setup(members: Array<{ id: string; meta: NetworkMetadata }>, portFree =
   return { networking, calls, hosts, endpoints, overlays };
 }
 
-const spec = (networks: ContainerNetwork[], extra: Partial<ContainerSpec> = {}) => ({ name: 'x', image: 'busybox', env: [], labels: {}, networks, ...extra }) as ContainerSpec;
+const spec = (networks: ContainerNetwork[], extra: Partial<ContainerSpec> = {}) =>
+  ({ name: 'x', image: 'busybox', env: [], labels: {}, networks, ...extra }) as ContainerSpec;
 
 describe('ContainerNetworking', () => {
   it('lists peers on shared networks, by name and alias, and leaves out containers on other networks', async () => {
@@ -61,7 +62,9 @@ describe('ContainerNetworking', () => {
 
   it('passes published ports to the host side, and a port the host holds fails the create before any network is joined', async () => {
     const { networking, calls } = setup([], false);
-    await expect(networking.prepare('ctr_a', spec([net('front', '10.9.0.2')], { ports: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }] }))).rejects.toMatchObject({ reason: 'PortInUse' });
+    await expect(
+      networking.prepare('ctr_a', spec([net('front', '10.9.0.2')], { ports: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }] })),
+    ).rejects.toMatchObject({ reason: 'PortInUse' });
     expect(calls).toEqual([]);
   });
 
@@ -98,7 +101,7 @@ describe('ContainerNetworking', () => {
     expect(calls).toEqual(['detach ctr_a', 'remove berth-back']);
   });
 
-  describe('with the control plane\'s view of each network (network.sync)', () => {
+  describe("with the control plane's view of each network (network.sync)", () => {
     let syncDir: string;
     beforeEach(async () => {
       syncDir = await mkdtemp(join(tmpdir(), 'berth-syncs-'));
@@ -146,12 +149,14 @@ describe('ContainerNetworking', () => {
     it('names containers as the control plane does, so a rename reaches the hosts files', async () => {
       const members = [...local, { id: 'ctr_d', meta: { name: 'old-name', networks: [net('front', '10.9.0.5')] } }];
       const { networking, hosts } = setup(members, true, { hostName: 'a', syncDir, overlay });
-      await networking.sync(sync(2, { endpoints: [...sync(2).endpoints, { containerId: 'ctr_d', name: 'new-name', hostId: 'host_a', ipAddress: '10.9.0.5', aliases: [] }] }));
+      await networking.sync(
+        sync(2, { endpoints: [...sync(2).endpoints, { containerId: 'ctr_d', name: 'new-name', hostId: 'host_a', ipAddress: '10.9.0.5', aliases: [] }] }),
+      );
       expect(hosts.get('ctr_a')).toContain('10.9.0.5\tnew-name');
       expect(hosts.get('ctr_a')).not.toContain('old-name');
     });
 
-    it('without an overlay lists only this host\'s members and joins no bridge to other hosts', async () => {
+    it("without an overlay lists only this host's members and joins no bridge to other hosts", async () => {
       const { networking, hosts, overlays } = setup(local, true, { hostName: 'a', syncDir });
       await networking.sync(sync(1));
       expect(hosts.get('ctr_a')).not.toContain('api');

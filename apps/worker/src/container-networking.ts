@@ -71,7 +71,11 @@ export class ContainerNetworking {
   async prepare(id: string, spec: ContainerSpec): Promise<string | undefined> {
     if ((spec.networkMode ?? 'bridge') !== 'bridge' || !spec.networks?.length) return undefined;
     this.keepBridges(spec.networks);
-    const attached = await this.networks.attach(id, spec.networks.map(this.toEndpoint), (spec.ports ?? []).map((p) => ({ ...p })));
+    const attached = await this.networks.attach(
+      id,
+      spec.networks.map(this.toEndpoint),
+      (spec.ports ?? []).map((p) => ({ ...p })),
+    );
     await this.joinOverlays(spec.networks);
     return attached.netnsPath;
   }
@@ -81,7 +85,11 @@ export class ContainerNetworking {
     this.keepBridges(after);
     await this.networks.attach(id, after.map(this.toEndpoint), after.length ? ports.map((p) => ({ ...p })) : []);
     await this.joinOverlays(after);
-    await this.dropUnusedBridges(id, before.filter((b) => !after.some((a) => a.bridge === b.bridge)), after);
+    await this.dropUnusedBridges(
+      id,
+      before.filter((b) => !after.some((a) => a.bridge === b.bridge)),
+      after,
+    );
   }
 
   /** After a container is gone (or its create failed): detaches it and drops bridges no one here uses. */
@@ -182,9 +190,14 @@ export class ContainerNetworking {
       const self: HostsEntry[] = mine.map((n) => ({ name: hostname, aliases: [name, ...n.aliases].filter((a) => a !== hostname), ip: n.ipAddress }));
       const peers: HostsEntry[] = containers
         .filter((p) => p.id !== c.id)
-        .flatMap((p) => (p.meta.networks ?? []).filter((n) => shared.has(n.networkId)).map((n) => ({ name: names.get(p.id) ?? p.meta.name, aliases: n.aliases, ip: n.ipAddress })));
+        .flatMap((p) =>
+          (p.meta.networks ?? [])
+            .filter((n) => shared.has(n.networkId))
+            .map((n) => ({ name: names.get(p.id) ?? p.meta.name, aliases: n.aliases, ip: n.ipAddress })),
+        );
       for (const networkId of shared) {
-        for (const e of this.remoteMembers(syncs.get(networkId))) if (!local.has(e.containerId)) peers.push({ name: e.name, aliases: e.aliases, ip: e.ipAddress });
+        for (const e of this.remoteMembers(syncs.get(networkId)))
+          if (!local.has(e.containerId)) peers.push({ name: e.name, aliases: e.aliases, ip: e.ipAddress });
       }
       await this.runtime.setHosts(c.id, renderHostsFile({ self, peers })).catch((err) => this.onError(err, c.id));
     }

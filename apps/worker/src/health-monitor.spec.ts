@@ -5,7 +5,12 @@ const starting = { status: 'starting' as const, failingStreak: 0 };
 
 describe('health verdicts (Docker’s rules)', () => {
   it('turn healthy on the first success and reset the streak', () => {
-    expect(nextHealth({ status: 'unhealthy', failingStreak: 5 }, { exitCode: 0, output: 'ok', at }, false, 3)).toMatchObject({ status: 'healthy', failingStreak: 0, lastOutput: 'ok', lastExitCode: 0 });
+    expect(nextHealth({ status: 'unhealthy', failingStreak: 5 }, { exitCode: 0, output: 'ok', at }, false, 3)).toMatchObject({
+      status: 'healthy',
+      failingStreak: 0,
+      lastOutput: 'ok',
+      lastExitCode: 0,
+    });
   });
 
   it('turn unhealthy after `retries` failures in a row', () => {

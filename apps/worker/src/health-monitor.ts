@@ -12,7 +12,12 @@ interface Watched {
 }
 
 /** The next verdict after one check, with Docker's rules. */
-export function nextHealth(previous: ContainerHealth, check: { exitCode: number; output: string; at: Date }, inStartPeriod: boolean, retries: number): ContainerHealth {
+export function nextHealth(
+  previous: ContainerHealth,
+  check: { exitCode: number; output: string; at: Date },
+  inStartPeriod: boolean,
+  retries: number,
+): ContainerHealth {
   const last = { lastOutput: check.output.slice(0, OUTPUT_LIMIT), lastExitCode: check.exitCode, lastCheckAt: check.at.toISOString() };
   if (check.exitCode === 0) return { status: 'healthy', failingStreak: 0, ...last };
   // Failures while the container is still starting up do not count (until a first success).
@@ -39,7 +44,11 @@ export class HealthMonitor {
     const healthcheck = info.metadata.healthcheck as Healthcheck | undefined;
     if (!healthcheck || info.status !== 'running') return;
     this.unwatch(info.id);
-    const entry: Watched = { healthcheck, startedAtMs: info.startedAt ? Date.parse(info.startedAt) : Date.now(), health: { status: 'starting', failingStreak: 0 } };
+    const entry: Watched = {
+      healthcheck,
+      startedAtMs: info.startedAt ? Date.parse(info.startedAt) : Date.now(),
+      health: { status: 'starting', failingStreak: 0 },
+    };
     this.watched.set(info.id, entry);
     this.publish(info, entry.health);
     this.schedule(info.id, entry);

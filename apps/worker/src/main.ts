@@ -34,7 +34,12 @@ async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('the worker runs containers and must run as root');
 
   const redisOptions = { ...redisOptionsFromUrl(config.redisUrl), maxRetriesPerRequest: null };
-  const runtime = new RuncRuntime({ root: join(config.dataDir, 'runtime'), runcPath: config.runcPath, conmonPath: config.conmonPath, seccompProfilePath: config.seccompProfilePath });
+  const runtime = new RuncRuntime({
+    root: join(config.dataDir, 'runtime'),
+    runcPath: config.runcPath,
+    conmonPath: config.conmonPath,
+    seccompProfilePath: config.seccompProfilePath,
+  });
   const images = new ImageStore({ root: join(config.dataDir, 'images') });
   await images.init();
   const states = new ContainerStateStore(join(config.dataDir, 'containers'));
@@ -43,7 +48,11 @@ async function main(): Promise<void> {
   const housekeepingFailed = (err: unknown, container: string) => log.warn({ err: (err as Error).message, container }, 'container housekeeping failed');
   const health = new HealthMonitor(runtime, (id, observed) => reporter.container(id, observed), housekeepingFailed);
   const loader = new ImageLoader(images, config.apiUrl, join(config.dataDir, 'downloads'));
-  const registryImages = new RegistryImages(images, reporter, { apiUrl: config.apiUrl, insecureRegistries: config.insecureRegistries, removalGraceMs: config.imageRemovalGraceMs });
+  const registryImages = new RegistryImages(images, reporter, {
+    apiUrl: config.apiUrl,
+    insecureRegistries: config.insecureRegistries,
+    removalGraceMs: config.imageRemovalGraceMs,
+  });
   const volumes = new VolumeStore(join(config.dataDir, 'volumes'));
   const members = async () => {
     const out = [];
@@ -78,12 +87,18 @@ async function main(): Promise<void> {
       [JobName.NetworkSync]: async (job) => {
         // A sync is safe to run again: whatever failed is retried with backoff.
         await networking.sync(job).catch((err: Error) => {
-          throw err instanceof UnavailableError ? err : new UnavailableError(`network ${job.networkId} revision ${job.revision}: ${err.message}`, 'NetworkSyncFailed');
+          throw err instanceof UnavailableError
+            ? err
+            : new UnavailableError(`network ${job.networkId} revision ${job.revision}: ${err.message}`, 'NetworkSyncFailed');
         });
       },
       [JobName.ImageLoad]: async (job) => {
         const loaded = await loader.load(job);
-        await reporter.imagesLoaded(job.operationId, job.teamId, await Promise.all(loaded.map(async (i) => ({ ...i, history: await images.history(i.digest) }))));
+        await reporter.imagesLoaded(
+          job.operationId,
+          job.teamId,
+          await Promise.all(loaded.map(async (i) => ({ ...i, history: await images.history(i.digest) }))),
+        );
       },
       [JobName.ImagePull]: async (job) => {
         const image = await registryImages.pull(job);
@@ -104,7 +119,10 @@ async function main(): Promise<void> {
     converger.reportExit(info).catch((err) => log.warn({ err: err.message, container: info.id }, 'reporting an exit failed'));
   });
 
-  const heartbeat = new HostHeartbeat(config.hostName, runtime, states, reporter, config.heartbeatMs, log, { volumesDir: volumes.root, ...(overlay ? { overlayAddress: overlay.address } : {}) });
+  const heartbeat = new HostHeartbeat(config.hostName, runtime, states, reporter, config.heartbeatMs, log, {
+    volumesDir: volumes.root,
+    ...(overlay ? { overlayAddress: overlay.address } : {}),
+  });
   await heartbeat.start();
   await converger.resume();
   await networking.reconcile().catch((err) => log.warn({ err: err.message }, 'network reconcile failed'));

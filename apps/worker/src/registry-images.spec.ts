@@ -96,8 +96,14 @@ describe('RegistryImages', () => {
 
   it('fails clearly when the registry login link is gone, and when the API is unreachable', async () => {
     const { store } = fakeStore([]);
-    const gone = new RegistryImages(store, recorder().reports, { apiUrl: 'http://api', insecureRegistries: [], fetch: async () => new Response('{}', { status: 404 }) });
-    await expect(gone.pull({ operationId: 'op', teamId: 't', reference: 'busybox', credentialsPath: '/x' })).rejects.toMatchObject({ reason: 'RegistryLoginGone' });
+    const gone = new RegistryImages(store, recorder().reports, {
+      apiUrl: 'http://api',
+      insecureRegistries: [],
+      fetch: async () => new Response('{}', { status: 404 }),
+    });
+    await expect(gone.pull({ operationId: 'op', teamId: 't', reference: 'busybox', credentialsPath: '/x' })).rejects.toMatchObject({
+      reason: 'RegistryLoginGone',
+    });
     const down = new RegistryImages(store, recorder().reports, {
       apiUrl: 'http://api',
       insecureRegistries: [],
@@ -105,6 +111,8 @@ describe('RegistryImages', () => {
         throw new TypeError('fetch failed');
       },
     });
-    await expect(down.pull({ operationId: 'op', teamId: 't', reference: 'busybox', credentialsPath: '/x' })).rejects.toMatchObject({ errorClass: 'Unavailable' });
+    await expect(down.pull({ operationId: 'op', teamId: 't', reference: 'busybox', credentialsPath: '/x' })).rejects.toMatchObject({
+      errorClass: 'Unavailable',
+    });
   });
 });

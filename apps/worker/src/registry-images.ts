@@ -128,6 +128,11 @@ export class RegistryImages {
 
 function platformOf(text: string) {
   const platform = parsePlatform(text);
-  if (!platform) throw new InvalidArgumentError(`platform "${text}" is not os/architecture[/variant]`, [{ field: 'platform', message: 'os/architecture[/variant]' }], 'InvalidPlatform');
+  if (!platform)
+    throw new InvalidArgumentError(
+      `platform "${text}" is not os/architecture[/variant]`,
+      [{ field: 'platform', message: 'os/architecture[/variant]' }],
+      'InvalidPlatform',
+    );
   return platform;
 }

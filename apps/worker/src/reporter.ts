@@ -51,7 +51,12 @@ export class Reporter implements ContainerReports, ImageReports {
   }
 
   private async send(report: Report): Promise<void> {
-    await this.queue.add(report.kind, report, { removeOnComplete: true, removeOnFail: { age: 24 * 3600 }, attempts: 3, backoff: { type: 'exponential', delay: 500 } });
+    await this.queue.add(report.kind, report, {
+      removeOnComplete: true,
+      removeOnFail: { age: 24 * 3600 },
+      attempts: 3,
+      backoff: { type: 'exponential', delay: 500 },
+    });
   }
 
   async close(): Promise<void> {

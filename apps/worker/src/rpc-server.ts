@@ -1,5 +1,18 @@
 import type { Redis } from 'ioredis';
-import { ExportRequest, FailedPreconditionError, LogLine, LogsRequest, RpcRequest, TtyInput, TtyRequest, rpcInputKey, hostRpcKey, rpcAliveKey, rpcReplyKey, serializeError } from '@berth/domain';
+import {
+  ExportRequest,
+  FailedPreconditionError,
+  LogLine,
+  LogsRequest,
+  RpcRequest,
+  TtyInput,
+  TtyRequest,
+  rpcInputKey,
+  hostRpcKey,
+  rpcAliveKey,
+  rpcReplyKey,
+  serializeError,
+} from '@berth/domain';
 import type { ContainerRuntime, ImageStore } from '@berth/runtime';
 import type { VolumeStore } from './volume-store';
 import type { Logger } from 'pino';

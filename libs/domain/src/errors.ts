@@ -4,15 +4,7 @@
  * (Unavailable → retry with backoff, the rest → unrecoverable).
  */
 export type ErrorClass =
-  | 'InvalidArgument'
-  | 'NotFound'
-  | 'AlreadyExists'
-  | 'Conflict'
-  | 'FailedPrecondition'
-  | 'PermissionDenied'
-  | 'Unauthenticated'
-  | 'Unavailable'
-  | 'Internal';
+  'InvalidArgument' | 'NotFound' | 'AlreadyExists' | 'Conflict' | 'FailedPrecondition' | 'PermissionDenied' | 'Unauthenticated' | 'Unavailable' | 'Internal';
 
 export interface FieldViolation {
   field: string;

@@ -54,7 +54,9 @@ describe('normalizeRegistryServer', () => {
 
   it('refuses what is not a host, naming the field', () => {
     for (const bad of ['', '   ', 'http://', 'bad host', 'a..b', 'host:port']) {
-      expect(() => normalizeRegistryServer(bad)).toThrow(expect.objectContaining({ reason: 'InvalidRegistry', violations: [expect.objectContaining({ field: 'server' })] }));
+      expect(() => normalizeRegistryServer(bad)).toThrow(
+        expect.objectContaining({ reason: 'InvalidRegistry', violations: [expect.objectContaining({ field: 'server' })] }),
+      );
     }
   });
 });

@@ -23,8 +23,7 @@ const HOST = /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.(?:[a-zA-Z0-9](?
  * under `library/`; the tag defaults to `latest` unless a digest is given.
  */
 export function parseImageReference(input: string, field = 'image'): ImageReference {
-  const fail = (why: string) =>
-    new InvalidArgumentError(`invalid image reference "${input}": ${why}`, [{ field, message: why }], 'InvalidReference');
+  const fail = (why: string) => new InvalidArgumentError(`invalid image reference "${input}": ${why}`, [{ field, message: why }], 'InvalidReference');
   if (typeof input !== 'string' || input.length === 0) throw fail('it is empty');
   if (input.length > 512) throw fail('it is longer than 512 characters');
 

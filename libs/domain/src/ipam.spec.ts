@@ -4,8 +4,10 @@ describe('IPv4 address management', () => {
   it('parses and formats addresses and subnets, refusing malformed ones with the field named', () => {
     expect(formatIpv4(parseIpv4('10.213.4.9'))).toBe('10.213.4.9');
     expect(formatSubnet(parseSubnet('172.30.0.0/16'))).toBe('172.30.0.0/16');
-    for (const bad of ['10.0.0', '10.0.0.256', '01.0.0.1', 'a.b.c.d']) expect(() => parseIpv4(bad, 'gateway')).toThrow(expect.objectContaining({ violations: [expect.objectContaining({ field: 'gateway' })] }));
-    for (const bad of ['10.0.0.0', '10.0.0.0/31', '10.0.0.0/7', '10.0.0.1/24', '10.0.0.0/24/1']) expect(() => parseSubnet(bad)).toThrow(expect.objectContaining({ reason: 'InvalidSubnet' }));
+    for (const bad of ['10.0.0', '10.0.0.256', '01.0.0.1', 'a.b.c.d'])
+      expect(() => parseIpv4(bad, 'gateway')).toThrow(expect.objectContaining({ violations: [expect.objectContaining({ field: 'gateway' })] }));
+    for (const bad of ['10.0.0.0', '10.0.0.0/31', '10.0.0.0/7', '10.0.0.1/24', '10.0.0.0/24/1'])
+      expect(() => parseSubnet(bad)).toThrow(expect.objectContaining({ reason: 'InvalidSubnet' }));
   });
 
   it('hands out the lowest free address, never the network, broadcast or gateway address', () => {

@@ -29,7 +29,11 @@ export function parseSubnet(text: string, field = 'subnet'): Subnet4 {
   const size = 2 ** (32 - prefix);
   const ip = parseIpv4(address, field);
   if (ip % size !== 0) {
-    throw new InvalidArgumentError(`"${text}" has host bits set (the network is ${formatIpv4(ip - (ip % size))}/${prefix})`, [{ field, message: 'host bits set' }], 'InvalidSubnet');
+    throw new InvalidArgumentError(
+      `"${text}" has host bits set (the network is ${formatIpv4(ip - (ip % size))}/${prefix})`,
+      [{ field, message: 'host bits set' }],
+      'InvalidSubnet',
+    );
   }
   return { base: ip, prefix, size };
 }

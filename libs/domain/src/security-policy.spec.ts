@@ -79,12 +79,22 @@ describe('mount checks', () => {
     };
     expect(field([{ type: 'volume', target: 'relative' }])).toBe('mounts[0].target');
     expect(field([{ type: 'volume', target: '/' }])).toBe('mounts[0].target');
-    expect(field([{ type: 'tmpfs', target: '/a' }, { type: 'tmpfs', target: '/a/' }])).toBe('mounts[1].target');
+    expect(
+      field([
+        { type: 'tmpfs', target: '/a' },
+        { type: 'tmpfs', target: '/a/' },
+      ]),
+    ).toBe('mounts[1].target');
     expect(field([{ type: 'tmpfs', target: '/a', source: 'x' }])).toBe('mounts[0].source');
     expect(field([{ type: 'volume', target: '/a', source: '../etc' }])).toBe('mounts[0].source');
     expect(field([{ type: 'bind', target: '/a', source: '/srv/data/../../etc' }])).toBe('mounts[0].source');
     expect(field([{ type: 'volume', target: '/a', tmpfsSizeBytes: 5 }])).toBe('mounts[0].tmpfsSizeBytes');
-    expect(field([{ type: 'volume', target: '/v' }, { type: 'tmpfs', target: '/a', noCopy: true }])).toBe('mounts[1].noCopy');
+    expect(
+      field([
+        { type: 'volume', target: '/v' },
+        { type: 'tmpfs', target: '/a', noCopy: true },
+      ]),
+    ).toBe('mounts[1].noCopy');
     expect(field([{ type: 'bind', target: '/a', source: '/srv/data', noCopy: false }])).toBe('mounts[0].noCopy');
     expect(field([{ type: 'bind', target: '/a', source: '/etc' }])).toBe('BindNotAllowed');
   });

@@ -42,7 +42,10 @@ export function allowedBindRoot(source: string, policy: TeamPolicy): string {
   const path = normalizeHostPath(source);
   const root = (policy.allowedBindPaths ?? []).map(normalizeHostPath).find((r) => r === '/' || path === r || path.startsWith(`${r}/`));
   if (!root) {
-    throw new PermissionDeniedError(`bind mounts from ${source} are not allowed by the team’s policy; an administrator can allow a directory above it`, 'BindNotAllowed');
+    throw new PermissionDeniedError(
+      `bind mounts from ${source} are not allowed by the team’s policy; an administrator can allow a directory above it`,
+      'BindNotAllowed',
+    );
   }
   return root;
 }
@@ -72,7 +75,8 @@ export function checkMounts(mounts: ContainerMount[], policy: TeamPolicy): Conta
         if (m.source !== undefined && !RESOURCE_NAME.test(m.source)) throw bad('source', 'must be a volume name (letters, digits, _ . -)');
         return { type: 'volume', source: m.source, target, readOnly: m.readOnly === true, ...(m.noCopy === true ? { noCopy: true } : {}) };
       case 'bind': {
-        if (!m.source || !m.source.startsWith('/') || m.source.split('/').some((p) => p === '..')) throw bad('source', 'must be an absolute host path without ..');
+        if (!m.source || !m.source.startsWith('/') || m.source.split('/').some((p) => p === '..'))
+          throw bad('source', 'must be an absolute host path without ..');
         const source = normalizeHostPath(m.source);
         return { type: 'bind', source, target, readOnly: m.readOnly === true, allowedRoot: allowedBindRoot(source, policy) };
       }

@@ -1,4 +1,14 @@
-import type { ContainerProcess, ContainerResources, ContainerSpec, ContainerStats, ExecParams, ExecResult, ImageConfigSummary, LogLine, LogParams } from '@berth/domain';
+import type {
+  ContainerProcess,
+  ContainerResources,
+  ContainerSpec,
+  ContainerStats,
+  ExecParams,
+  ExecResult,
+  ImageConfigSummary,
+  LogLine,
+  LogParams,
+} from '@berth/domain';
 
 /** DI token for the runtime adapter a worker uses. */
 export const CONTAINER_RUNTIME = Symbol('CONTAINER_RUNTIME');

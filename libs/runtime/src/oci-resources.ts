@@ -118,7 +118,10 @@ export function processRlimits(ulimits: Ulimit[] | undefined, host: HostRlimits,
     if (!RLIMIT_NAMES.includes(name)) {
       throw invalid('resources.ulimits', `unknown ulimit ${JSON.stringify(ulimit.name)}`, 'UnknownUlimit');
     }
-    for (const [which, value] of [['soft', ulimit.soft], ['hard', ulimit.hard]] as const) {
+    for (const [which, value] of [
+      ['soft', ulimit.soft],
+      ['hard', ulimit.hard],
+    ] as const) {
       if (!Number.isSafeInteger(value) || value < 0) {
         throw invalid('resources.ulimits', `ulimit ${name}: ${which} must be a non-negative integer`, 'InvalidUlimit');
       }

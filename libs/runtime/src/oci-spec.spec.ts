@@ -85,9 +85,7 @@ describe('buildOciSpec', () => {
   });
 
   it("limits open files to 1024 soft and never above the host's hard limit", () => {
-    expect(buildOciSpec(options({ hostNofileHardLimit: 20000 })).process.rlimits).toEqual([
-      { type: 'RLIMIT_NOFILE', soft: 1024, hard: 20000 },
-    ]);
+    expect(buildOciSpec(options({ hostNofileHardLimit: 20000 })).process.rlimits).toEqual([{ type: 'RLIMIT_NOFILE', soft: 1024, hard: 20000 }]);
     expect(buildOciSpec(options({ hostNofileHardLimit: 4_000_000 })).process.rlimits[0]).toMatchObject({ hard: 1048576 });
     expect(buildOciSpec(options({ hostNofileHardLimit: 512 })).process.rlimits[0]).toMatchObject({ soft: 512, hard: 512 });
   });

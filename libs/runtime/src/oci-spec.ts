@@ -184,10 +184,7 @@ export function containerHostname(id: string, spec: Pick<ContainerSpec, 'hostnam
  * image's cmd; otherwise the image's entrypoint runs with the request's cmd, or the image's.
  */
 export function resolveProcessArgs(spec: Pick<ContainerSpec, 'entrypoint' | 'cmd'>, image: ImageConfigSummary): string[] {
-  const args =
-    spec.entrypoint !== undefined
-      ? [...spec.entrypoint, ...(spec.cmd ?? [])]
-      : [...(image.entrypoint ?? []), ...(spec.cmd ?? image.cmd ?? [])];
+  const args = spec.entrypoint !== undefined ? [...spec.entrypoint, ...(spec.cmd ?? [])] : [...(image.entrypoint ?? []), ...(spec.cmd ?? image.cmd ?? [])];
   if (args.length === 0 || args[0] === '') {
     throw new InvalidArgumentError(
       'no command specified',
@@ -202,11 +199,7 @@ export function resolveProcessArgs(spec: Pick<ContainerSpec, 'entrypoint' | 'cmd
  * PATH (when nobody sets it), HOSTNAME and HOME first, then the image's variables,
  * then the request's: a later `KEY=` replaces an earlier one in place.
  */
-export function containerEnv(
-  imageEnv: string[] | undefined,
-  specEnv: string[] | undefined,
-  defaults: { hostname: string; home: string },
-): string[] {
+export function containerEnv(imageEnv: string[] | undefined, specEnv: string[] | undefined, defaults: { hostname: string; home: string }): string[] {
   const requested = [...(imageEnv ?? []), ...(specEnv ?? [])];
   const merged = new Map<string, string>();
   const put = (entry: string) => merged.set(envKey(entry), entry);
@@ -220,9 +213,7 @@ export function containerEnv(
 function envKey(entry: string): string {
   const eq = entry.indexOf('=');
   if (eq <= 0) {
-    throw new InvalidArgumentError(`invalid environment entry ${JSON.stringify(entry)}`, [
-      { field: 'env', message: 'expected KEY=value' },
-    ]);
+    throw new InvalidArgumentError(`invalid environment entry ${JSON.stringify(entry)}`, [{ field: 'env', message: 'expected KEY=value' }]);
   }
   return entry.slice(0, eq);
 }
@@ -344,9 +335,7 @@ export function resolveUserFromDatabase(userSpec: string | undefined, db: UserDa
 
   const name = entry?.[0];
   const additionalGids = name
-    ? [...new Set(groups.filter((g) => (g[3] ?? '').split(',').includes(name)).map((g) => Number(g[2])))].filter(
-        (g) => g !== gid && Number.isInteger(g),
-      )
+    ? [...new Set(groups.filter((g) => (g[3] ?? '').split(',').includes(name)).map((g) => Number(g[2])))].filter((g) => g !== gid && Number.isInteger(g))
     : [];
   return { uid, gid, additionalGids, home: entry?.[5] || '/' };
 }
@@ -415,8 +404,6 @@ export function buildExecProcess(container: OciProcess, params: ExecProcessParam
     args: [...params.cmd],
     env: [...merged.values()],
     cwd,
-    user: user
-      ? { uid: user.uid, gid: user.gid, ...(user.additionalGids.length ? { additionalGids: user.additionalGids } : {}) }
-      : container.user,
+    user: user ? { uid: user.uid, gid: user.gid, ...(user.additionalGids.length ? { additionalGids: user.additionalGids } : {}) } : container.user,
   };
 }

@@ -31,7 +31,12 @@ export class AuthService {
     const repo = this.db.getRepository(Team);
     const existing = await repo.findOneBy({ name: ADMIN_TEAM_NAME });
     if (existing) return existing;
-    await repo.createQueryBuilder().insert().values({ id: newId('team'), name: ADMIN_TEAM_NAME, admin: true, createdAt: new Date() }).orIgnore().execute();
+    await repo
+      .createQueryBuilder()
+      .insert()
+      .values({ id: newId('team'), name: ADMIN_TEAM_NAME, admin: true, createdAt: new Date() })
+      .orIgnore()
+      .execute();
     return repo.findOneByOrFail({ name: ADMIN_TEAM_NAME });
   }
 

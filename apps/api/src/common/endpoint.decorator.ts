@@ -33,7 +33,12 @@ export function Endpoint(options: EndpointOptions): MethodDecorator {
     ApiOperation({ operationId: options.operationId, summary: options.summary, description: options.description }),
     ApiResponse({ status, type: options.type, description: 'Success' }),
     ...errors.map((code) =>
-      ApiResponse({ status: code, description: ERROR_DESCRIPTIONS[code] ?? 'Error', type: ProblemDto, content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/ProblemDto' } } } }),
+      ApiResponse({
+        status: code,
+        description: ERROR_DESCRIPTIONS[code] ?? 'Error',
+        type: ProblemDto,
+        content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/ProblemDto' } } },
+      }),
     ),
   );
 }

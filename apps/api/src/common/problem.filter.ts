@@ -45,7 +45,14 @@ export class ProblemFilter implements ExceptionFilter {
     }
     const syntax = exception as { type?: string; status?: number; message?: string };
     if (syntax?.type === 'entity.parse.failed') {
-      return { type: problemType(400), title: TITLE_BY_STATUS[400], status: 400, detail: `the body is not valid JSON: ${syntax.message}`, class: 'InvalidArgument', reason: 'MalformedJson' };
+      return {
+        type: problemType(400),
+        title: TITLE_BY_STATUS[400],
+        status: 400,
+        detail: `the body is not valid JSON: ${syntax.message}`,
+        class: 'InvalidArgument',
+        reason: 'MalformedJson',
+      };
     }
     if (syntax?.type === 'entity.too.large') {
       return { type: problemType(413), title: TITLE_BY_STATUS[413], status: 413, detail: 'the body is too large' };

@@ -3,7 +3,24 @@ import { Type } from 'class-transformer';
 import { ArrayMaxSize, IsArray, IsBoolean, IsIn, IsInt, IsNumber, IsOptional, IsString, Matches, Max, Min, ValidateNested } from 'class-validator';
 
 const CAPABILITY = /^(CAP_)?[A-Z_]+$|^ALL$/;
-const ULIMIT_NAMES = ['as', 'core', 'cpu', 'data', 'fsize', 'locks', 'memlock', 'msgqueue', 'nice', 'nofile', 'nproc', 'rss', 'rtprio', 'rttime', 'sigpending', 'stack'] as const;
+const ULIMIT_NAMES = [
+  'as',
+  'core',
+  'cpu',
+  'data',
+  'fsize',
+  'locks',
+  'memlock',
+  'msgqueue',
+  'nice',
+  'nofile',
+  'nproc',
+  'rss',
+  'rtprio',
+  'rttime',
+  'sigpending',
+  'stack',
+] as const;
 
 export class UlimitDto {
   @ApiProperty({ enum: ULIMIT_NAMES, enumName: 'UlimitName', example: 'nofile' })
@@ -75,7 +92,11 @@ export class ContainerSecurityDto {
   @IsBoolean()
   privileged?: boolean;
 
-  @ApiPropertyOptional({ type: [String], description: 'Capabilities to add beyond Docker’s defaults (the team’s policy must allow them)', example: ['NET_ADMIN'] })
+  @ApiPropertyOptional({
+    type: [String],
+    description: 'Capabilities to add beyond Docker’s defaults (the team’s policy must allow them)',
+    example: ['NET_ADMIN'],
+  })
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(64)
@@ -99,7 +120,12 @@ export class ContainerSecurityDto {
   @IsBoolean()
   noNewPrivileges?: boolean;
 
-  @ApiPropertyOptional({ enum: ['default', 'unconfined'], enumName: 'SeccompProfile', default: 'default', description: '`default` is Docker’s default profile' })
+  @ApiPropertyOptional({
+    enum: ['default', 'unconfined'],
+    enumName: 'SeccompProfile',
+    default: 'default',
+    description: '`default` is Docker’s default profile',
+  })
   @IsOptional()
   @IsIn(['default', 'unconfined'])
   seccompProfile?: 'default' | 'unconfined';

@@ -21,11 +21,20 @@ import {
   ValidateNested,
   ValidationOptions,
 } from 'class-validator';
-import { Container, ContainerStatus, DesiredState, HealthStatus, NetworkMode, PullPolicy, RESOURCE_NAME, RESOURCE_NAME_RULE, RestartPolicyName } from '@berth/domain';
+import {
+  Container,
+  ContainerStatus,
+  DesiredState,
+  HealthStatus,
+  NetworkMode,
+  PullPolicy,
+  RESOURCE_NAME,
+  RESOURCE_NAME_RULE,
+  RestartPolicyName,
+} from '@berth/domain';
 import { ErrorDto } from '../common/problem';
 import { ContainerResourcesDto, ContainerSecurityDto } from './container-limits.dto';
 import { OperationDto } from '../operations/operation.dto';
-
 
 /** A map of string to string (labels), checked key by key. */
 function IsStringMap(options?: ValidationOptions) {
@@ -34,7 +43,10 @@ function IsStringMap(options?: ValidationOptions) {
       name: 'isStringMap',
       validator: {
         validate: (v: unknown) =>
-          typeof v === 'object' && v !== null && !Array.isArray(v) && Object.entries(v).every(([k, x]) => k.length > 0 && k.length <= 255 && typeof x === 'string' && x.length <= 4096),
+          typeof v === 'object' &&
+          v !== null &&
+          !Array.isArray(v) &&
+          Object.entries(v).every(([k, x]) => k.length > 0 && k.length <= 255 && typeof x === 'string' && x.length <= 4096),
         defaultMessage: (args) => `${args?.property} must be an object of string keys to string values`,
       },
     },
@@ -44,7 +56,9 @@ function IsStringMap(options?: ValidationOptions) {
 
 /** Query booleans: `true`/`1` and `false`/`0`; anything else fails validation. */
 export const ToBoolean = () =>
-  Transform(({ value }) => (value === 'true' || value === '1' || value === true ? true : value === 'false' || value === '0' || value === false ? false : value));
+  Transform(({ value }) =>
+    value === 'true' || value === '1' || value === true ? true : value === 'false' || value === '0' || value === false ? false : value,
+  );
 
 export class RestartPolicyDto {
   @ApiProperty({ enum: RestartPolicyName, enumName: 'RestartPolicyName', example: 'on-failure' })
@@ -94,8 +108,18 @@ export class HealthcheckDto {
 
   @ApiPropertyOptional({ default: 30000, minimum: 100 }) @IsOptional() @IsInt() @Min(100) @Max(24 * 3600 * 1000) intervalMs?: number;
   @ApiPropertyOptional({ default: 30000, minimum: 100 }) @IsOptional() @IsInt() @Min(100) @Max(3600 * 1000) timeoutMs?: number;
-  @ApiPropertyOptional({ description: 'Failures in a row that make the container unhealthy', default: 3, minimum: 1 }) @IsOptional() @IsInt() @Min(1) @Max(100) retries?: number;
-  @ApiPropertyOptional({ description: 'Failures in this first stretch after a start do not count', default: 0 }) @IsOptional() @IsInt() @Min(0) @Max(24 * 3600 * 1000) startPeriodMs?: number;
+  @ApiPropertyOptional({ description: 'Failures in a row that make the container unhealthy', default: 3, minimum: 1 })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  retries?: number;
+  @ApiPropertyOptional({ description: 'Failures in this first stretch after a start do not count', default: 0 })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(24 * 3600 * 1000)
+  startPeriodMs?: number;
 }
 
 export class ContainerHealthDto {
@@ -193,13 +217,22 @@ export class CreateContainerDto {
   @MaxLength(512)
   image: string;
 
-  @ApiPropertyOptional({ description: 'Host id or name to run on; the scheduler chooses when absent (the host of the volumes it mounts, else one that has the image, else the least loaded)', example: 'worker-2' })
+  @ApiPropertyOptional({
+    description:
+      'Host id or name to run on; the scheduler chooses when absent (the host of the volumes it mounts, else one that has the image, else the least loaded)',
+    example: 'worker-2',
+  })
   @IsOptional()
   @IsString()
   @MaxLength(63)
   host?: string;
 
-  @ApiPropertyOptional({ enum: PullPolicy, enumName: 'PullPolicy', default: 'missing', description: 'Pull the image first: when the host lacks it, always, or never' })
+  @ApiPropertyOptional({
+    enum: PullPolicy,
+    enumName: 'PullPolicy',
+    default: 'missing',
+    description: 'Pull the image first: when the host lacks it, always, or never',
+  })
   @IsOptional()
   @IsIn(PullPolicy)
   pullPolicy?: PullPolicy;
@@ -244,7 +277,10 @@ export class CreateContainerDto {
   @Matches(/^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/, { message: 'hostname must be a valid host name label' })
   hostname?: string;
 
-  @ApiPropertyOptional({ type: DnsDto, description: 'The container’s resolver: each part given replaces the host’s (loopback and IPv6 name servers of the host are left out on Berth networks)' })
+  @ApiPropertyOptional({
+    type: DnsDto,
+    description: 'The container’s resolver: each part given replaces the host’s (loopback and IPv6 name servers of the host are left out on Berth networks)',
+  })
   @IsOptional()
   @ValidateNested()
   @Type(() => DnsDto)
@@ -262,7 +298,10 @@ export class CreateContainerDto {
   @Type(() => ContainerResourcesDto)
   resources?: ContainerResourcesDto;
 
-  @ApiPropertyOptional({ type: ContainerSecurityDto, description: 'Docker’s isolation defaults apply; privileged and added capabilities need the team’s policy' })
+  @ApiPropertyOptional({
+    type: ContainerSecurityDto,
+    description: 'Docker’s isolation defaults apply; privileged and added capabilities need the team’s policy',
+  })
   @IsOptional()
   @ValidateNested()
   @Type(() => ContainerSecurityDto)
@@ -280,7 +319,11 @@ export class CreateContainerDto {
   @Type(() => HealthcheckDto)
   healthcheck?: HealthcheckDto;
 
-  @ApiPropertyOptional({ type: [MountDto], description: 'Named volumes (made when missing; an empty one gets the image’s content at the target unless noCopy), host directories on the team’s allowlist, and tmpfs' })
+  @ApiPropertyOptional({
+    type: [MountDto],
+    description:
+      'Named volumes (made when missing; an empty one gets the image’s content at the target unless noCopy), host directories on the team’s allowlist, and tmpfs',
+  })
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(64)
@@ -288,7 +331,12 @@ export class CreateContainerDto {
   @Type(() => MountDto)
   mounts?: MountDto[];
 
-  @ApiPropertyOptional({ enum: NetworkMode, enumName: 'NetworkMode', default: 'bridge', description: '`bridge`: the networks below (the team’s default network when none); `none`: loopback only; `host`: the host’s network (by team policy)' })
+  @ApiPropertyOptional({
+    enum: NetworkMode,
+    enumName: 'NetworkMode',
+    default: 'bridge',
+    description: '`bridge`: the networks below (the team’s default network when none); `none`: loopback only; `host`: the host’s network (by team policy)',
+  })
   @IsOptional()
   @IsIn(NetworkMode)
   networkMode?: NetworkMode;
@@ -358,7 +406,8 @@ export class ContainerDto {
   @ApiProperty({ enum: NetworkMode, enumName: 'NetworkMode' }) networkMode: NetworkMode;
   @ApiProperty({ type: [ContainerNetworkDto], description: 'Each network joined, with the address and aliases' }) networks: ContainerNetworkDto[];
   @ApiProperty({ type: [PortDto] }) ports: PortDto[];
-  @ApiPropertyOptional({ type: ContainerHealthDto, nullable: true, description: 'The health check’s verdict for the current start' }) health: ContainerHealthDto | null;
+  @ApiPropertyOptional({ type: ContainerHealthDto, nullable: true, description: 'The health check’s verdict for the current start' })
+  health: ContainerHealthDto | null;
   @ApiPropertyOptional({ nullable: true }) exitCode: number | null;
   @ApiPropertyOptional({ nullable: true }) pid: number | null;
   @ApiProperty() oomKilled: boolean;
@@ -395,7 +444,14 @@ export function toContainerDto(c: Container): ContainerDto {
     dns: c.spec.dns ?? null,
     mounts: (c.spec.mounts ?? []).map(({ allowedRoot: _root, ...m }) => m),
     networkMode: c.spec.networkMode ?? 'bridge',
-    networks: (c.spec.networks ?? []).map((n) => ({ networkId: n.networkId, name: n.name, ipAddress: n.ipAddress, gateway: n.gateway, subnet: n.subnet, aliases: n.aliases })),
+    networks: (c.spec.networks ?? []).map((n) => ({
+      networkId: n.networkId,
+      name: n.name,
+      ipAddress: n.ipAddress,
+      gateway: n.gateway,
+      subnet: n.subnet,
+      aliases: n.aliases,
+    })),
     ports: c.spec.ports ?? [],
     health: c.health,
     exitCode: c.exitCode,
@@ -504,7 +560,11 @@ export class LogsQueryDto {
   @ApiPropertyOptional({ description: 'RFC 3339 time or Unix seconds: only lines at or after it' }) @IsOptional() @IsString() since?: string;
   @ApiPropertyOptional({ description: 'RFC 3339 time or Unix seconds: only lines before it' }) @IsOptional() @IsString() until?: string;
   @ApiPropertyOptional({ description: 'Keep the response open and stream new lines', default: false }) @IsOptional() @ToBoolean() @IsBoolean() follow?: boolean;
-  @ApiPropertyOptional({ description: 'Prefix each text line with its RFC 3339 time', default: false }) @IsOptional() @ToBoolean() @IsBoolean() timestamps?: boolean;
+  @ApiPropertyOptional({ description: 'Prefix each text line with its RFC 3339 time', default: false })
+  @IsOptional()
+  @ToBoolean()
+  @IsBoolean()
+  timestamps?: boolean;
   @ApiPropertyOptional({ enum: ['text', 'ndjson'], enumName: 'LogFormat', default: 'text', description: '`ndjson`: one {stream,time,line} object per line' })
   @IsOptional()
   @IsIn(['text', 'ndjson'])

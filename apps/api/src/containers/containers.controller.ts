@@ -77,32 +77,88 @@ export class ContainersController {
   }
 
   @Post(':id/stop')
-  @Endpoint({ operationId: 'stopContainer', summary: 'Stop a container: SIGTERM, then SIGKILL after `timeout` seconds', status: 202, type: ContainerOperationDto, errors: [400, 404, 409] })
-  async stop(@Auth() auth: AuthContext, @Param('id') id: string, @Query() q: StopQueryDto, @Res({ passthrough: true }) res: Response): Promise<ContainerOperationDto> {
+  @Endpoint({
+    operationId: 'stopContainer',
+    summary: 'Stop a container: SIGTERM, then SIGKILL after `timeout` seconds',
+    status: 202,
+    type: ContainerOperationDto,
+    errors: [400, 404, 409],
+  })
+  async stop(
+    @Auth() auth: AuthContext,
+    @Param('id') id: string,
+    @Query() q: StopQueryDto,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<ContainerOperationDto> {
     return accepted(res, await this.containers.stop(auth, id, q.timeout));
   }
 
   @Post(':id/kill')
-  @Endpoint({ operationId: 'killContainer', summary: 'Send a signal to a running container', description: 'SIGKILL (the default) and SIGTERM suspend the restart policy until the next start, as `docker kill` does; other signals leave it in place.', status: 202, type: ContainerOperationDto, errors: [400, 404, 409] })
-  async kill(@Auth() auth: AuthContext, @Param('id') id: string, @Query() q: KillQueryDto, @Res({ passthrough: true }) res: Response): Promise<ContainerOperationDto> {
+  @Endpoint({
+    operationId: 'killContainer',
+    summary: 'Send a signal to a running container',
+    description: 'SIGKILL (the default) and SIGTERM suspend the restart policy until the next start, as `docker kill` does; other signals leave it in place.',
+    status: 202,
+    type: ContainerOperationDto,
+    errors: [400, 404, 409],
+  })
+  async kill(
+    @Auth() auth: AuthContext,
+    @Param('id') id: string,
+    @Query() q: KillQueryDto,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<ContainerOperationDto> {
     return accepted(res, await this.containers.kill(auth, id, q.signal ?? 'SIGKILL'));
   }
 
   @Delete(':id')
-  @Endpoint({ operationId: 'deleteContainer', summary: 'Delete a container (force=true kills a running one first)', status: 202, type: ContainerOperationDto, errors: [400, 404, 409] })
-  async remove(@Auth() auth: AuthContext, @Param('id') id: string, @Query() q: DeleteQueryDto, @Res({ passthrough: true }) res: Response): Promise<ContainerOperationDto> {
+  @Endpoint({
+    operationId: 'deleteContainer',
+    summary: 'Delete a container (force=true kills a running one first)',
+    status: 202,
+    type: ContainerOperationDto,
+    errors: [400, 404, 409],
+  })
+  async remove(
+    @Auth() auth: AuthContext,
+    @Param('id') id: string,
+    @Query() q: DeleteQueryDto,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<ContainerOperationDto> {
     return accepted(res, await this.containers.remove(auth, id, q.force ?? false));
   }
 
   @Post(':id/restart')
-  @Endpoint({ operationId: 'restartContainer', summary: 'Stop (SIGTERM, then SIGKILL after `timeout` seconds) and start again', status: 202, type: ContainerOperationDto, errors: [400, 404, 409] })
-  async restart(@Auth() auth: AuthContext, @Param('id') id: string, @Query() q: StopQueryDto, @Res({ passthrough: true }) res: Response): Promise<ContainerOperationDto> {
+  @Endpoint({
+    operationId: 'restartContainer',
+    summary: 'Stop (SIGTERM, then SIGKILL after `timeout` seconds) and start again',
+    status: 202,
+    type: ContainerOperationDto,
+    errors: [400, 404, 409],
+  })
+  async restart(
+    @Auth() auth: AuthContext,
+    @Param('id') id: string,
+    @Query() q: StopQueryDto,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<ContainerOperationDto> {
     return accepted(res, await this.containers.restart(auth, id, q.timeout));
   }
 
   @Post(':id/update')
-  @Endpoint({ operationId: 'updateContainer', summary: 'Change a container’s limits in place', status: 202, type: ContainerOperationDto, errors: [400, 404, 409] })
-  async update(@Auth() auth: AuthContext, @Param('id') id: string, @Body() dto: UpdateContainerDto, @Res({ passthrough: true }) res: Response): Promise<ContainerOperationDto> {
+  @Endpoint({
+    operationId: 'updateContainer',
+    summary: 'Change a container’s limits in place',
+    status: 202,
+    type: ContainerOperationDto,
+    errors: [400, 404, 409],
+  })
+  async update(
+    @Auth() auth: AuthContext,
+    @Param('id') id: string,
+    @Body() dto: UpdateContainerDto,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<ContainerOperationDto> {
     return accepted(res, await this.containers.update(auth, id, dto.resources));
   }
 
@@ -113,7 +169,13 @@ export class ContainersController {
   }
 
   @Post(':id/pause')
-  @Endpoint({ operationId: 'pauseContainer', summary: 'Freeze every process of a running container', status: 202, type: ContainerOperationDto, errors: [404, 409] })
+  @Endpoint({
+    operationId: 'pauseContainer',
+    summary: 'Freeze every process of a running container',
+    status: 202,
+    type: ContainerOperationDto,
+    errors: [404, 409],
+  })
   async pause(@Auth() auth: AuthContext, @Param('id') id: string, @Res({ passthrough: true }) res: Response): Promise<ContainerOperationDto> {
     return accepted(res, await this.containers.pause(auth, id));
   }
@@ -194,7 +256,8 @@ export class ContainersController {
   @Endpoint({
     operationId: 'getContainerLogs',
     summary: 'Read (or follow) a container’s stdout and stderr',
-    description: 'Text lines by default; `format=ndjson` gives one `{stream, time, line}` object per line. With `follow=true` the response stays open until the container exits or the client disconnects.',
+    description:
+      'Text lines by default; `format=ndjson` gives one `{stream, time, line}` object per line. With `follow=true` the response stays open until the container exits or the client disconnects.',
     type: String,
     errors: [400, 404, 503],
   })

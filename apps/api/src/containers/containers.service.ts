@@ -69,10 +69,12 @@ export class ContainersService {
     private readonly networks: NetworksService,
   ) {}
 
-
   /** The host asked for (it must hold the volumes the container mounts), else the volumes' host, else the scheduler's choice. */
   private async place(auth: AuthContext, wanted: string | undefined, volumeHostId: string | undefined, imageDigest: string | undefined) {
-    if (!wanted) return volumeHostId ? this.hosts.assertReady(await this.hosts.byId(volumeHostId), "where the container's volumes live") : this.hosts.schedule(auth, imageDigest);
+    if (!wanted)
+      return volumeHostId
+        ? this.hosts.assertReady(await this.hosts.byId(volumeHostId), "where the container's volumes live")
+        : this.hosts.schedule(auth, imageDigest);
     const host = await this.hosts.get(auth, wanted);
     if (volumeHostId && volumeHostId !== host.id) {
       throw new FailedPreconditionError(`the volumes the container mounts live on another host than ${host.name}`, 'HostConflict');
@@ -87,7 +89,12 @@ export class ContainersService {
     const mounts = checkMounts(dto.mounts ?? [], policy);
     const networkMode = dto.networkMode ?? 'bridge';
     const networkRequests = parseNetworkRequests(dto.networks);
-    const ports = (dto.ports ?? []).map((p) => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol ?? ('tcp' as const), ...(p.hostIp ? { hostIp: p.hostIp } : {}) }));
+    const ports = (dto.ports ?? []).map((p) => ({
+      hostPort: p.hostPort,
+      containerPort: p.containerPort,
+      protocol: p.protocol ?? ('tcp' as const),
+      ...(p.hostIp ? { hostIp: p.hostIp } : {}),
+    }));
     if (networkMode === 'host' && !policy.allowHostNetwork) {
       throw new PermissionDeniedError('the host’s network is not allowed by the team’s policy; an administrator can allow it', 'HostNetworkNotAllowed');
     }
@@ -135,7 +142,9 @@ export class ContainersService {
     const desired: DesiredState = dto.start === false ? 'stopped' : 'running';
     const pullPolicy = dto.pullPolicy ?? 'missing';
     const pull: ContainerConvergeJob['pull'] =
-      pullPolicy === 'never' ? undefined : { policy: pullPolicy, credentialsPath: await this.registries.loginPathFor(auth.teamId, parseImageReference(image).registry) };
+      pullPolicy === 'never'
+        ? undefined
+        : { policy: pullPolicy, credentialsPath: await this.registries.loginPathFor(auth.teamId, parseImageReference(image).registry) };
     const now = new Date();
     const change = await this.db.transaction(async (tx) => {
       if (await tx.getRepository(Container).exists({ where: { teamId: auth.teamId, name } })) {
@@ -168,9 +177,12 @@ export class ContainersService {
         createdAt: now,
         updatedAt: now,
       });
-      await tx.getRepository(Container).insert(container).catch((err) => {
-        throw isUniqueViolation(err) ? new AlreadyExistsError(`a container named "${name}" already exists`, 'ContainerNameInUse') : err;
-      });
+      await tx
+        .getRepository(Container)
+        .insert(container)
+        .catch((err) => {
+          throw isUniqueViolation(err) ? new AlreadyExistsError(`a container named "${name}" already exists`, 'ContainerNameInUse') : err;
+        });
       const operation = await this.convergeOperation(tx, container, 'container.create', host.name, DEFAULT_STOP_TIMEOUT_SEC, pull);
       return { container: await tx.getRepository(Container).findOneByOrFail({ id }), operation };
     });
@@ -189,7 +201,10 @@ export class ContainersService {
     const items: Container[] = [];
     let after: string | undefined;
     for (let round = 0; round < 50 && items.length <= limit; round++) {
-      const q = qb.clone().orderBy('c.id', 'DESC').take(limit + 1);
+      const q = qb
+        .clone()
+        .orderBy('c.id', 'DESC')
+        .take(limit + 1);
       if (after) q.andWhere(new Brackets((w) => w.where('c.id < :page', { page: after })));
       const batch = await q.getMany();
       items.push(...batch.filter((c) => labels.every(([k, v]) => k in c.spec.labels && (v === undefined || c.spec.labels[k] === v))));
@@ -203,7 +218,12 @@ export class ContainersService {
   /** By id or by name, within the caller's team only. */
   async get(auth: AuthContext, idOrName: string, tx?: EntityManager): Promise<Container> {
     const repo = (tx ?? this.db.manager).getRepository(Container);
-    const c = await repo.findOne({ where: [{ teamId: auth.teamId, id: idOrName }, { teamId: auth.teamId, name: idOrName }] });
+    const c = await repo.findOne({
+      where: [
+        { teamId: auth.teamId, id: idOrName },
+        { teamId: auth.teamId, name: idOrName },
+      ],
+    });
     if (!c) throw new NotFoundError(`container ${idOrName} not found`, 'ContainerNotFound');
     return c;
   }
@@ -401,7 +421,14 @@ export class ContainersService {
     return change;
   }
 
-  private convergeOperation(tx: EntityManager, c: Container, kind: OperationKind, hostName: string, stopTimeoutSec: number, pull?: ContainerConvergeJob['pull']): Promise<Operation> {
+  private convergeOperation(
+    tx: EntityManager,
+    c: Container,
+    kind: OperationKind,
+    hostName: string,
+    stopTimeoutSec: number,
+    pull?: ContainerConvergeJob['pull'],
+  ): Promise<Operation> {
     const operationId = newId('operation');
     return this.operations.insert(tx, {
       id: operationId,
@@ -462,7 +489,8 @@ export function waitOutcome(c: Container | null, condition: WaitCondition) {
     case 'healthy': {
       const healthy = c.status === 'running' && c.health?.status === 'healthy';
       // Over when healthy, unhealthy, or no longer running (or never checked).
-      const over = healthy || c.health?.status === 'unhealthy' || c.status === 'exited' || c.status === 'failed' || (c.status === 'running' && !c.spec.healthcheck);
+      const over =
+        healthy || c.health?.status === 'unhealthy' || c.status === 'exited' || c.status === 'failed' || (c.status === 'running' && !c.spec.healthcheck);
       return { ...base, done: over, met: healthy };
     }
     case 'exited':
@@ -479,4 +507,3 @@ function parseLabelFilter(filter: string): [string, string | undefined] {
   if (eq === 0) throw new InvalidArgumentError('label filters look like key or key=value', [{ field: 'label', message: 'empty key' }]);
   return eq < 0 ? [filter, undefined] : [filter.slice(0, eq), filter.slice(eq + 1)];
 }
-

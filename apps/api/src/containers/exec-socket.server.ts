@@ -130,5 +130,7 @@ function ttyParams(query: URLSearchParams): TtyRequest['params'] {
 /** Answers an upgrade we will not take with a plain HTTP problem+json response. */
 function refuse(socket: Duplex, status: number, detail: string, reason?: string): void {
   const body = JSON.stringify({ type: problemType(status), title: TITLE_BY_STATUS[status] ?? 'Error', status, detail, ...(reason ? { reason } : {}) });
-  socket.end(`HTTP/1.1 ${status} ${TITLE_BY_STATUS[status] ?? 'Error'}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 ${status} ${TITLE_BY_STATUS[status] ?? 'Error'}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }

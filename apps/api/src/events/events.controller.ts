@@ -9,7 +9,10 @@ import { Endpoint } from '../common/endpoint.decorator';
 import { BerthEvent, EventBus } from './event-bus';
 
 export class EventDto {
-  @ApiProperty({ example: 'container.health_status', description: 'container.{created,running,paused,exited,failed,removing,deleted,restarted,health_status,updated}, operation.{running,succeeded,failed}' })
+  @ApiProperty({
+    example: 'container.health_status',
+    description: 'container.{created,running,paused,exited,failed,removing,deleted,restarted,health_status,updated}, operation.{running,succeeded,failed}',
+  })
   type: string;
   @ApiProperty({ description: 'The container or operation the event is about' }) id: string;
   @ApiProperty({ format: 'date-time' }) at: string;
@@ -37,7 +40,8 @@ export class EventsController {
   @Endpoint({
     operationId: 'streamEvents',
     summary: 'Follow the team’s events as they happen (server-sent events)',
-    description: 'Each event is an SSE message whose `event` is its type and whose `data` is an Event as JSON. The stream stays open until the client disconnects; a comment line every 15 s keeps proxies from closing it.',
+    description:
+      'Each event is an SSE message whose `event` is its type and whose `data` is an Event as JSON. The stream stays open until the client disconnects; a comment line every 15 s keeps proxies from closing it.',
     type: EventDto,
     errors: [400],
   })

@@ -17,7 +17,11 @@ export class HostDto {
   @ApiProperty() conmonVersion: string;
   @ApiProperty({ enum: [1, 2] }) cgroupVersion: number;
   @ApiProperty() workerVersion: string;
-  @ApiPropertyOptional({ nullable: true, example: '192.0.2.10', description: 'Where other hosts send this host’s network traffic (VXLAN); networks do not span to a host without one' })
+  @ApiPropertyOptional({
+    nullable: true,
+    example: '192.0.2.10',
+    description: 'Where other hosts send this host’s network traffic (VXLAN); networks do not span to a host without one',
+  })
   overlayAddress: string | null;
   @ApiProperty({ format: 'date-time' }) lastHeartbeatAt: string;
   @ApiProperty({ format: 'date-time' }) createdAt: string;

@@ -28,7 +28,8 @@ export class HostsController {
   @Endpoint({
     operationId: 'deleteHost',
     summary: 'Forget a host (admins only): refused while containers or volumes are on it',
-    description: 'Stop its worker first: a host that is still `ready` is refused unless `force=true`, and a worker that keeps running registers its host again with its next heartbeat. The host’s image records go with it.',
+    description:
+      'Stop its worker first: a host that is still `ready` is refused unless `force=true`, and a worker that keeps running registers its host again with its next heartbeat. The host’s image records go with it.',
     status: 204,
     errors: [403, 404, 409],
   })

@@ -1,7 +1,18 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, In, LessThan } from 'typeorm';
-import { Container, FailedPreconditionError, Host, HostInfo, Image, NotFoundError, PermissionDeniedError, UnavailableError, Volume, newId } from '@berth/domain';
+import {
+  Container,
+  FailedPreconditionError,
+  Host,
+  HostInfo,
+  Image,
+  NotFoundError,
+  PermissionDeniedError,
+  UnavailableError,
+  Volume,
+  newId,
+} from '@berth/domain';
 import { AuthContext } from '../auth/auth-context';
 import { AuthService } from '../auth/auth.service';
 
@@ -70,7 +81,12 @@ export class HostsService implements OnModuleInit, OnApplicationShutdown {
 
   async get(auth: AuthContext, idOrName: string): Promise<Host> {
     const teamIds = In(await this.visibleTeamIds(auth));
-    const host = await this.db.getRepository(Host).findOne({ where: [{ id: idOrName, teamId: teamIds }, { name: idOrName, teamId: teamIds }] });
+    const host = await this.db.getRepository(Host).findOne({
+      where: [
+        { id: idOrName, teamId: teamIds },
+        { name: idOrName, teamId: teamIds },
+      ],
+    });
     if (!host) throw new NotFoundError(`host ${idOrName} not found`, 'HostNotFound');
     return host;
   }

@@ -49,7 +49,12 @@ export class ImagesController {
     type: ImageLoadAcceptedDto,
     errors: [400, 404, 413, 503],
   })
-  async load(@Auth() auth: AuthContext, @Query() q: LoadImageQueryDto, @Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<ImageLoadAcceptedDto> {
+  async load(
+    @Auth() auth: AuthContext,
+    @Query() q: LoadImageQueryDto,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<ImageLoadAcceptedDto> {
     const { operation, sizeBytes, sha256 } = await this.images.load(auth, req, q.host);
     res.setHeader('Location', `/v1/operations/${operation.id}`);
     return { operation: toOperationDto(operation), sizeBytes, sha256 };
@@ -73,7 +78,11 @@ export class ImagesController {
   }
 
   @Post('prune')
-  @Endpoint({ operationId: 'pruneImages', summary: 'Delete the team’s untagged images (or all unused ones) and collect unreferenced blobs and layers on the hosts', type: RemovedImagesDto })
+  @Endpoint({
+    operationId: 'pruneImages',
+    summary: 'Delete the team’s untagged images (or all unused ones) and collect unreferenced blobs and layers on the hosts',
+    type: RemovedImagesDto,
+  })
   async prune(@Auth() auth: AuthContext, @Body() dto: PruneImagesDto): Promise<RemovedImagesDto> {
     return toRemovedDto(await this.images.prune(auth, dto.all === true));
   }
@@ -92,7 +101,13 @@ export class ImagesController {
   }
 
   @Get(':ref/history')
-  @Endpoint({ operationId: 'getImageHistory', summary: 'The steps that built an image, newest first (docker history)', description: REF_NOTE, type: ImageHistoryDto, errors: [400, 404] })
+  @Endpoint({
+    operationId: 'getImageHistory',
+    summary: 'The steps that built an image, newest first (docker history)',
+    description: REF_NOTE,
+    type: ImageHistoryDto,
+    errors: [400, 404],
+  })
   async history(@Auth() auth: AuthContext, @Param('ref') ref: string): Promise<ImageHistoryDto> {
     return { items: (await this.images.get(auth, ref)).primary.history ?? [] };
   }
@@ -113,7 +128,10 @@ export class ImagesController {
     const chunks = this.rpc.exportImages(host.name, [{ digest: image.digest, references: image.references }], abort.signal);
     // The first chunk decides between an error answer and a download.
     const first = await chunks.next();
-    const name = (image.references[0] ? familiarImageReference(parseImageReference(image.references[0])) : image.digest.slice(7, 19)).replace(/[^A-Za-z0-9._-]+/g, '_');
+    const name = (image.references[0] ? familiarImageReference(parseImageReference(image.references[0])) : image.digest.slice(7, 19)).replace(
+      /[^A-Za-z0-9._-]+/g,
+      '_',
+    );
     res.status(200).type('application/x-tar').setHeader('Content-Disposition', `attachment; filename="${name}.tar"`);
     async function* all() {
       if (!first.done) yield first.value;
@@ -129,8 +147,20 @@ export class ImagesController {
   }
 
   @Post(':ref/push')
-  @Endpoint({ operationId: 'pushImage', summary: 'Push an image to a registry', description: `Uses the team’s login for the registry when it has one. ${REF_NOTE}`, status: 202, type: ImageOperationDto, errors: [400, 404, 503] })
-  async push(@Auth() auth: AuthContext, @Param('ref') ref: string, @Body() dto: PushImageDto, @Res({ passthrough: true }) res: Response): Promise<ImageOperationDto> {
+  @Endpoint({
+    operationId: 'pushImage',
+    summary: 'Push an image to a registry',
+    description: `Uses the team’s login for the registry when it has one. ${REF_NOTE}`,
+    status: 202,
+    type: ImageOperationDto,
+    errors: [400, 404, 503],
+  })
+  async push(
+    @Auth() auth: AuthContext,
+    @Param('ref') ref: string,
+    @Body() dto: PushImageDto,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<ImageOperationDto> {
     const operation = await this.images.push(auth, ref, dto.reference);
     res.setHeader('Location', `/v1/operations/${operation.id}`);
     return { operation: toOperationDto(operation) };

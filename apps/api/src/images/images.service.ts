@@ -159,11 +159,22 @@ export class ImagesService {
    */
   async prune(auth: AuthContext, all: boolean): Promise<RemovedImages> {
     const images = await this.list(auth);
-    const used = new Set((await this.containersUsing(auth.teamId, images.map((i) => i.digest))).map((c) => c.spec.imageDigest));
+    const used = new Set(
+      (
+        await this.containersUsing(
+          auth.teamId,
+          images.map((i) => i.digest),
+        )
+      ).map((c) => c.spec.imageDigest),
+    );
     const doomed = images.filter((i) => !used.has(i.digest) && (all || i.references.length === 0));
     if (doomed.length) await this.db.getRepository(Image).delete({ teamId: auth.teamId, digest: In(doomed.map((i) => i.digest)) });
     const hosts = (await this.hosts.list(auth)).filter((h) => h.status === 'ready');
-    const operations = await this.cleanHosts(auth, hosts.map((h) => h.id), { keep: true });
+    const operations = await this.cleanHosts(
+      auth,
+      hosts.map((h) => h.id),
+      { keep: true },
+    );
     return { untagged: doomed.flatMap((i) => i.references), deleted: doomed.map((i) => i.digest), operations };
   }
 
@@ -180,7 +191,10 @@ export class ImagesService {
     for (const img of images) {
       const existing = await repo.findOneBy({ teamId, hostId, digest: img.digest });
       if (existing) {
-        await repo.update({ id: existing.id }, { references: [...new Set([...existing.references, ...img.references])], history: img.history ?? existing.history });
+        await repo.update(
+          { id: existing.id },
+          { references: [...new Set([...existing.references, ...img.references])], history: img.history ?? existing.history },
+        );
         continue;
       }
       await repo.insert({
@@ -205,7 +219,9 @@ export class ImagesService {
     const rows = await this.db.getRepository(Image).find({ where: { teamId: auth.teamId }, order: { createdAt: 'ASC' } });
     const byDigest = new Map<string, Image[]>();
     for (const row of rows) byDigest.set(row.digest, [...(byDigest.get(row.digest) ?? []), row]);
-    return [...byDigest.values()].map(teamImage).sort((a, b) => b.primary.createdAt.getTime() - a.primary.createdAt.getTime() || (a.digest < b.digest ? -1 : 1));
+    return [...byDigest.values()]
+      .map(teamImage)
+      .sort((a, b) => b.primary.createdAt.getTime() - a.primary.createdAt.getTime() || (a.digest < b.digest ? -1 : 1));
   }
 
   /** By id, digest or reference, within the team. */
@@ -239,7 +255,15 @@ export class ImagesService {
   private async enqueue(auth: AuthContext, host: Host, kind: Operation['kind'], target: string, job: (operationId: string) => JobSpec): Promise<Operation> {
     const operationId = newId('operation');
     const operation = await this.db.transaction((tx) =>
-      this.operations.insert(tx, { id: operationId, teamId: auth.teamId, kind, targetKind: 'image', targetId: target.slice(0, 80), hostId: host.id, job: job(operationId) }),
+      this.operations.insert(tx, {
+        id: operationId,
+        teamId: auth.teamId,
+        kind,
+        targetKind: 'image',
+        targetId: target.slice(0, 80),
+        hostId: host.id,
+        job: job(operationId),
+      }),
     );
     await this.producer.enqueue(operation);
     return operation;
@@ -265,7 +289,11 @@ export class ImagesService {
       } else {
         scope = { keep: heldDigests };
       }
-      operations.push(await this.enqueue(auth, host, 'image.remove', host.name, (operationId) => jobFor(JobName.ImageRemove, host.name, { operationId, teamId: auth.teamId, at, ...scope })));
+      operations.push(
+        await this.enqueue(auth, host, 'image.remove', host.name, (operationId) =>
+          jobFor(JobName.ImageRemove, host.name, { operationId, teamId: auth.teamId, at, ...scope }),
+        ),
+      );
     }
     return operations;
   }

@@ -35,12 +35,16 @@ export interface NetworkRequestFields {
  * networks (bridges share the hosts' routing). Plain function (no framework), so
  * it is tested on a real PostgreSQL.
  */
-export async function insertNetwork(tx: EntityManager, { teamId, pool, request, isDefault }: { teamId: string; pool: string; request: NetworkRequestFields; isDefault: boolean }): Promise<Network> {
+export async function insertNetwork(
+  tx: EntityManager,
+  { teamId, pool, request, isDefault }: { teamId: string; pool: string; request: NetworkRequestFields; isDefault: boolean },
+): Promise<Network> {
   // Subnets must not overlap and VNIs are handed out in order, across all teams: on
   // PostgreSQL, creates take turns (SQLite runs one write transaction at a time anyway).
   if (tx.connection.options.type === 'postgres') await tx.query('SELECT pg_advisory_xact_lock($1)', [NETWORK_CREATE_LOCK]);
   const all = await tx.getRepository(Network).find({ select: { subnet: true, name: true, teamId: true } });
-  if (all.some((n) => n.teamId === teamId && n.name === request.name)) throw new AlreadyExistsError(`a network named "${request.name}" already exists`, 'NetworkNameInUse');
+  if (all.some((n) => n.teamId === teamId && n.name === request.name))
+    throw new AlreadyExistsError(`a network named "${request.name}" already exists`, 'NetworkNameInUse');
   const used = all.map((n) => parseSubnet(n.subnet));
   let subnet;
   if (request.subnet) {
@@ -52,16 +56,26 @@ export async function insertNetwork(tx: EntityManager, { teamId, pool, request, 
   }
   const gateway = request.gateway ? parseIpv4(request.gateway, 'gateway') : subnet.base + 1;
   if (!subnetContains(subnet, gateway) || gateway === subnet.base || gateway === subnet.base + subnet.size - 1) {
-    throw new InvalidArgumentError(`gateway ${formatIpv4(gateway)} is not a host address of ${formatSubnet(subnet)}`, [{ field: 'gateway', message: 'must be a host address in the subnet' }], 'InvalidGateway');
+    throw new InvalidArgumentError(
+      `gateway ${formatIpv4(gateway)} is not a host address of ${formatSubnet(subnet)}`,
+      [{ field: 'gateway', message: 'must be a host address in the subnet' }],
+      'InvalidGateway',
+    );
   }
   if (request.ipRange) {
     const range = parseSubnet(request.ipRange, 'ipRange');
     if (range.base < subnet.base || range.base + range.size > subnet.base + subnet.size) {
-      throw new InvalidArgumentError(`ipRange ${request.ipRange} is not inside ${formatSubnet(subnet)}`, [{ field: 'ipRange', message: 'must lie inside the subnet' }], 'InvalidIpRange');
+      throw new InvalidArgumentError(
+        `ipRange ${request.ipRange} is not inside ${formatSubnet(subnet)}`,
+        [{ field: 'ipRange', message: 'must lie inside the subnet' }],
+        'InvalidIpRange',
+      );
     }
   }
   const id = newId('network');
-  const { maxVni } = (await tx.getRepository(Network).createQueryBuilder('n').select('MAX(n.vni)', 'maxVni').getRawOne<{ maxVni: number | null }>()) ?? { maxVni: null };
+  const { maxVni } = (await tx.getRepository(Network).createQueryBuilder('n').select('MAX(n.vni)', 'maxVni').getRawOne<{ maxVni: number | null }>()) ?? {
+    maxVni: null,
+  };
   const network = Object.assign(new Network(), {
     id,
     teamId,
@@ -79,8 +93,11 @@ export async function insertNetwork(tx: EntityManager, { teamId, pool, request, 
     syncedRevision: 0,
     createdAt: new Date(),
   });
-  await tx.getRepository(Network).insert(network).catch((err) => {
-    throw isUniqueViolation(err) ? new AlreadyExistsError(`network "${request.name}" or its subnet already exists`, 'NetworkNameInUse') : err;
-  });
+  await tx
+    .getRepository(Network)
+    .insert(network)
+    .catch((err) => {
+      throw isUniqueViolation(err) ? new AlreadyExistsError(`network "${request.name}" or its subnet already exists`, 'NetworkNameInUse') : err;
+    });
   return network;
 }

@@ -20,15 +20,39 @@ export class NetworksController {
   ) {}
 
   @Post(':id/connect')
-  @Endpoint({ operationId: 'connectContainer', summary: 'Put a container on the network (an address now; wired on its host by the operation)', status: 202, type: ContainerOperationDto, errors: [400, 404, 409] })
-  async connect(@Auth() auth: AuthContext, @Param('id') id: string, @Body() dto: ConnectContainerDto, @Res({ passthrough: true }) res: Response): Promise<ContainerOperationDto> {
-    const [request] = parseNetworkRequests([{ name: id, ...(dto.aliases ? { aliases: dto.aliases } : {}), ...(dto.ipAddress ? { ipAddress: dto.ipAddress } : {}) }]);
+  @Endpoint({
+    operationId: 'connectContainer',
+    summary: 'Put a container on the network (an address now; wired on its host by the operation)',
+    status: 202,
+    type: ContainerOperationDto,
+    errors: [400, 404, 409],
+  })
+  async connect(
+    @Auth() auth: AuthContext,
+    @Param('id') id: string,
+    @Body() dto: ConnectContainerDto,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<ContainerOperationDto> {
+    const [request] = parseNetworkRequests([
+      { name: id, ...(dto.aliases ? { aliases: dto.aliases } : {}), ...(dto.ipAddress ? { ipAddress: dto.ipAddress } : {}) },
+    ]);
     return accepted(res, await this.containers.connect(auth, dto.container, request));
   }
 
   @Post(':id/disconnect')
-  @Endpoint({ operationId: 'disconnectContainer', summary: 'Take a container off the network', status: 202, type: ContainerOperationDto, errors: [400, 404, 409] })
-  async disconnect(@Auth() auth: AuthContext, @Param('id') id: string, @Body() dto: DisconnectContainerDto, @Res({ passthrough: true }) res: Response): Promise<ContainerOperationDto> {
+  @Endpoint({
+    operationId: 'disconnectContainer',
+    summary: 'Take a container off the network',
+    status: 202,
+    type: ContainerOperationDto,
+    errors: [400, 404, 409],
+  })
+  async disconnect(
+    @Auth() auth: AuthContext,
+    @Param('id') id: string,
+    @Body() dto: DisconnectContainerDto,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<ContainerOperationDto> {
     return accepted(res, await this.containers.disconnect(auth, dto.container, await this.networks.idOf(auth, id)));
   }
 
@@ -75,7 +99,13 @@ function toNetworkDto({ network: n, endpoints }: NetworkView): NetworkDto {
     internal: n.internal,
     isDefault: n.isDefault,
     labels: n.labels,
-    containers: endpoints.map((e) => ({ containerId: e.containerId, containerName: e.containerName, hostId: e.hostId, ipAddress: e.ipAddress, aliases: e.aliases })),
+    containers: endpoints.map((e) => ({
+      containerId: e.containerId,
+      containerName: e.containerName,
+      hostId: e.hostId,
+      ipAddress: e.ipAddress,
+      aliases: e.aliases,
+    })),
     createdAt: n.createdAt.toISOString(),
   };
 }

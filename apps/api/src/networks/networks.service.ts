@@ -79,7 +79,8 @@ export class NetworksService {
     await this.db.transaction(async (tx) => {
       const network = await this.find(tx, auth.teamId, idOrName);
       const members = await tx.getRepository(NetworkEndpoint).count({ where: { networkId: network.id } });
-      if (members) throw new FailedPreconditionError(`network ${network.name} has ${members} container(s) on it; delete or disconnect them first`, 'NetworkInUse');
+      if (members)
+        throw new FailedPreconditionError(`network ${network.name} has ${members} container(s) on it; delete or disconnect them first`, 'NetworkInUse');
       await tx.getRepository(Network).delete({ id: network.id });
     });
   }
@@ -88,7 +89,9 @@ export class NetworksService {
   async prune(auth: AuthContext): Promise<string[]> {
     return this.db.transaction(async (tx) => {
       const networks = await tx.getRepository(Network).find({ where: { teamId: auth.teamId, isDefault: false } });
-      const busy = new Set((await tx.getRepository(NetworkEndpoint).find({ where: { teamId: auth.teamId }, select: { networkId: true } })).map((e) => e.networkId));
+      const busy = new Set(
+        (await tx.getRepository(NetworkEndpoint).find({ where: { teamId: auth.teamId }, select: { networkId: true } })).map((e) => e.networkId),
+      );
       const idle = networks.filter((n) => !busy.has(n.id));
       if (idle.length) await tx.getRepository(Network).delete({ id: In(idle.map((n) => n.id)) });
       return idle.map((n) => n.name);
@@ -111,7 +114,11 @@ export class NetworksService {
               throw err;
             });
       if (out.some((o) => o.networkId === network.id)) {
-        throw new InvalidArgumentError(`networks[${i}] names network ${network.name} twice`, [{ field: `networks[${i}]`, message: 'named twice' }], 'InvalidNetworks');
+        throw new InvalidArgumentError(
+          `networks[${i}] names network ${network.name} twice`,
+          [{ field: `networks[${i}]`, message: 'named twice' }],
+          'InvalidNetworks',
+        );
       }
       const ipAddress = await this.address(tx, network, request.ipAddress, `networks[${i}].ipAddress`);
       await tx
@@ -120,9 +127,21 @@ export class NetworksService {
         .catch((err) => {
           throw isUniqueViolation(err) ? new AlreadyExistsError(`address ${ipAddress} on network ${network.name} is taken`, 'AddressInUse') : err;
         });
-      out.push({ networkId: network.id, name: network.name, bridge: network.bridge, subnet: network.subnet, gateway: network.gateway, internal: network.internal, ipAddress, aliases: request.aliases });
+      out.push({
+        networkId: network.id,
+        name: network.name,
+        bridge: network.bridge,
+        subnet: network.subnet,
+        gateway: network.gateway,
+        internal: network.internal,
+        ipAddress,
+        aliases: request.aliases,
+      });
     }
-    await this.touch(tx, out.map((n) => n.networkId));
+    await this.touch(
+      tx,
+      out.map((n) => n.networkId),
+    );
     return out;
   }
 
@@ -154,14 +173,26 @@ export class NetworksService {
    */
   async flushSyncs(limit = 100): Promise<number> {
     try {
-      const pending = await this.db.getRepository(Network).createQueryBuilder('n').where('n.revision > n.syncedRevision').orderBy('n.createdAt', 'ASC').take(limit).getMany();
+      const pending = await this.db
+        .getRepository(Network)
+        .createQueryBuilder('n')
+        .where('n.revision > n.syncedRevision')
+        .orderBy('n.createdAt', 'ASC')
+        .take(limit)
+        .getMany();
       let sent = 0;
       for (const network of pending) {
         const { revision, job, hosts } = await this.db.transaction((tx) => this.syncJob(tx, network.id));
         for (const host of hosts) {
           await this.producer.add(jobFor(JobName.NetworkSync, host.name, job), `netsync-${network.id}-${revision}-${host.id}`);
         }
-        await this.db.getRepository(Network).createQueryBuilder().update().set({ syncedRevision: revision }).where('id = :id AND "syncedRevision" < :revision', { id: network.id, revision }).execute();
+        await this.db
+          .getRepository(Network)
+          .createQueryBuilder()
+          .update()
+          .set({ syncedRevision: revision })
+          .where('id = :id AND "syncedRevision" < :revision', { id: network.id, revision })
+          .execute();
         sent++;
       }
       return sent;
@@ -175,7 +206,12 @@ export class NetworksService {
   private async syncJob(tx: EntityManager, networkId: string) {
     const network = await tx.getRepository(Network).findOneByOrFail({ id: networkId });
     const endpoints = await tx.getRepository(NetworkEndpoint).find({ where: { networkId }, order: { createdAt: 'ASC' } });
-    const names = new Map((await tx.getRepository(Container).find({ where: { id: In(endpoints.map((e) => e.containerId)) }, select: { id: true, name: true } })).map((c) => [c.id, c.name]));
+    const names = new Map(
+      (await tx.getRepository(Container).find({ where: { id: In(endpoints.map((e) => e.containerId)) }, select: { id: true, name: true } })).map((c) => [
+        c.id,
+        c.name,
+      ]),
+    );
     const hosts = await tx.getRepository(Host).find({ where: { id: In([...new Set(endpoints.map((e) => e.hostId))]) }, order: { name: 'ASC' } });
     const job = {
       networkId,
@@ -183,7 +219,13 @@ export class NetworksService {
       revision: network.revision,
       vni: network.vni,
       hosts: hosts.map((h) => ({ hostId: h.id, name: h.name, ...(h.info?.overlayAddress ? { overlayAddress: h.info.overlayAddress } : {}) })),
-      endpoints: endpoints.map((e) => ({ containerId: e.containerId, name: names.get(e.containerId) ?? e.containerId, hostId: e.hostId, ipAddress: e.ipAddress, aliases: e.aliases })),
+      endpoints: endpoints.map((e) => ({
+        containerId: e.containerId,
+        name: names.get(e.containerId) ?? e.containerId,
+        hostId: e.hostId,
+        ipAddress: e.ipAddress,
+        aliases: e.aliases,
+      })),
     };
     return { revision: network.revision, job, hosts };
   }
@@ -208,7 +250,16 @@ export class NetworksService {
     if (!ports.length) return;
     const others = await tx.getRepository(Container).find({ where: { hostId } });
     for (const p of ports) {
-      const clash = others.find((c) => c.status !== 'failed' && (c.spec.ports ?? []).some((q) => q.hostPort === p.hostPort && q.protocol === p.protocol && (!q.hostIp || !p.hostIp || q.hostIp === '0.0.0.0' || p.hostIp === '0.0.0.0' || q.hostIp === p.hostIp)));
+      const clash = others.find(
+        (c) =>
+          c.status !== 'failed' &&
+          (c.spec.ports ?? []).some(
+            (q) =>
+              q.hostPort === p.hostPort &&
+              q.protocol === p.protocol &&
+              (!q.hostIp || !p.hostIp || q.hostIp === '0.0.0.0' || p.hostIp === '0.0.0.0' || q.hostIp === p.hostIp),
+          ),
+      );
       // Another team's container is not named: its names are that team's own.
       const owner = clash && (clash.teamId === teamId ? `container ${clash.name}` : 'another team’s container');
       if (clash) throw new AlreadyExistsError(`port ${p.hostPort}/${p.protocol} on this host is already published by ${owner}`, 'PortInUse');
@@ -219,10 +270,17 @@ export class NetworksService {
     const subnet = parseSubnet(network.subnet);
     const gateway = parseIpv4(network.gateway);
     const range = network.ipRange ? parseSubnet(network.ipRange) : subnet;
-    const taken = new Set((await tx.getRepository(NetworkEndpoint).find({ where: { networkId: network.id }, select: { ipAddress: true } })).map((e) => parseIpv4(e.ipAddress)));
+    const taken = new Set(
+      (await tx.getRepository(NetworkEndpoint).find({ where: { networkId: network.id }, select: { ipAddress: true } })).map((e) => parseIpv4(e.ipAddress)),
+    );
     if (fixed) {
       const ip = parseIpv4(fixed, field);
-      if (!isAssignable(subnet, gateway, ip)) throw new InvalidArgumentError(`${fixed} is not an address containers can have on ${network.name} (${network.subnet})`, [{ field, message: 'not assignable on the network' }], 'InvalidAddress');
+      if (!isAssignable(subnet, gateway, ip))
+        throw new InvalidArgumentError(
+          `${fixed} is not an address containers can have on ${network.name} (${network.subnet})`,
+          [{ field, message: 'not assignable on the network' }],
+          'InvalidAddress',
+        );
       if (taken.has(ip)) throw new AlreadyExistsError(`address ${fixed} on network ${network.name} is taken`, 'AddressInUse');
       return fixed;
     }
@@ -236,15 +294,28 @@ export class NetworksService {
   }
 
   private async find(tx: EntityManager, teamId: string, idOrName: string, field = 'id'): Promise<Network> {
-    const found = await tx.getRepository(Network).findOne({ where: [{ teamId, id: idOrName }, { teamId, name: idOrName }] });
+    const found = await tx.getRepository(Network).findOne({
+      where: [
+        { teamId, id: idOrName },
+        { teamId, name: idOrName },
+      ],
+    });
     if (!found) throw new NotFoundError(`network ${idOrName} not found (${field})`, 'NetworkNotFound');
     return found;
   }
 
   private async views(teamId: string, networks: Network[]): Promise<NetworkView[]> {
     if (!networks.length) return [];
-    const endpoints = await this.db.getRepository(NetworkEndpoint).find({ where: { teamId, networkId: In(networks.map((n) => n.id)) }, order: { createdAt: 'ASC' } });
-    const names = new Map((await this.db.getRepository(Container).find({ where: { teamId, id: In([...new Set(endpoints.map((e) => e.containerId))]) }, select: { id: true, name: true } })).map((c) => [c.id, c.name]));
+    const endpoints = await this.db
+      .getRepository(NetworkEndpoint)
+      .find({ where: { teamId, networkId: In(networks.map((n) => n.id)) }, order: { createdAt: 'ASC' } });
+    const names = new Map(
+      (
+        await this.db
+          .getRepository(Container)
+          .find({ where: { teamId, id: In([...new Set(endpoints.map((e) => e.containerId))]) }, select: { id: true, name: true } })
+      ).map((c) => [c.id, c.name]),
+    );
     return networks.map((network) => ({
       network,
       endpoints: endpoints.filter((e) => e.networkId === network.id).map((e) => ({ ...e, containerName: names.get(e.containerId) ?? e.containerId })),

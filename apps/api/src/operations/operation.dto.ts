@@ -20,7 +20,8 @@ export class OperationDto {
   @ApiProperty() hostId: string;
   @ApiPropertyOptional({ type: ErrorDto, nullable: true }) error: ErrorDto | null;
   @ApiPropertyOptional({ type: 'object', additionalProperties: true, nullable: true }) result: Record<string, unknown> | null;
-  @ApiPropertyOptional({ type: OperationProgressDto, nullable: true, description: 'Layers and bytes done so far (pulls)' }) progress: OperationProgressDto | null;
+  @ApiPropertyOptional({ type: OperationProgressDto, nullable: true, description: 'Layers and bytes done so far (pulls)' })
+  progress: OperationProgressDto | null;
   @ApiProperty({ format: 'date-time' }) createdAt: string;
   @ApiPropertyOptional({ format: 'date-time', nullable: true }) startedAt: string | null;
   @ApiPropertyOptional({ format: 'date-time', nullable: true }) finishedAt: string | null;

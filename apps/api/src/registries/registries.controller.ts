@@ -17,7 +17,8 @@ export class RegistriesController {
   @Endpoint({
     operationId: 'saveRegistry',
     summary: 'Save the team’s login to a registry (replaces an existing one for the same server)',
-    description: 'Pulls, pushes and creates that name an image on this server log in with it. The secret is stored encrypted and never returned. 201 when new, 200 when replaced.',
+    description:
+      'Pulls, pushes and creates that name an image on this server log in with it. The secret is stored encrypted and never returned. 201 when new, 200 when replaced.',
     status: 201,
     type: RegistryDto,
     errors: [400],
@@ -56,7 +57,12 @@ export class RegistryLoginsController {
   @Public()
   @Get(':id')
   @ApiExcludeEndpoint()
-  async open(@Param('id') id: string, @Query('expires') expires: string, @Query('sig') sig: string, @Res({ passthrough: true }) res: Response): Promise<RegistryLogin> {
+  async open(
+    @Param('id') id: string,
+    @Query('expires') expires: string,
+    @Query('sig') sig: string,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<RegistryLogin> {
     res.setHeader('Cache-Control', 'no-store');
     return this.registries.openLogin(id, expires, sig);
   }

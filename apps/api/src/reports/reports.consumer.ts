@@ -151,11 +151,19 @@ export class ReportsConsumer implements OnModuleInit, OnApplicationShutdown {
       events.push({ type: 'operation.running', id: op.id, teamId: op.teamId, attributes: { kind: op.kind, targetId: op.targetId } });
     } else {
       const result = report.result ? { ...(op.result ?? {}), ...report.result } : op.result;
-      await repo.update({ id: op.id }, { status: report.status, startedAt: op.startedAt ?? at, finishedAt: at, error: report.error ?? null, result: result as never });
+      await repo.update(
+        { id: op.id },
+        { status: report.status, startedAt: op.startedAt ?? at, finishedAt: at, error: report.error ?? null, result: result as never },
+      );
       if (report.status === 'failed' && op.kind === 'container.create') await this.markCreateFailed(tx, op, report, events);
     }
     if (report.status !== 'running') {
-      events.push({ type: `operation.${report.status}`, id: op.id, teamId: op.teamId, attributes: { kind: op.kind, targetId: op.targetId, error: report.error } });
+      events.push({
+        type: `operation.${report.status}`,
+        id: op.id,
+        teamId: op.teamId,
+        attributes: { kind: op.kind, targetId: op.targetId, error: report.error },
+      });
     }
   }
 
@@ -190,9 +198,14 @@ export function containerEvents(before: Container, after: Pick<Container, 'statu
     if (after.status === 'exited') Object.assign(attributes, { exitCode: after.exitCode, oomKilled: after.oomKilled });
     events.push({ ...base, type: `container.${after.status}`, attributes });
   }
-  if (after.restartCount > before.restartCount) events.push({ ...base, type: 'container.restarted', attributes: { name: before.name, restartCount: after.restartCount } });
+  if (after.restartCount > before.restartCount)
+    events.push({ ...base, type: 'container.restarted', attributes: { name: before.name, restartCount: after.restartCount } });
   if (after.health?.status && after.health.status !== before.health?.status) {
-    events.push({ ...base, type: 'container.health_status', attributes: { name: before.name, status: after.health.status, failingStreak: after.health.failingStreak } });
+    events.push({
+      ...base,
+      type: 'container.health_status',
+      attributes: { name: before.name, status: after.health.status, failingStreak: after.health.failingStreak },
+    });
   }
   return events.length ? events : [{ ...base, type: 'container.updated' }];
 }

@@ -71,7 +71,12 @@ export class WorkerRpc {
    * An interactive exec: the worker's replies (`data` chunks, then `end` with the
    * exit code in `c`), and `send` for keystrokes and resizes.
    */
-  tty(hostName: string, containerId: string, params: TtyRequest['params'], signal: AbortSignal): { replies: AsyncGenerator<Reply>; send(input: TtyInput): Promise<void> } {
+  tty(
+    hostName: string,
+    containerId: string,
+    params: TtyRequest['params'],
+    signal: AbortSignal,
+  ): { replies: AsyncGenerator<Reply>; send(input: TtyInput): Promise<void> } {
     const id = newRequestId();
     const key = rpcInputKey(id);
     return {
@@ -98,7 +103,9 @@ export class WorkerRpc {
       let answered = false;
       const startedAt = Date.now();
       while (!signal?.aborted) {
-        const read = binary ? reader.xreadBuffer('COUNT', 8, 'BLOCK', 2000, 'STREAMS', reply, last) : reader.xread('COUNT', 100, 'BLOCK', 2000, 'STREAMS', reply, last);
+        const read = binary
+          ? reader.xreadBuffer('COUNT', 8, 'BLOCK', 2000, 'STREAMS', reply, last)
+          : reader.xread('COUNT', 100, 'BLOCK', 2000, 'STREAMS', reply, last);
         const res = (await read.catch((err) => {
           if (signal?.aborted) return null;
           throw err;

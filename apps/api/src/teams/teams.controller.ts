@@ -26,7 +26,11 @@ export class TeamPolicyDto {
   @Matches(/^(CAP_)?[A-Z_]+$|^ALL$/, { each: true, message: 'each value in allowedCapabilities must be a capability name like NET_ADMIN' })
   allowedCapabilities: string[];
 
-  @ApiPropertyOptional({ type: [String], description: 'Absolute host directories under which the team may bind-mount; none by default', example: ['/srv/shared'] })
+  @ApiPropertyOptional({
+    type: [String],
+    description: 'Absolute host directories under which the team may bind-mount; none by default',
+    example: ['/srv/shared'],
+  })
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(64)
@@ -66,11 +70,18 @@ export class TeamsController {
   ) {}
 
   @Post()
-  @Endpoint({ operationId: 'createTeam', summary: 'Create a team and its first API token (admins only)', status: 201, type: CreatedTeamDto, errors: [400, 403, 409] })
+  @Endpoint({
+    operationId: 'createTeam',
+    summary: 'Create a team and its first API token (admins only)',
+    status: 201,
+    type: CreatedTeamDto,
+    errors: [400, 403, 409],
+  })
   async create(@Auth() auth: AuthContext, @Body() dto: CreateTeamDto): Promise<CreatedTeamDto> {
     if (!auth.admin) throw new PermissionDeniedError('only administrators can create teams', 'AdminOnly');
     const team = await this.db.transaction(async (tx) => {
-      if (await tx.getRepository(Team).exists({ where: { name: dto.name } })) throw new AlreadyExistsError(`team "${dto.name}" already exists`, 'TeamNameInUse');
+      if (await tx.getRepository(Team).exists({ where: { name: dto.name } }))
+        throw new AlreadyExistsError(`team "${dto.name}" already exists`, 'TeamNameInUse');
       const row = Object.assign(new Team(), { id: newId('team'), name: dto.name, admin: false, createdAt: new Date(), policy: null });
       await tx.getRepository(Team).insert(row);
       return row;
@@ -80,10 +91,20 @@ export class TeamsController {
   }
 
   @Put(':id/policy')
-  @Endpoint({ operationId: 'setTeamPolicy', summary: 'Set what a team’s containers may ask for beyond Docker’s defaults (admins only)', type: TeamDto, errors: [400, 403, 404] })
+  @Endpoint({
+    operationId: 'setTeamPolicy',
+    summary: 'Set what a team’s containers may ask for beyond Docker’s defaults (admins only)',
+    type: TeamDto,
+    errors: [400, 403, 404],
+  })
   async setPolicy(@Auth() auth: AuthContext, @Param('id') id: string, @Body() dto: TeamPolicyDto): Promise<TeamDto> {
     if (!auth.admin) throw new PermissionDeniedError('only administrators can set a team’s policy', 'AdminOnly');
-    const policy = { allowPrivileged: dto.allowPrivileged, allowedCapabilities: dto.allowedCapabilities, allowedBindPaths: (dto.allowedBindPaths ?? []).map(normalizeHostPath), allowHostNetwork: dto.allowHostNetwork === true };
+    const policy = {
+      allowPrivileged: dto.allowPrivileged,
+      allowedCapabilities: dto.allowedCapabilities,
+      allowedBindPaths: (dto.allowedBindPaths ?? []).map(normalizeHostPath),
+      allowHostNetwork: dto.allowHostNetwork === true,
+    };
     const res = await this.db.transaction((tx) => tx.getRepository(Team).update({ id }, { policy }));
     if (!res.affected) throw new NotFoundError(`team ${id} not found`, 'TeamNotFound');
     return toTeamDto(await this.db.getRepository(Team).findOneByOrFail({ id }));

@@ -3,7 +3,6 @@ import { IsIn, IsObject, IsOptional, IsString, Matches } from 'class-validator';
 import { RESOURCE_NAME, RESOURCE_NAME_RULE } from '@berth/domain';
 import { OperationDto } from '../operations/operation.dto';
 
-
 export class CreateVolumeDto {
   @ApiPropertyOptional({ example: 'pgdata', description: 'Unique in the team; a random name when absent' })
   @IsOptional()
@@ -39,7 +38,8 @@ export class VolumeDto {
   @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } }) labels: Record<string, string>;
   @ApiProperty() hostId: string;
   @ApiPropertyOptional({ nullable: true, description: 'Where the data lives on the host' }) mountpoint: string | null;
-  @ApiPropertyOptional({ nullable: true, description: 'Bytes in use (answered by the host on inspect; null in lists or when the host is away)' }) sizeBytes: number | null;
+  @ApiPropertyOptional({ nullable: true, description: 'Bytes in use (answered by the host on inspect; null in lists or when the host is away)' }) sizeBytes:
+    number | null;
   @ApiProperty({ type: [VolumeUserDto], description: 'The team’s containers that mount it' }) usedBy: VolumeUserDto[];
   @ApiProperty({ format: 'date-time' }) createdAt: string;
 }

@@ -41,7 +41,12 @@ export class VolumesController {
   }
 
   @Delete(':id')
-  @Endpoint({ operationId: 'deleteVolume', summary: 'Delete a volume and its data (refused while a container mounts it)', type: VolumeRemovedDto, errors: [404, 409] })
+  @Endpoint({
+    operationId: 'deleteVolume',
+    summary: 'Delete a volume and its data (refused while a container mounts it)',
+    type: VolumeRemovedDto,
+    errors: [404, 409],
+  })
   async remove(@Auth() auth: AuthContext, @Param('id') id: string): Promise<VolumeRemovedDto> {
     const { deleted, operations } = await this.volumes.remove(auth, id);
     return { deleted, operations: operations.map(toOperationDto) };

@@ -47,9 +47,12 @@ export class VolumesService {
       labels,
       createdAt: new Date(),
     });
-    await tx.getRepository(Volume).insert(volume).catch((err) => {
-      throw isUniqueViolation(err) ? new AlreadyExistsError(`a volume named "${volume.name}" already exists`, 'VolumeNameInUse') : err;
-    });
+    await tx
+      .getRepository(Volume)
+      .insert(volume)
+      .catch((err) => {
+        throw isUniqueViolation(err) ? new AlreadyExistsError(`a volume named "${volume.name}" already exists`, 'VolumeNameInUse') : err;
+      });
     return volume;
   }
 
@@ -64,13 +67,21 @@ export class VolumesService {
   async get(auth: AuthContext, idOrName: string): Promise<VolumeView> {
     const volume = await this.find(auth, idOrName);
     const host = await this.hosts.byId(volume.hostId);
-    const usage = host.status === 'ready' ? await this.rpc.call<{ sizeBytes: number }>(host.name, { method: 'volume.usage', volumeId: volume.id }, USAGE_TIMEOUT_MS).catch(() => undefined) : undefined;
+    const usage =
+      host.status === 'ready'
+        ? await this.rpc.call<{ sizeBytes: number }>(host.name, { method: 'volume.usage', volumeId: volume.id }, USAGE_TIMEOUT_MS).catch(() => undefined)
+        : undefined;
     return { volume, host, usedBy: (await this.users(auth.teamId)).get(volume.id) ?? [], sizeBytes: usage?.sizeBytes ?? null };
   }
 
   async find(auth: AuthContext, idOrName: string, tx?: EntityManager): Promise<Volume> {
     const repo = (tx ?? this.db.manager).getRepository(Volume);
-    const found = await repo.findOne({ where: [{ teamId: auth.teamId, id: idOrName }, { teamId: auth.teamId, name: idOrName }] });
+    const found = await repo.findOne({
+      where: [
+        { teamId: auth.teamId, id: idOrName },
+        { teamId: auth.teamId, name: idOrName },
+      ],
+    });
     if (!found) throw new NotFoundError(`volume ${idOrName} not found`, 'VolumeNotFound');
     return found;
   }
@@ -157,7 +168,8 @@ export class VolumesService {
     if (!names.length) return undefined;
     const volumes = await this.db.getRepository(Volume).find({ where: { teamId: auth.teamId, name: In(names) } });
     const hostIds = [...new Set(volumes.map((v) => v.hostId))];
-    if (hostIds.length > 1) throw new FailedPreconditionError('the volumes named live on different hosts; a container can mount volumes of one host only', 'VolumesOnDifferentHosts');
+    if (hostIds.length > 1)
+      throw new FailedPreconditionError('the volumes named live on different hosts; a container can mount volumes of one host only', 'VolumesOnDifferentHosts');
     return hostIds[0];
   }
 }

@@ -12,14 +12,7 @@ import {
   type ExecResult,
   type LogLine,
 } from '@berth/domain';
-import type {
-  ContainerInfo,
-  ContainerRuntime,
-  CreateContainerOptions,
-  LogOptions,
-  ResolvedImage,
-  RuntimeCapabilities,
-} from '../container-runtime';
+import type { ContainerInfo, ContainerRuntime, CreateContainerOptions, LogOptions, ResolvedImage, RuntimeCapabilities } from '../container-runtime';
 import { buildExecProcess, buildOciSpec, resolveUserFromDatabase, type OciProcess, type UserDatabase } from '../oci-spec';
 import { mergeResourceUpdate } from '../oci-resources';
 import { dateToNs, isPastUntil, selects, TailBuffer, toLogLine, toLogSelection, type TimedLogLine } from '../shared/log-selection';
@@ -307,7 +300,10 @@ export class FakeRuntime implements ContainerRuntime {
     const container = this.get(id);
     if (!isLive(container) || container.pid === undefined) throw notRunning(id);
     const users = (this.options.users ?? DEFAULT_USERS).passwd ?? '';
-    const user = users.split('\n').map((line) => line.split(':')).find((f) => Number(f[2]) === container.process.uid)?.[0];
+    const user = users
+      .split('\n')
+      .map((line) => line.split(':'))
+      .find((f) => Number(f[2]) === container.process.uid)?.[0];
     const { argv } = container.process;
     return [
       {
@@ -525,7 +521,22 @@ interface SimpleCommand {
 
 /** The commands the interpreter knows (anything else is `not found`). */
 const KNOWN_COMMANDS = new Set([
-  'echo', 'printf', 'exit', 'sleep', 'wait', 'trap', 'true', ':', 'false', 'id', 'hostname', 'pwd', 'env', 'printenv', 'cat', 'sh',
+  'echo',
+  'printf',
+  'exit',
+  'sleep',
+  'wait',
+  'trap',
+  'true',
+  ':',
+  'false',
+  'id',
+  'hostname',
+  'pwd',
+  'env',
+  'printenv',
+  'cat',
+  'sh',
 ]);
 
 async function interpret(process: FakeProcess): Promise<number> {
@@ -602,7 +613,11 @@ class FakeShell {
         out(`${this.process.cwd}\n`);
         return 0;
       case 'env':
-        out(Object.entries(this.process.env).map(([k, v]) => `${k}=${v}\n`).join(''));
+        out(
+          Object.entries(this.process.env)
+            .map(([k, v]) => `${k}=${v}\n`)
+            .join(''),
+        );
         return 0;
       case 'printenv':
         if (args[0] === undefined) return this.runCommand(['env'], toStderr);
@@ -704,9 +719,7 @@ function parseScript(script: string): SimpleCommand[] {
 
 function printf(format: string, args: string[]): string {
   let next = 0;
-  return format.replace(/\\n|\\t|%s|%d|%%/g, (token) =>
-    token === '\\n' ? '\n' : token === '\\t' ? '\t' : token === '%%' ? '%' : (args[next++] ?? ''),
-  );
+  return format.replace(/\\n|\\t|%s|%d|%%/g, (token) => (token === '\\n' ? '\n' : token === '\\t' ? '\t' : token === '%%' ? '%' : (args[next++] ?? '')));
 }
 
 function delay(ms: number, signal: AbortSignal): Promise<void> {

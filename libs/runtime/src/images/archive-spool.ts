@@ -85,9 +85,7 @@ export async function spoolArchive(input: Readable, dir: string): Promise<Spoole
         files.set(name, spooled);
         links.delete(name);
       } else if ((header.type === 'symlink' || header.type === 'link') && header.linkname) {
-        const target = header.type === 'symlink'
-          ? path.posix.join(path.posix.dirname(name), header.linkname)
-          : header.linkname;
+        const target = header.type === 'symlink' ? path.posix.join(path.posix.dirname(name), header.linkname) : header.linkname;
         links.set(name, normalizeArchiveName(target));
         entry.resume();
       } else {

@@ -11,11 +11,7 @@ export const BUSYBOX_IMAGE_CONFIG: ImageConfigSummary = {
   env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
 };
 
-const PASSWD = [
-  'root:x:0:0:root:/root:/bin/sh',
-  'nobody:x:65534:65534:nobody:/nonexistent:/bin/false',
-  'berth:x:1000:1000::/home/berth:/bin/sh',
-].join('\n');
+const PASSWD = ['root:x:0:0:root:/root:/bin/sh', 'nobody:x:65534:65534:nobody:/nonexistent:/bin/false', 'berth:x:1000:1000::/home/berth:/bin/sh'].join('\n');
 const GROUP = ['root:x:0:', 'nogroup:x:65534:', 'berth:x:1000:'].join('\n');
 
 /** A minimal root filesystem around a static busybox: every applet linked from /bin. */

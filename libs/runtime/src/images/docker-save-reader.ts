@@ -3,15 +3,7 @@ import { SpooledArchive, SpooledFile } from './archive-spool';
 import { sha256Digest } from './digests';
 import { digestMismatch, invalidArchive } from './image-errors';
 import { parseImageConfig } from './image-config';
-import {
-  assertLayersMatchConfig,
-  ImagePlan,
-  MAX_JSON_BLOB_BYTES,
-  mergeByDigest,
-  PlannedBlob,
-  readHead,
-  verifySpooled,
-} from './image-plan';
+import { assertLayersMatchConfig, ImagePlan, MAX_JSON_BLOB_BYTES, mergeByDigest, PlannedBlob, readHead, verifySpooled } from './image-plan';
 import { isRecord, MediaType } from './media-types';
 import { Compression, detectCompression } from './streams';
 
@@ -44,7 +36,11 @@ export async function readDockerRepoTags(archive: SpooledArchive): Promise<Map<s
   const tags = new Map<string, string[]>();
   for (const entry of await readManifestJson(archive)) {
     const digest = digestInName(entry.Config) ?? archive.get(entry.Config)?.digest;
-    if (digest) tags.set(digest, entry.RepoTags.map((t) => normalizeImageReference(t, 'RepoTags')));
+    if (digest)
+      tags.set(
+        digest,
+        entry.RepoTags.map((t) => normalizeImageReference(t, 'RepoTags')),
+      );
   }
   return tags;
 }

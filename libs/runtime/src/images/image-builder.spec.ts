@@ -58,7 +58,13 @@ describe('buildImageArchive', () => {
           {
             references: [],
             compression: 'none',
-            layers: [[{ path: '/etc/old.conf', type: 'whiteout' }, { path: '/var/cache', type: 'opaque' }, { path: '/gone', type: 'whiteout' }]],
+            layers: [
+              [
+                { path: '/etc/old.conf', type: 'whiteout' },
+                { path: '/var/cache', type: 'opaque' },
+                { path: '/gone', type: 'whiteout' },
+              ],
+            ],
           },
         ],
       }),
@@ -81,7 +87,13 @@ describe('buildImageArchive', () => {
             references: ['multi:1'],
             images: [
               { references: [], layers: [[{ path: '/a', type: 'file', content: 'amd64' }]] },
-              { references: [], architecture: 'arm', variant: 'v7', layers: [[{ path: '/a', type: 'file', content: 'arm' }]], history: [{ createdBy: 'COPY a /', comment: 'arm' }] },
+              {
+                references: [],
+                architecture: 'arm',
+                variant: 'v7',
+                layers: [[{ path: '/a', type: 'file', content: 'arm' }]],
+                history: [{ createdBy: 'COPY a /', comment: 'arm' }],
+              },
             ],
           },
         ],

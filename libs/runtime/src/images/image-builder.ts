@@ -189,9 +189,9 @@ function ociLayoutFiles(images: BuiltImage[], requests: BuildImage[], indexes: B
     references.length === 0
       ? [descriptor]
       : references.map((reference) => ({
-        ...descriptor,
-        annotations: { 'io.containerd.image.name': reference, 'org.opencontainers.image.ref.name': reference },
-      }));
+          ...descriptor,
+          annotations: { 'io.containerd.image.name': reference, 'org.opencontainers.image.ref.name': reference },
+        }));
   const dockerManifest: Array<Record<string, unknown>> = [];
   images.forEach((image, i) => {
     const { manifest, config, layers } = addImage(image, requests[i]);
@@ -205,7 +205,12 @@ function ociLayoutFiles(images: BuiltImage[], requests: BuildImage[], indexes: B
   for (const { references, images: requests, built } of indexes) {
     const manifests = built.map((image, i) => ({ ...addImage(image, requests[i]).manifest, platform: platformOf(requests[i]) }));
     const platformIndex = addBlob(MediaType.OciIndex, json({ schemaVersion: 2, mediaType: MediaType.OciIndex, manifests }));
-    index.push(...named(platformIndex, references.map((r) => normalizeImageReference(r))));
+    index.push(
+      ...named(
+        platformIndex,
+        references.map((r) => normalizeImageReference(r)),
+      ),
+    );
   }
   files.set('oci-layout', json({ imageLayoutVersion: '1.0.0' }));
   files.set('index.json', json({ schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: index }));

@@ -57,9 +57,7 @@ function summarize(config: unknown, where: string): ImageConfigSummary {
   if (workingDir) summary.workingDir = workingDir;
   if (user) summary.user = user;
   if (isRecord(config.Labels)) {
-    summary.labels = Object.fromEntries(
-      Object.entries(config.Labels).filter((e): e is [string, string] => typeof e[1] === 'string'),
-    );
+    summary.labels = Object.fromEntries(Object.entries(config.Labels).filter((e): e is [string, string] => typeof e[1] === 'string'));
   }
   if (isRecord(config.ExposedPorts)) summary.exposedPorts = Object.keys(config.ExposedPorts);
   if (stopSignal) summary.stopSignal = stopSignal;

@@ -13,14 +13,9 @@ export const ImageErrorReason = {
 } as const;
 
 export function digestMismatch(what: string, expected: { digest: string; size?: number }, actual: { digest: string; size?: number }) {
-  const sizes = expected.size !== undefined && actual.size !== undefined && expected.size !== actual.size
-    ? ` (expected ${expected.size} bytes, got ${actual.size})`
-    : '';
-  return new InvalidArgumentError(
-    `${what}: expected digest ${expected.digest}, got ${actual.digest}${sizes}`,
-    [],
-    ImageErrorReason.DigestMismatch,
-  );
+  const sizes =
+    expected.size !== undefined && actual.size !== undefined && expected.size !== actual.size ? ` (expected ${expected.size} bytes, got ${actual.size})` : '';
+  return new InvalidArgumentError(`${what}: expected digest ${expected.digest}, got ${actual.digest}${sizes}`, [], ImageErrorReason.DigestMismatch);
 }
 
 export function invalidArchive(message: string) {

@@ -17,12 +17,24 @@ const baseLayer: LayerEntry[] = [
 ];
 const busybox: BuildImage = {
   references: ['busybox:latest'],
-  layers: [baseLayer, [{ path: '/bin', type: 'directory' }, { path: '/bin/sh', type: 'file', content: Buffer.alloc(70_000, 3), mode: 0o755 }]],
+  layers: [
+    baseLayer,
+    [
+      { path: '/bin', type: 'directory' },
+      { path: '/bin/sh', type: 'file', content: Buffer.alloc(70_000, 3), mode: 0o755 },
+    ],
+  ],
   config: { cmd: ['sh'] },
 };
 const app: BuildImage = {
   references: ['127.0.0.1:5000/team/app:1.2'],
-  layers: [baseLayer, [{ path: '/app', type: 'directory' }, { path: '/app/main', type: 'file', content: 'main' }]],
+  layers: [
+    baseLayer,
+    [
+      { path: '/app', type: 'directory' },
+      { path: '/app/main', type: 'file', content: 'main' },
+    ],
+  ],
   config: { entrypoint: ['/app/main'] },
 };
 

@@ -89,7 +89,9 @@ describe('ImageStore', () => {
         architecture: 'amd64',
       });
       await expect(store.has(manifestDigest)).resolves.toBe(true);
-      await expect(store.list()).resolves.toEqual([{ digest: manifestDigest, sizeBytes: image.sizeBytes, configDigest: manifest.config.digest, storedAt: expect.any(Date) }]);
+      await expect(store.list()).resolves.toEqual([
+        { digest: manifestDigest, sizeBytes: image.sizeBytes, configDigest: manifest.config.digest, storedAt: expect.any(Date) },
+      ]);
       expect((await storeFiles()).blobs).toHaveLength(4);
       expect((await storeFiles()).tmp).toEqual([]);
     });
@@ -113,7 +115,7 @@ describe('ImageStore', () => {
       }
     });
 
-    it('combines a tag-only ref.name with containerd\'s image name, as Docker >= 25 writes them', async () => {
+    it("combines a tag-only ref.name with containerd's image name, as Docker >= 25 writes them", async () => {
       const files = await readTarFiles(await buildImageArchive({ format: 'oci', images: [{ ...appImage, references: [] }] }));
       const index = parseJson(files.get('index.json'));
       index.manifests[0].annotations = {
@@ -252,9 +254,10 @@ describe('ImageStore', () => {
     it.each(['oci', 'docker'] as const)('is rejected (%s) and leaves nothing in the store', async (format) => {
       const archive = await buildImageArchive({ format, images: [appImage] });
       const files = await readTarFiles(archive);
-      const layerName = format === 'oci'
-        ? blobName(parseJson(files.get(blobName(parseJson(files.get('index.json')).manifests[0].digest))).layers[1].digest)
-        : parseJson(files.get('manifest.json'))[0].Layers[1];
+      const layerName =
+        format === 'oci'
+          ? blobName(parseJson(files.get(blobName(parseJson(files.get('index.json')).manifests[0].digest))).layers[1].digest)
+          : parseJson(files.get('manifest.json'))[0].Layers[1];
       const tampered = flipByteOf(archive, files.get(layerName)!);
       const before = await storeFiles();
 

@@ -189,7 +189,10 @@ export class ImageStore {
       if (err instanceof SyntaxError) throw invalidArchive(`config ${record.configDigest} is not valid JSON`);
       throw err;
     }
-    return imageHistory(config, record.layers.map((layer) => layer.size));
+    return imageHistory(
+      config,
+      record.layers.map((layer) => layer.size),
+    );
   }
 
   /**
@@ -519,7 +522,11 @@ async function exists(file: string): Promise<boolean> {
 
 function checkedDigest(digest: string): string {
   if (!isDigest(digest)) {
-    throw new InvalidArgumentError(`"${digest}" is not an image digest (sha256:<64 hex digits>)`, [{ field: 'digest', message: 'must be sha256:<hex>' }], 'InvalidDigest');
+    throw new InvalidArgumentError(
+      `"${digest}" is not an image digest (sha256:<64 hex digits>)`,
+      [{ field: 'digest', message: 'must be sha256:<hex>' }],
+      'InvalidDigest',
+    );
   }
   return digest;
 }

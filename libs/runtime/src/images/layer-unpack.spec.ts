@@ -254,7 +254,9 @@ describe('unpackLayer', () => {
       expect(link).not.toHaveProperty(['user.link']);
       await expect(readXattrs(path.join(target, odd))).resolves.toMatchObject({ 'user.note': Buffer.from('odd path') });
       expect(warnings).toEqual([
-        expect.stringMatching(/skipped 3 extended attribute.*"bin\/ping" "trusted.overlay.opaque", "bin\/ping" "user.odd name", "bin\/ping" "system.posix_acl_access"/),
+        expect.stringMatching(
+          /skipped 3 extended attribute.*"bin\/ping" "trusted.overlay.opaque", "bin\/ping" "user.odd name", "bin\/ping" "system.posix_acl_access"/,
+        ),
         expect.stringMatching(/refused 1 extended attribute.*"bin\/ping6" \(Operation not permitted\)/),
       ]);
     });

@@ -33,11 +33,7 @@ export interface UnpackedLayer {
  * everything is read, so the caller must unpack into a scratch directory and
  * throw it away when this rejects.
  */
-export async function unpackLayer(
-  source: NodeJS.ReadableStream | string,
-  targetDir: string,
-  options: UnpackLayerOptions = {},
-): Promise<UnpackedLayer> {
+export async function unpackLayer(source: NodeJS.ReadableStream | string, targetDir: string, options: UnpackLayerOptions = {}): Promise<UnpackedLayer> {
   await mkdir(targetDir, { recursive: true });
   // The layer root becomes the container's `/` unless the tar carries a `./` entry.
   await chmod(targetDir, 0o755);

@@ -62,7 +62,10 @@ export class LayerWriter {
   private readonly skippedXattrs = new Tally();
   private readonly refusedXattrs = new Tally();
 
-  constructor(root: string, private readonly warn: Warn) {
+  constructor(
+    root: string,
+    private readonly warn: Warn,
+  ) {
     this.root = path.resolve(root);
   }
 
@@ -129,7 +132,9 @@ export class LayerWriter {
     const wanted: Array<[string, Buffer]> = [];
     for (const [name, value] of xattrs) {
       if (value.length > XATTR_VALUE_MAX) {
-        throw invalidLayer(`layer entry "${entry}" carries the extended attribute ${JSON.stringify(name)} of ${value.length} bytes; Linux allows ${XATTR_VALUE_MAX}`);
+        throw invalidLayer(
+          `layer entry "${entry}" carries the extended attribute ${JSON.stringify(name)} of ${value.length} bytes; Linux allows ${XATTR_VALUE_MAX}`,
+        );
       }
       if (XATTR_NAME.test(name) && name.length <= XATTR_NAME_MAX && !OVERLAY_XATTR.test(name)) wanted.push([name, value]);
       else this.skippedXattrs.add(`"${entry}" ${JSON.stringify(name)}`);

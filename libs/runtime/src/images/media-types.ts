@@ -65,9 +65,7 @@ export function parseDescriptor(value: unknown, where: string): Descriptor {
   }
   const descriptor: Descriptor = { mediaType: typeof mediaType === 'string' ? mediaType : '', digest, size };
   if (isRecord(annotations)) {
-    descriptor.annotations = Object.fromEntries(
-      Object.entries(annotations).filter((e): e is [string, string] => typeof e[1] === 'string'),
-    );
+    descriptor.annotations = Object.fromEntries(Object.entries(annotations).filter((e): e is [string, string] => typeof e[1] === 'string'));
   }
   if (isRecord(platform) && typeof platform.os === 'string' && typeof platform.architecture === 'string') {
     descriptor.platform = { os: platform.os, architecture: platform.architecture };

@@ -3,14 +3,7 @@ import { SpooledArchive } from './archive-spool';
 import { readDockerRepoTags } from './docker-save-reader';
 import { ImageErrorReason, invalidArchive } from './image-errors';
 import { parseImageConfig } from './image-config';
-import {
-  assertLayersMatchConfig,
-  blobPathInLayout,
-  ImagePlan,
-  mergeByDigest,
-  PlannedBlob,
-  readVerifiedJson,
-} from './image-plan';
+import { assertLayersMatchConfig, blobPathInLayout, ImagePlan, mergeByDigest, PlannedBlob, readVerifiedJson } from './image-plan';
 import { Descriptor, MediaType, isIndexMediaType, isManifestMediaType, isRecord, parseDescriptor, Platform } from './media-types';
 import { imageEntries, matchPlatform, noMatchingPlatformMessage } from './platform';
 

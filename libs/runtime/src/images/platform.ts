@@ -41,13 +41,13 @@ export function matchPlatform(entries: Descriptor[], wanted: Platform): Descript
 
 /** The image entries of an index, leaving out attestations. */
 export function imageEntries(entries: Descriptor[]): Descriptor[] {
-  return entries.filter(
-    (d) => d.annotations?.['vnd.docker.reference.type'] !== 'attestation-manifest' && d.platform?.os !== 'unknown',
-  );
+  return entries.filter((d) => d.annotations?.['vnd.docker.reference.type'] !== 'attestation-manifest' && d.platform?.os !== 'unknown');
 }
 
 export function noMatchingPlatformMessage(entries: Descriptor[], wanted: Platform, where: string): string {
-  const offered = imageEntries(entries).map((d) => formatPlatform(d.platform)).join(', ');
+  const offered = imageEntries(entries)
+    .map((d) => formatPlatform(d.platform))
+    .join(', ');
   return `${where} has no manifest for ${formatPlatform(wanted)} (it has: ${offered || 'none'})`;
 }
 

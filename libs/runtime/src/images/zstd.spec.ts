@@ -96,8 +96,14 @@ describe('zstd layers', () => {
           references: ['zstd:1'],
           compression: 'zstd',
           layers: [
-            [{ path: '/etc', type: 'directory' }, { path: '/etc/motd', type: 'file', content: 'hello' }],
-            [{ path: '/etc/motd', type: 'whiteout' }, { path: '/big', type: 'file', content: Buffer.alloc(200 * 1024, 7) }],
+            [
+              { path: '/etc', type: 'directory' },
+              { path: '/etc/motd', type: 'file', content: 'hello' },
+            ],
+            [
+              { path: '/etc/motd', type: 'whiteout' },
+              { path: '/big', type: 'file', content: Buffer.alloc(200 * 1024, 7) },
+            ],
           ],
         },
       ],

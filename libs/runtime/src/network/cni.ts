@@ -232,9 +232,7 @@ export function pluginStdin(
   const wanted = Object.entries(plugin.capabilities ?? {})
     .filter(([, on]) => on)
     .map(([name]) => name);
-  const runtime = Object.fromEntries(
-    Object.entries(runtimeConfig ?? {}).filter(([name, value]) => wanted.includes(name) && value !== undefined),
-  );
+  const runtime = Object.fromEntries(Object.entries(runtimeConfig ?? {}).filter(([name, value]) => wanted.includes(name) && value !== undefined));
   return {
     ...plugin,
     cniVersion: config.cniVersion,

@@ -84,7 +84,7 @@ describe('checkedPortMappings', () => {
 });
 
 describe('names', () => {
-  it('names a container\'s namespace after it', () => {
+  it("names a container's namespace after it", () => {
     expect(netnsName('ctr_01abc')).toBe('berth-ctr_01abc');
     expect(netnsPath('ctr_01abc')).toBe('/var/run/netns/berth-ctr_01abc');
     expect(() => netnsName('../etc')).toThrow(InvalidArgumentError);

@@ -73,7 +73,9 @@ function checkedEndpoint(endpoint: ResolvedEndpoint): ResolvedEndpoint {
     ]);
   }
   if (endpoint.mtu !== undefined && (!Number.isInteger(endpoint.mtu) || endpoint.mtu < 576 || endpoint.mtu > 65535)) {
-    throw new InvalidArgumentError(`network ${endpoint.name}: MTU ${endpoint.mtu} is not between 576 and 65535`, [{ field: 'mtu', message: 'an integer from 576 to 65535' }]);
+    throw new InvalidArgumentError(`network ${endpoint.name}: MTU ${endpoint.mtu} is not between 576 and 65535`, [
+      { field: 'mtu', message: 'an integer from 576 to 65535' },
+    ]);
   }
   return endpoint;
 }

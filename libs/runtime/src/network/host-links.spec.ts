@@ -21,7 +21,13 @@ describe('ip -j parsing', () => {
   it('reads IPv4 addresses by link', () => {
     const json = JSON.stringify([
       { ifname: 'lo', addr_info: [{ family: 'inet', local: '127.0.0.1', prefixlen: 8 }] },
-      { ifname: 'berth-front', addr_info: [{ family: 'inet', local: '10.213.1.1', prefixlen: 24 }, { family: 'inet6', local: 'fe80::1', prefixlen: 64 }] },
+      {
+        ifname: 'berth-front',
+        addr_info: [
+          { family: 'inet', local: '10.213.1.1', prefixlen: 24 },
+          { family: 'inet6', local: 'fe80::1', prefixlen: 64 },
+        ],
+      },
       { ifname: 'berth-secret' },
     ]);
     expect(parseIpAddresses(json)).toEqual(

@@ -91,10 +91,5 @@ export function parseIpLinks(json: string): HostLink[] {
 
 export function parseIpAddresses(json: string): Map<string, string[]> {
   const raw = JSON.parse(json || '[]') as { ifname: string; addr_info?: { family?: string; local?: string; prefixlen?: number }[] }[];
-  return new Map(
-    raw.map((l) => [
-      l.ifname,
-      (l.addr_info ?? []).filter((a) => a.family === 'inet' && a.local).map((a) => `${a.local}/${a.prefixlen}`),
-    ]),
-  );
+  return new Map(raw.map((l) => [l.ifname, (l.addr_info ?? []).filter((a) => a.family === 'inet' && a.local).map((a) => `${a.local}/${a.prefixlen}`)]));
 }

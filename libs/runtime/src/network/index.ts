@@ -1,11 +1,4 @@
-export {
-  HostNetworks,
-  type AttachedInterface,
-  type AttachResult,
-  type HostNetworksOptions,
-  type ReconcileKeep,
-  type ReconcileReport,
-} from './networks';
+export { HostNetworks, type AttachedInterface, type AttachResult, type HostNetworksOptions, type ReconcileKeep, type ReconcileReport } from './networks';
 export { type Endpoint, type PortMapping, type PortProtocol } from './endpoint';
 export { renderHostsFile, writeHostsFileInPlace, type HostsEntry, type HostsFileInput } from './hosts-file';
 export { CniPluginError } from './cni';

@@ -36,7 +36,11 @@ describe('parseIptablesSave', () => {
     const [filter, nat] = parseIptablesSave(SAVE);
     expect(filter.name).toBe('filter');
     expect(filter.chains).toEqual(['INPUT', 'FORWARD', 'OUTPUT', 'CNI-FORWARD']);
-    expect(filter.rules[0]).toEqual({ table: 'filter', chain: 'FORWARD', args: ['-m', 'comment', '--comment', 'CNI firewall plugin rules', '-j', 'CNI-FORWARD'] });
+    expect(filter.rules[0]).toEqual({
+      table: 'filter',
+      chain: 'FORWARD',
+      args: ['-m', 'comment', '--comment', 'CNI firewall plugin rules', '-j', 'CNI-FORWARD'],
+    });
     expect(ruleComment(nat.rules[0].args)).toBe('name: "berth-exp" id: "exp1"');
     expect(jumpTarget(nat.rules[0].args)).toBe('CNI-800518a2e21173e0cb043225');
     expect(jumpTarget(['-j', 'ACCEPT'])).toBe('ACCEPT');
@@ -65,7 +69,11 @@ describe('Iptables', () => {
       'iptables -w 10 -t filter -I FORWARD 1 -j BERTH-FORWARD': {},
     });
     await new Iptables({ runner }).ensureFirstJump('filter', 'FORWARD', 'BERTH-FORWARD');
-    expect(calls).toEqual(['iptables-save -t filter', 'iptables -w 10 -t filter -D FORWARD -j BERTH-FORWARD', 'iptables -w 10 -t filter -I FORWARD 1 -j BERTH-FORWARD']);
+    expect(calls).toEqual([
+      'iptables-save -t filter',
+      'iptables -w 10 -t filter -D FORWARD -j BERTH-FORWARD',
+      'iptables -w 10 -t filter -I FORWARD 1 -j BERTH-FORWARD',
+    ]);
   });
 
   it('removes a chain with every jump to it, and knows when there is none', async () => {
@@ -82,7 +90,7 @@ describe('Iptables', () => {
   });
 
   it('reports a failure with its arguments and stderr', async () => {
-    const { runner } = strictRunner({ 'iptables -w 10 -t nat -F X': { exitCode: 1, stderr: "iptables: No chain/target/match by that name.\n" } });
+    const { runner } = strictRunner({ 'iptables -w 10 -t nat -F X': { exitCode: 1, stderr: 'iptables: No chain/target/match by that name.\n' } });
     const iptables = new Iptables({ runner });
     await expect(iptables.run(['-t', 'nat', '-F', 'X'])).rejects.toThrow(IptablesError);
     await expect(iptables.run(['-t', 'nat', '-F', 'X'])).rejects.toThrow('iptables -t nat -F X failed (exit 1): iptables: No chain/target/match by that name.');

@@ -1,4 +1,12 @@
-import { InvalidArgumentError, formatIpv4, parseIpv4, parseSubnet as parseSubnet4, subnetContains as contains4, subnetsOverlap as overlap4, type Subnet4 } from '@berth/domain';
+import {
+  InvalidArgumentError,
+  formatIpv4,
+  parseIpv4,
+  parseSubnet as parseSubnet4,
+  subnetContains as contains4,
+  subnetsOverlap as overlap4,
+  type Subnet4,
+} from '@berth/domain';
 
 /**
  * IPv4 as the host side of networks spells it (dotted strings), over the domain's

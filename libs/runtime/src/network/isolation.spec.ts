@@ -88,7 +88,10 @@ describe('isolation chains', () => {
     await ensureBridgeIsolation(iptables, { bridge: 'berth-a', internal: false });
     await ensureBridgeIsolation(iptables, { bridge: 'berth-i', internal: true });
     await removeBridgeIsolation(iptables, 'berth-i');
-    expect(chains.get('BERTH-FORWARD')).toEqual(['-i berth-a ! -o berth-a -j BERTH-ISOLATION', '! -i berth-a -o berth-a -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP']);
+    expect(chains.get('BERTH-FORWARD')).toEqual([
+      '-i berth-a ! -o berth-a -j BERTH-ISOLATION',
+      '! -i berth-a -o berth-a -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP',
+    ]);
     expect(chains.get('BERTH-INPUT')).toHaveLength(2);
     await expect(removeIsolationIfUnused(iptables)).resolves.toBe(false);
 

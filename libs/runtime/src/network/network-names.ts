@@ -65,6 +65,8 @@ export function cniNetworkName(networkId: string): string {
 
 /** The host end of a container's veth: stable per (container, interface), 15 characters. */
 export function hostVethName(containerId: string, ifName: string): string {
-  const digest = createHash('sha256').update(`${checkedId(containerId)}/${ifName}`).digest('hex');
+  const digest = createHash('sha256')
+    .update(`${checkedId(containerId)}/${ifName}`)
+    .digest('hex');
   return `${HOST_VETH_PREFIX}${digest.slice(0, 9)}`;
 }

@@ -51,7 +51,10 @@ export class NetworkRegistry {
 
   async list(): Promise<HostNetworkRecord[]> {
     const names = await readdir(this.dir).catch(() => [] as string[]);
-    const bridges = names.filter((n) => n.endsWith('.json')).map((n) => n.slice(0, -5)).filter(isBridgeName);
+    const bridges = names
+      .filter((n) => n.endsWith('.json'))
+      .map((n) => n.slice(0, -5))
+      .filter(isBridgeName);
     const records = await Promise.all(bridges.map((b) => this.get(b)));
     return records.filter((r): r is HostNetworkRecord => !!r).sort((a, b) => a.bridge.localeCompare(b.bridge));
   }

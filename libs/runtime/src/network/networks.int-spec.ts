@@ -24,7 +24,6 @@ jest.setTimeout(60_000);
 const RUN = randomBytes(2).toString('hex');
 const TOKEN = `berth-network-test-${RUN}`;
 
-
 const fetchFrom = (containerId: string, url: string, timeoutMs = 3_000) => inNetns(containerId, ['wget', '-q', '-O-', url], timeoutMs);
 
 function hostGet(url: string, timeoutMs = 3_000): Promise<string> {
@@ -260,10 +259,14 @@ describe('HostNetworks on a real host', () => {
     const c6 = containerId();
     const loopbackPort = await freeHostPort(networks);
     const anyPort = await freeHostPort(networks);
-    const result = await attach(c6, [endpoint(netA, 6)], [
-      { hostPort: loopbackPort, containerPort: 8080, protocol: 'tcp', hostIp: '127.0.0.1' },
-      { hostPort: anyPort, containerPort: 8080, protocol: 'tcp' },
-    ]);
+    const result = await attach(
+      c6,
+      [endpoint(netA, 6)],
+      [
+        { hostPort: loopbackPort, containerPort: 8080, protocol: 'tcp', hostIp: '127.0.0.1' },
+        { hostPort: anyPort, containerPort: 8080, protocol: 'tcp' },
+      ],
+    );
     expect(result.ports).toHaveLength(2);
     await serve(c6);
 
@@ -278,7 +281,10 @@ describe('HostNetworks on a real host', () => {
     expect(await networks.isHostPortFree(anyPort, 'tcp', '127.0.0.1')).toBe(false);
     expect(await networks.isHostPortFree(anyPort, 'udp')).toBe(true);
     const other = containerId();
-    await expect(attach(other, [endpoint(netA, 7)], [{ hostPort: anyPort, containerPort: 80, protocol: 'tcp' }])).rejects.toMatchObject({ errorClass: 'AlreadyExists', reason: 'PortInUse' });
+    await expect(attach(other, [endpoint(netA, 7)], [{ hostPort: anyPort, containerPort: 80, protocol: 'tcp' }])).rejects.toMatchObject({
+      errorClass: 'AlreadyExists',
+      reason: 'PortInUse',
+    });
     await expect(readdir('/var/run/netns')).resolves.not.toContain(netnsName(other));
   });
 
@@ -301,7 +307,10 @@ describe('HostNetworks on a real host', () => {
       await attach(c, [endpoint(netA, 9)], [{ hostPort: port, containerPort: 8080, protocol: 'tcp' }]);
       await serve(c);
       const fromNeighbour = async (url: string) => {
-        const result = await run('/usr/sbin/ip', ['netns', 'exec', ns, BUSYBOX, 'wget', '-q', '-O-', url], 3_000).catch((err: Error) => ({ exitCode: 1, stdout: err.message }));
+        const result = await run('/usr/sbin/ip', ['netns', 'exec', ns, BUSYBOX, 'wget', '-q', '-O-', url], 3_000).catch((err: Error) => ({
+          exitCode: 1,
+          stdout: err.message,
+        }));
         return { ok: result.exitCode === 0, out: result.stdout };
       };
       await expect(fromNeighbour(`http://${hostAddress}:${port}/`)).resolves.toEqual({ ok: true, out: `${TOKEN}\n` });
@@ -340,8 +349,7 @@ describe('HostNetworks on a real host', () => {
       await sh('/usr/sbin/ip', ['-n', ns, 'route', 'del', 'local', '127.0.0.1', 'dev', 'lo', 'table', 'local']);
       await sh('/usr/sbin/ip', ['-n', ns, 'route', 'add', '127.0.0.1/32', 'via', netA.gateway, 'dev', 'eth0']);
       const port = (socket.address() as { port: number }).port;
-      const send = (to: string, text: string) =>
-        sh('/usr/sbin/ip', ['netns', 'exec', ns, process.execPath, '-e', UDP_SEND, to, String(port), text]);
+      const send = (to: string, text: string) => sh('/usr/sbin/ip', ['netns', 'exec', ns, process.execPath, '-e', UDP_SEND, to, String(port), text]);
       await send(netA.gateway, 'via-gateway');
       await send('127.0.0.1', 'via-loopback');
       await pollUntil(async () => received.length > 0, { timeoutMs: 2_000, intervalMs: 50 });

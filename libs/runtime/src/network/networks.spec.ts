@@ -92,7 +92,11 @@ describe('HostNetworks (no host access)', () => {
     await recordAttachment('ctr_owner', front);
     const port = { hostPort: 8080, containerPort: 81, protocol: 'tcp' as const, hostIp: '127.0.0.1' };
     const attaching = networks.attach('ctr_2', [{ ...front, ipAddress: '10.213.1.3' }], [port]);
-    await expect(attaching).rejects.toMatchObject({ errorClass: 'AlreadyExists', reason: 'PortInUse', message: 'host port 127.0.0.1:8080/tcp is already published by another container' });
+    await expect(attaching).rejects.toMatchObject({
+      errorClass: 'AlreadyExists',
+      reason: 'PortInUse',
+      message: 'host port 127.0.0.1:8080/tcp is already published by another container',
+    });
   });
 
   it('counts ports published by Berth as taken on every address they cover', async () => {

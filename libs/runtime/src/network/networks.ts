@@ -429,7 +429,14 @@ export class HostNetworks {
       if (!conflict) continue;
       // A stale record of the same bridge with no container on it gives way (the bridge is remade).
       const stale = known.find((k) => k.bridge === network.bridge && !sameNetwork(k, network));
-      if (stale && (await this.containersOn(stale.bridge)).length === 0 && !networkConflict(network, known.filter((k) => k !== stale))) {
+      if (
+        stale &&
+        (await this.containersOn(stale.bridge)).length === 0 &&
+        !networkConflict(
+          network,
+          known.filter((k) => k !== stale),
+        )
+      ) {
         await this.removeBridge(stale.bridge);
         continue;
       }
@@ -502,4 +509,3 @@ function describeInterface(record: CniAttachmentRecord): AttachedInterface {
     ...(hostVeth ? { hostVeth } : {}),
   };
 }
-

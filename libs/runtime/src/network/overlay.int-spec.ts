@@ -29,7 +29,6 @@ interface TestHost {
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { hostPair } = require('../../../../scripts/lib/stack.cjs') as { hostPair(tag: string): { hosts: TestHost[]; remove(): void } };
 
-
 describe('a network across two hosts (VXLAN)', () => {
   let root: string;
   let www: string;
@@ -58,7 +57,16 @@ describe('a network across two hosts (VXLAN)', () => {
     hostB = new HostNetworks({ stateDir: join(root, 'b'), hostNetns: B.netns });
     mtu = (await hostA.overlayMtu(A.address))!;
     // The subnet only exists inside this run's host namespaces.
-    net = { networkId: `net_t${RUN}o`, name: 'spanning', bridge: `berth-t${RUN}o`, subnet: '10.215.7.0/24', gateway: '10.215.7.1', ipAddress: '', internal: false, mtu };
+    net = {
+      networkId: `net_t${RUN}o`,
+      name: 'spanning',
+      bridge: `berth-t${RUN}o`,
+      subnet: '10.215.7.0/24',
+      gateway: '10.215.7.1',
+      ipAddress: '',
+      internal: false,
+      mtu,
+    };
   });
 
   afterAll(async () => {
@@ -68,7 +76,7 @@ describe('a network across two hosts (VXLAN)', () => {
     if (root) await rm(root, { recursive: true, force: true });
   });
 
-  it('gives containers the underlay MTU less the VXLAN overhead, and finds the default route\'s address', async () => {
+  it("gives containers the underlay MTU less the VXLAN overhead, and finds the default route's address", async () => {
     expect(mtu).toBe(1450);
     expect(await hostA.defaultRouteAddress()).toBeUndefined();
     await sh('/usr/sbin/ip', ['-n', A.ns, 'route', 'add', 'default', 'via', B.address]);
@@ -84,7 +92,9 @@ describe('a network across two hosts (VXLAN)', () => {
 
     const child = spawn('/usr/sbin/ip', ['netns', 'exec', netnsName(c1), BUSYBOX, 'httpd', '-f', '-p', '8080', '-h', www], { stdio: 'ignore' });
     servers.push(child);
-    expect(await pollUntil(async () => (await inNetns(c1, ['wget', '-q', '-O-', 'http://127.0.0.1:8080/'])).ok, { timeoutMs: 5_000, intervalMs: 50 })).toBe(true);
+    expect(await pollUntil(async () => (await inNetns(c1, ['wget', '-q', '-O-', 'http://127.0.0.1:8080/'])).ok, { timeoutMs: 5_000, intervalMs: 50 })).toBe(
+      true,
+    );
 
     // Without the overlay, the two bridges are separate segments.
     expect((await inNetns(c2, ['wget', '-q', '-O-', 'http://10.215.7.2:8080/'])).ok).toBe(false);
@@ -102,7 +112,8 @@ describe('a network across two hosts (VXLAN)', () => {
     expect((await sh('/usr/sbin/ip', ['-n', netnsName(c2), '-o', 'link', 'show', 'eth0'])).includes(`mtu ${mtu}`)).toBe(true);
 
     // Each container's gateway is its own host's bridge: the ARP answer never came from the other host.
-    const bridgeMac = (ns: string) => sh('/usr/sbin/ip', ['-n', ns, '-j', 'link', 'show', net.bridge]).then((o) => (JSON.parse(o) as { address: string }[])[0].address);
+    const bridgeMac = (ns: string) =>
+      sh('/usr/sbin/ip', ['-n', ns, '-j', 'link', 'show', net.bridge]).then((o) => (JSON.parse(o) as { address: string }[])[0].address);
     await inNetns(c2, ['ping', '-c', '1', '-W', '1', net.gateway]);
     const neighbours = await sh('/usr/sbin/ip', ['-n', netnsName(c2), 'neigh', 'show', net.gateway]);
     expect(neighbours).toContain(await bridgeMac(B.ns));
@@ -127,7 +138,13 @@ describe('a network across two hosts (VXLAN)', () => {
     );
     const counted = async (target: string) => {
       const listing = await sh('/usr/sbin/ip', ['netns', 'exec', A.ns, 'iptables', '-L', 'BERTH-VXLAN', '-v', '-x', '-n']);
-      return Number(listing.split('\n').find((l) => l.includes(` ${target} `))?.trim().split(/\s+/)[0] ?? NaN);
+      return Number(
+        listing
+          .split('\n')
+          .find((l) => l.includes(` ${target} `))
+          ?.trim()
+          .split(/\s+/)[0] ?? NaN,
+      );
     };
     const [returnedBefore, droppedBefore] = [await counted('RETURN'), await counted('DROP')];
     await sh('/usr/sbin/ip', ['-n', B.ns, 'addr', 'add', '10.214.0.9/24', 'dev', B.link]);

@@ -99,7 +99,20 @@ export class Overlays {
     if (!link) {
       const device = (await this.links.holding(spec.localAddress))?.name;
       // With `dev` the kernel gives the link the underlay's MTU less the VXLAN overhead.
-      await this.ip(['link', 'add', name, 'type', 'vxlan', 'id', String(spec.vni), 'local', spec.localAddress, 'dstport', String(port), ...(device ? ['dev', device] : [])]);
+      await this.ip([
+        'link',
+        'add',
+        name,
+        'type',
+        'vxlan',
+        'id',
+        String(spec.vni),
+        'local',
+        spec.localAddress,
+        'dstport',
+        String(port),
+        ...(device ? ['dev', device] : []),
+      ]);
     }
     if (link?.master !== bridge) await this.ip(['link', 'set', 'dev', name, 'master', bridge]);
     if (link?.linkinfo?.info_slave_data?.neigh_suppress !== true) await this.run(this.bridgePath, ['link', 'set', 'dev', name, 'neigh_suppress', 'on']);
@@ -132,7 +145,14 @@ export class Overlays {
       await this.iptables.removeChain('filter', VXLAN_CHAIN);
       return [];
     }
-    const lines = ['*filter', `:${VXLAN_CHAIN} - [0:0]`, ...peers.map((p) => `-A ${VXLAN_CHAIN} -s ${p}/32 -j RETURN`), `-A ${VXLAN_CHAIN} -j DROP`, 'COMMIT', ''];
+    const lines = [
+      '*filter',
+      `:${VXLAN_CHAIN} - [0:0]`,
+      ...peers.map((p) => `-A ${VXLAN_CHAIN} -s ${p}/32 -j RETURN`),
+      `-A ${VXLAN_CHAIN} -j DROP`,
+      'COMMIT',
+      '',
+    ];
     await this.iptables.restore(lines.join('\n'));
     if (!(await this.iptables.succeeds(['-t', 'filter', '-C', INPUT_CHAIN, ...jump]))) await this.iptables.run(['-t', 'filter', '-A', INPUT_CHAIN, ...jump]);
     return peers;

@@ -36,10 +36,11 @@ export class ContainerCgroup {
   async exists(): Promise<boolean> {
     return access(this.dir('pids')).then(
       () => true,
-      () => access(this.dir('memory')).then(
-        () => true,
-        () => false,
-      ),
+      () =>
+        access(this.dir('memory')).then(
+          () => true,
+          () => false,
+        ),
     );
   }
 
@@ -66,11 +67,7 @@ export class ContainerCgroup {
   /** The limits as the kernel holds them (for checks and tests). */
   async limits(): Promise<{ memoryBytes?: number; pids?: number; cpuQuotaUs?: number; cpuPeriodUs?: number }> {
     if (this.version === 2) {
-      const [memory, pids, cpu] = await Promise.all([
-        this.read('memory', 'memory.max'),
-        this.read('pids', 'pids.max'),
-        this.read('cpu', 'cpu.max'),
-      ]);
+      const [memory, pids, cpu] = await Promise.all([this.read('memory', 'memory.max'), this.read('pids', 'pids.max'), this.read('cpu', 'cpu.max')]);
       const [quota, period] = (cpu ?? '').trim().split(/\s+/);
       return {
         memoryBytes: limitValue(memory),

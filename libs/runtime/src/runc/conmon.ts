@@ -22,18 +22,30 @@ export interface ConmonOptions {
 
 export function conmonArgs(o: ConmonOptions): string[] {
   return [
-    '--api-version', '1',
-    '--cid', o.id,
-    '--cuuid', o.id,
-    '--name', o.name,
-    '--runtime', o.runcPath,
-    '--runtime-arg', `--root=${o.runcRoot}`,
-    '--bundle', o.bundle,
-    '--container-pidfile', o.containerPidFile,
-    '--conmon-pidfile', o.conmonPidFile,
-    '--log-path', `k8s-file:${o.logPath}`,
-    '--exit-dir', o.exitDir,
-    '--socket-dir-path', o.socketDir,
+    '--api-version',
+    '1',
+    '--cid',
+    o.id,
+    '--cuuid',
+    o.id,
+    '--name',
+    o.name,
+    '--runtime',
+    o.runcPath,
+    '--runtime-arg',
+    `--root=${o.runcRoot}`,
+    '--bundle',
+    o.bundle,
+    '--container-pidfile',
+    o.containerPidFile,
+    '--conmon-pidfile',
+    o.conmonPidFile,
+    '--log-path',
+    `k8s-file:${o.logPath}`,
+    '--exit-dir',
+    o.exitDir,
+    '--socket-dir-path',
+    o.socketDir,
     '--syslog=false',
   ];
 }
@@ -88,9 +100,7 @@ export function spawnConmon(conmonPath: string, args: string[], options: SpawnCo
       if (message && message.data > 0) finish(undefined, message.data);
       else finish(createFailure(message?.message ?? sync));
     });
-    syncPipe.on('close', () =>
-      finish(new InternalError(`conmon exited before creating the container: ${stderr.trim() || 'no output'}`, 'ConmonFailed')),
-    );
+    syncPipe.on('close', () => finish(new InternalError(`conmon exited before creating the container: ${stderr.trim() || 'no output'}`, 'ConmonFailed')));
   });
 }
 

@@ -18,7 +18,10 @@ export interface ResolvConf {
 export function parseResolvConf(text: string): ResolvConf {
   const out: ResolvConf = { nameservers: [], search: [], options: [] };
   for (const raw of text.split('\n')) {
-    const [key, ...values] = raw.replace(/[#;].*$/, '').trim().split(/\s+/);
+    const [key, ...values] = raw
+      .replace(/[#;].*$/, '')
+      .trim()
+      .split(/\s+/);
     if (key === 'nameserver' && values[0]) out.nameservers.push(values[0]);
     else if (key === 'search' || key === 'domain') out.search = values;
     else if (key === 'options') out.options.push(...values);
@@ -36,7 +39,12 @@ const LOOPBACK = /^(127\.|::1$|0:0:0:0:0:0:0:1$)/;
  * has one) and IPv6 ones. `dns` replaces whichever parts it gives. Without a
  * network there is nothing to ask.
  */
-export function resolvConfContent(options: { networkMode: 'bridge' | 'none' | 'host'; host?: ResolvConf; upstream?: ResolvConf; dns?: { servers?: string[]; search?: string[]; options?: string[] } }): string {
+export function resolvConfContent(options: {
+  networkMode: 'bridge' | 'none' | 'host';
+  host?: ResolvConf;
+  upstream?: ResolvConf;
+  dns?: { servers?: string[]; search?: string[]; options?: string[] };
+}): string {
   const { networkMode, dns } = options;
   if (networkMode === 'none') return '# Written by Berth. This container has no network, so it has no name servers.\n';
   const host = options.host ?? { nameservers: [], search: [], options: [] };

@@ -86,11 +86,14 @@ export function runRuncExec(run: RuncExecRun): Promise<RuncExecOutcome> {
     child.on('close', () => void finish());
 
     timers.push(
-      setTimeout(() => {
-        timedOut = true;
-        void killExecProcess(run.pidFile, child.pid);
-        timers.push(setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS));
-      }, Math.max(0, run.timeoutMs)),
+      setTimeout(
+        () => {
+          timedOut = true;
+          void killExecProcess(run.pidFile, child.pid);
+          timers.push(setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS));
+        },
+        Math.max(0, run.timeoutMs),
+      ),
     );
   });
 }

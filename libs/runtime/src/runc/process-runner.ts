@@ -28,20 +28,15 @@ export const execFileRunner: ProcessRunner = {
   run(file, args, options = {}) {
     const timeout = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     return new Promise((resolve, reject) => {
-      execFile(
-        file,
-        [...args],
-        { timeout, killSignal: 'SIGKILL', maxBuffer: MAX_OUTPUT_BYTES, encoding: 'utf8' },
-        (error, stdout, stderr) => {
-          if (!error) return resolve({ exitCode: 0, stdout, stderr });
-          const failure = error as NodeJS.ErrnoException & { code?: number | string; killed?: boolean };
-          if (typeof failure.code === 'number') return resolve({ exitCode: failure.code, stdout, stderr });
-          if (failure.killed) {
-            return reject(new UnavailableError(`${file} ${args[0] ?? ''} timed out after ${timeout} ms`, 'ProcessTimeout'));
-          }
-          reject(new InternalError(`cannot run ${file}: ${failure.message}`, 'ProcessFailed'));
-        },
-      );
+      execFile(file, [...args], { timeout, killSignal: 'SIGKILL', maxBuffer: MAX_OUTPUT_BYTES, encoding: 'utf8' }, (error, stdout, stderr) => {
+        if (!error) return resolve({ exitCode: 0, stdout, stderr });
+        const failure = error as NodeJS.ErrnoException & { code?: number | string; killed?: boolean };
+        if (typeof failure.code === 'number') return resolve({ exitCode: failure.code, stdout, stderr });
+        if (failure.killed) {
+          return reject(new UnavailableError(`${file} ${args[0] ?? ''} timed out after ${timeout} ms`, 'ProcessTimeout'));
+        }
+        reject(new InternalError(`cannot run ${file}: ${failure.message}`, 'ProcessFailed'));
+      });
     });
   },
 };

@@ -140,7 +140,12 @@ describe('RuncRuntime limits and security on a real host', () => {
       expect(output).toEqual(['100', '200']);
       const id = newId('container');
       await expect(
-        runtime.create({ id, spec: spec({ cmd: ['true'], resources: { ulimits: [{ name: 'nofile', soft: 50000, hard: 50000 }] } }), image: layer.image, metadata: {} }),
+        runtime.create({
+          id,
+          spec: spec({ cmd: ['true'], resources: { ulimits: [{ name: 'nofile', soft: 50000, hard: 50000 }] } }),
+          image: layer.image,
+          metadata: {},
+        }),
       ).rejects.toMatchObject({ errorClass: 'InvalidArgument', reason: 'UlimitAboveHostLimit' });
       expect(await leftovers(state, id)).toEqual([]);
     });

@@ -56,9 +56,10 @@ describe('RuncRuntime on a real host', () => {
 
   it('refuses a command that does not exist at create, leaving nothing behind', async () => {
     const id = newId('container');
-    await expect(
-      runtime.create({ id, spec: spec({ cmd: ['/no/such/program'] }), image: layer.image, metadata: {} }),
-    ).rejects.toMatchObject({ errorClass: 'InvalidArgument', reason: 'CommandNotRunnable' });
+    await expect(runtime.create({ id, spec: spec({ cmd: ['/no/such/program'] }), image: layer.image, metadata: {} })).rejects.toMatchObject({
+      errorClass: 'InvalidArgument',
+      reason: 'CommandNotRunnable',
+    });
     expect(await leftovers(state, id)).toEqual([]);
   });
 

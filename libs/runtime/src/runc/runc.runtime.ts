@@ -27,15 +27,7 @@ import type {
   TtyExecParams,
   TtySession,
 } from '../container-runtime';
-import {
-  buildExecProcess,
-  buildOciSpec,
-  checkSpecForHost,
-  containerHostname,
-  readUserDatabase,
-  resolveUser,
-  type OciSpec,
-} from '../oci-spec';
+import { buildExecProcess, buildOciSpec, checkSpecForHost, containerHostname, readUserDatabase, resolveUser, type OciSpec } from '../oci-spec';
 import { cgroupResources, mergeResourceUpdate, type HostRlimits } from '../oci-resources';
 import { DEFAULT_SECCOMP_PROFILE_PATH, loadDockerSeccompProfile, type DockerSeccompProfile } from '../seccomp';
 import { ContainerCgroup } from './cgroups';
@@ -302,7 +294,14 @@ export class RuncRuntime implements ContainerRuntime {
 
   async execTty(id: string, params: TtyExecParams): Promise<TtySession> {
     const files = await this.prepareExec(id, params, true, { width: params.cols, height: params.rows });
-    const session = spawnTtyExec({ runcPath: this.runc.path, runcRoot: this.layout.runcRoot, id, processFile: files.processFile, cols: params.cols, rows: params.rows });
+    const session = spawnTtyExec({
+      runcPath: this.runc.path,
+      runcRoot: this.layout.runcRoot,
+      id,
+      processFile: files.processFile,
+      cols: params.cols,
+      rows: params.rows,
+    });
     void session.exited.finally(() => removeFiles(files));
     return session;
   }
@@ -543,9 +542,7 @@ export class RuncRuntime implements ContainerRuntime {
     const { id } = meta;
     await this.waitForMonitorExit(id);
     await this.runc.delete(id, { force: true }).catch(ignoreMissing);
-    await Promise.all(
-      [this.layout.exitFile(id), this.layout.file(id, 'oom'), this.layout.file(id, 'pidfile')].map((path) => rm(path, { force: true })),
-    );
+    await Promise.all([this.layout.exitFile(id), this.layout.file(id, 'oom'), this.layout.file(id, 'pidfile')].map((path) => rm(path, { force: true })));
     if (!(await isMountPoint(this.layout.file(id, 'rootfs')))) await this.mountRootfs(id, meta.image.layerDirs);
     await this.spawnMonitor(id, meta.spec.name);
   }
@@ -605,11 +602,7 @@ export class RuncRuntime implements ContainerRuntime {
     return true;
   }
 
-  private async describe(
-    meta: ContainerMeta,
-    state: Pick<RuncState, 'status' | 'pid'> | undefined,
-    exit: ExitRecord | undefined,
-  ): Promise<ContainerInfo> {
+  private async describe(meta: ContainerMeta, state: Pick<RuncState, 'status' | 'pid'> | undefined, exit: ExitRecord | undefined): Promise<ContainerInfo> {
     const base = {
       id: meta.id,
       createdAt: meta.createdAt,
@@ -766,7 +759,8 @@ function execFailure(id: string, message: string): Error {
     return new InvalidArgumentError(`cannot run the command: ${message}`, [{ field: 'cmd', message }], 'CommandNotRunnable');
   }
   if (/paused/i.test(message)) return new FailedPreconditionError(`container ${id} is paused: ${message}`, 'ContainerPaused');
-  if (/not running|stopped|does not exist/i.test(message)) return new FailedPreconditionError(`container ${id} is not running: ${message}`, 'ContainerNotRunning');
+  if (/not running|stopped|does not exist/i.test(message))
+    return new FailedPreconditionError(`container ${id} is not running: ${message}`, 'ContainerNotRunning');
   return new InternalError(`runc exec failed: ${message}`, 'ExecFailed');
 }
 

@@ -38,12 +38,7 @@ export const runcArgs = {
   state: (id: string): string[] => ['state', id],
   list: (): string[] => ['list', '--format', 'json'],
   start: (id: string): string[] => ['start', id],
-  kill: (id: string, signal: string | number, options: KillOptions = {}): string[] => [
-    'kill',
-    ...(options.all ? ['--all'] : []),
-    id,
-    String(signal),
-  ],
+  kill: (id: string, signal: string | number, options: KillOptions = {}): string[] => ['kill', ...(options.all ? ['--all'] : []), id, String(signal)],
   delete: (id: string, options: DeleteOptions = {}): string[] => ['delete', ...(options.force ? ['--force'] : []), id],
   pause: (id: string): string[] => ['pause', id],
   resume: (id: string): string[] => ['resume', id],

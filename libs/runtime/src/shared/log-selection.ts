@@ -84,13 +84,9 @@ export function dateToNs(date: Date): bigint {
 /** `since`/`until` as RFC 3339 or Unix seconds with an optional fraction (`1700000000.5`). */
 export function parseLogTimeParam(text: string, field: string): bigint {
   const unix = /^(\d{1,12})(?:\.(\d{1,9}))?$/.exec(text.trim());
-  const ns = unix
-    ? BigInt(unix[1]) * 1_000_000_000n + BigInt((unix[2] ?? '').padEnd(9, '0'))
-    : parseTimestampNs(text.trim());
+  const ns = unix ? BigInt(unix[1]) * 1_000_000_000n + BigInt((unix[2] ?? '').padEnd(9, '0')) : parseTimestampNs(text.trim());
   if (ns === undefined) {
-    throw new InvalidArgumentError(`invalid ${field} time ${JSON.stringify(text)}`, [
-      { field, message: 'expected an RFC 3339 time or Unix seconds' },
-    ]);
+    throw new InvalidArgumentError(`invalid ${field} time ${JSON.stringify(text)}`, [{ field, message: 'expected an RFC 3339 time or Unix seconds' }]);
   }
   return ns;
 }

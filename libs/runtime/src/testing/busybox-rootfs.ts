@@ -5,8 +5,29 @@ import type { ResolvedImage } from '../container-runtime';
 
 /** The applets linked into /bin (trap, wait and exit are shell builtins). */
 export const BUSYBOX_APPLETS = [
-  'sh', 'echo', 'printf', 'sleep', 'id', 'cat', 'hostname', 'env', 'printenv', 'pwd', 'true', 'false', 'ls', 'kill',
-  'grep', 'head', 'tr', 'seq', 'chown', 'touch', 'unshare', 'wc', 'dd',
+  'sh',
+  'echo',
+  'printf',
+  'sleep',
+  'id',
+  'cat',
+  'hostname',
+  'env',
+  'printenv',
+  'pwd',
+  'true',
+  'false',
+  'ls',
+  'kill',
+  'grep',
+  'head',
+  'tr',
+  'seq',
+  'chown',
+  'touch',
+  'unshare',
+  'wc',
+  'dd',
 ] as const;
 
 export interface BusyboxLayer {

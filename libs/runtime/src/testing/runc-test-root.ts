@@ -18,7 +18,9 @@ export async function removeTestRoot(root: string, state: string): Promise<void>
   const runtime = new RuncRuntime({ root: state });
   for (const info of await runtime.list().catch(() => [])) await runtime.remove(info.id, { force: true });
   await runtime.close();
-  const runcLeft = execFileSync('/usr/bin/runc', ['--root', join(state, 'runc'), 'list', '-q']).toString().trim();
+  const runcLeft = execFileSync('/usr/bin/runc', ['--root', join(state, 'runc'), 'list', '-q'])
+    .toString()
+    .trim();
   const mountsLeft = (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').filter((line) => line.includes(root));
   if (runcLeft || mountsLeft.length) throw new Error(`test root ${root} still has containers (${runcLeft}) or mounts (${mountsLeft})`);
   await rm(root, { recursive: true, force: true });
@@ -34,9 +36,7 @@ export async function leftovers(state: string, id: string): Promise<string[]> {
     `/sys/fs/cgroup/berth/${id}`,
     ...(await readdir('/sys/fs/cgroup').catch(() => [])).map((controller) => `/sys/fs/cgroup/${controller}/berth/${id}`),
   ];
-  const found = (await Promise.all(candidates.map(async (p) => ((await exists(p)) ? p : undefined)))).filter(
-    (p): p is string => p !== undefined,
-  );
+  const found = (await Promise.all(candidates.map(async (p) => ((await exists(p)) ? p : undefined)))).filter((p): p is string => p !== undefined);
   const mounts = (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').filter((line) => line.includes(id));
   return [...found, ...mounts.map((m) => `mount: ${m}`), ...(await processesMentioning(id))];
 }
@@ -57,4 +57,3 @@ async function exists(path: string): Promise<boolean> {
     () => false,
   );
 }
-

@@ -90,9 +90,7 @@ export function describeRuntimeContract(name: string, setup: () => Promise<Runti
 
       it('refuses a second container with the same id', async () => {
         const { id } = await create(sh('true'));
-        await expect(runtime.create({ id, spec: spec(sh('true')), image: image(), metadata: {} })).rejects.toBeInstanceOf(
-          AlreadyExistsError,
-        );
+        await expect(runtime.create({ id, spec: spec(sh('true')), image: image(), metadata: {} })).rejects.toBeInstanceOf(AlreadyExistsError);
       });
 
       it('starts a container: running, with a pid and a start time', async () => {
@@ -352,9 +350,10 @@ export function describeRuntimeContract(name: string, setup: () => Promise<Runti
 
       it('refuses an unknown user name, leaving nothing behind', async () => {
         const id = newId('container');
-        await expect(
-          runtime.create({ id, spec: spec({ cmd: ['id'], user: 'nobody-here' }), image: image(), metadata: {} }),
-        ).rejects.toMatchObject({ errorClass: 'InvalidArgument', reason: 'UnknownUser' });
+        await expect(runtime.create({ id, spec: spec({ cmd: ['id'], user: 'nobody-here' }), image: image(), metadata: {} })).rejects.toMatchObject({
+          errorClass: 'InvalidArgument',
+          reason: 'UnknownUser',
+        });
         await expect(runtime.inspect(id)).rejects.toBeInstanceOf(NotFoundError);
         if (env.leftovers) expect(await env.leftovers(id)).toEqual([]);
       });
@@ -370,17 +369,16 @@ export function describeRuntimeContract(name: string, setup: () => Promise<Runti
         expect(await output({}, img)).toBe('image-entrypoint image-cmd');
         expect(await output({ cmd: ['request-cmd'] }, img)).toBe('image-entrypoint request-cmd');
         expect(await output({ entrypoint: ['echo', 'request-entrypoint'] }, img)).toBe('request-entrypoint');
-        expect(await output({ entrypoint: ['echo', 'request-entrypoint'], cmd: ['request-cmd'] }, img)).toBe(
-          'request-entrypoint request-cmd',
-        );
+        expect(await output({ entrypoint: ['echo', 'request-entrypoint'], cmd: ['request-cmd'] }, img)).toBe('request-entrypoint request-cmd');
         expect(await output({}, { entrypoint: undefined, cmd: ['echo', 'image-cmd-only'] })).toBe('image-cmd-only');
       });
 
       it('refuses a container without a command', async () => {
         const id = newId('container');
-        await expect(
-          runtime.create({ id, spec: spec(), image: image({ entrypoint: undefined, cmd: undefined }), metadata: {} }),
-        ).rejects.toMatchObject({ errorClass: 'InvalidArgument', message: 'no command specified' });
+        await expect(runtime.create({ id, spec: spec(), image: image({ entrypoint: undefined, cmd: undefined }), metadata: {} })).rejects.toMatchObject({
+          errorClass: 'InvalidArgument',
+          message: 'no command specified',
+        });
         await expect(runtime.inspect(id)).rejects.toBeInstanceOf(NotFoundError);
       });
     });
@@ -480,9 +478,7 @@ export function describeRuntimeContract(name: string, setup: () => Promise<Runti
       it("lists the container's processes with top", async () => {
         const { id, info } = await running({ user: 'berth' });
         const processes = await runtime.top(id);
-        expect(processes).toContainEqual(
-          expect.objectContaining({ pid: info.pid, user: 'berth', command: 'sleep', args: ['sleep', '1000'] }),
-        );
+        expect(processes).toContainEqual(expect.objectContaining({ pid: info.pid, user: 'berth', command: 'sleep', args: ['sleep', '1000'] }));
         processes.forEach((p) => expect(p.state).toMatch(/^[A-Za-z]$/));
         const exited = await run(sh('true'));
         await expect(runtime.top(exited.id)).rejects.toMatchObject({ reason: 'ContainerNotRunning' });

@@ -157,7 +157,11 @@ export async function pullImage(store: StoreAccess, reference: string, client: R
       throw new InvalidArgumentError(`config ${configDescriptor.digest} of ${repositoryName(ref)} is not valid JSON`, [], ImageErrorReason.InvalidImageArchive);
     }
     const parsedConfig = parseImageConfig(configJson, `config ${configDescriptor.digest} of ${repositoryName(ref)}`);
-    assertLayersMatchConfig(layerDescriptors.map((descriptor) => ({ descriptor })), parsedConfig, where);
+    assertLayersMatchConfig(
+      layerDescriptors.map((descriptor) => ({ descriptor })),
+      parsedConfig,
+      where,
+    );
 
     await runLimited(distinctLayers, options.concurrency ?? 3, (layer) => fetchBlob(layer, true));
 

@@ -27,7 +27,11 @@ export async function pushImage(store: StoreAccess, reference: string, digest: s
     throw new InvalidArgumentError(`"${digest}" is not an image digest`, [{ field: 'digest', message: 'must be sha256:<hex>' }], 'InvalidDigest');
   }
   if (ref.digest && ref.digest !== digest) {
-    throw new InvalidArgumentError(`reference ${reference} names digest ${ref.digest}, not ${digest}`, [{ field: 'reference', message: 'digest differs' }], 'InvalidReference');
+    throw new InvalidArgumentError(
+      `reference ${reference} names digest ${ref.digest}, not ${digest}`,
+      [{ field: 'reference', message: 'digest differs' }],
+      'InvalidReference',
+    );
   }
   const mediaType = await store.manifestMediaType(digest);
   if (!mediaType) throw new NotFoundError(`image ${digest} is not in this host's image store`, 'ImageNotFound');

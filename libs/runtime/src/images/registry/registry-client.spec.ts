@@ -24,7 +24,8 @@ function fakeFetch(routes: (call: Call) => Response) {
 
 const json = (body: unknown, headers: Record<string, string> = {}) =>
   new Response(JSON.stringify(body), { status: 200, headers: { 'Content-Type': 'application/json', ...headers } });
-const challenge = (value: string) => new Response('{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}', { status: 401, headers: { 'WWW-Authenticate': value } });
+const challenge = (value: string) =>
+  new Response('{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}', { status: 401, headers: { 'WWW-Authenticate': value } });
 
 const manifestBytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OciManifest, config: {}, layers: [] }));
 const manifestDigest = sha256Digest(manifestBytes);
@@ -114,7 +115,12 @@ describe('RegistryClient', () => {
         mediaType: MediaType.OciIndex,
         manifests: [
           { mediaType: MediaType.OciManifest, digest: sha256Digest('other'), size: 5, platform: { os: 'linux', architecture: 'amd64' } },
-          { mediaType: MediaType.OciManifest, digest: manifestDigest, size: manifestBytes.length, platform: { os: 'linux', architecture: 'arm64', variant: 'v8' } },
+          {
+            mediaType: MediaType.OciManifest,
+            digest: manifestDigest,
+            size: manifestBytes.length,
+            platform: { os: 'linux', architecture: 'arm64', variant: 'v8' },
+          },
         ],
       }),
     );

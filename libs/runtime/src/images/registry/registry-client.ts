@@ -1,13 +1,6 @@
 import { Readable } from 'stream';
 import type { ImageReference } from '@berth/domain';
-import {
-  DomainError,
-  InvalidArgumentError,
-  isDigest,
-  NotFoundError,
-  PermissionDeniedError,
-  UnavailableError,
-} from '@berth/domain';
+import { DomainError, InvalidArgumentError, isDigest, NotFoundError, PermissionDeniedError, UnavailableError } from '@berth/domain';
 import { sha256Digest } from '../digests';
 import { digestMismatch, ImageErrorReason } from '../image-errors';
 import { Descriptor, isIndexMediaType, isManifestMediaType, isRecord, MediaType, parseDescriptor, Platform } from '../media-types';
@@ -122,11 +115,15 @@ export class RegistryClient {
   /** Fetches a manifest or index by tag or digest, verifying the bytes against the digest. */
   async getManifest(repo: RepositoryRef, tagOrDigest: string): Promise<FetchedManifest> {
     const what = `manifest ${tagOrDigest} of ${repositoryName(repo)}`;
-    const response = await this.request(repo, {
-      method: 'GET',
-      url: `/v2/${repo.repository}/manifests/${tagOrDigest}`,
-      headers: { Accept: MANIFEST_ACCEPT.join(', ') },
-    }, RegistryErrorReason.ManifestUnknown);
+    const response = await this.request(
+      repo,
+      {
+        method: 'GET',
+        url: `/v2/${repo.repository}/manifests/${tagOrDigest}`,
+        headers: { Accept: MANIFEST_ACCEPT.join(', ') },
+      },
+      RegistryErrorReason.ManifestUnknown,
+    );
     const bytes = await readLimited(response, MAX_MANIFEST_BYTES, what);
     const actual = sha256Digest(bytes);
     if (isDigest(tagOrDigest) && actual !== tagOrDigest) throw digestMismatch(what, { digest: tagOrDigest }, { digest: actual });
@@ -142,8 +139,8 @@ export class RegistryClient {
     }
     if (!isRecord(json)) throw new InvalidArgumentError(`${what} is not a JSON object`, [], ImageErrorReason.InvalidImageArchive);
     const header = (response.headers.get('content-type') ?? '').split(';')[0].trim();
-    const mediaType = (typeof json.mediaType === 'string' && json.mediaType) || header
-      || (Array.isArray(json.manifests) ? MediaType.OciIndex : MediaType.OciManifest);
+    const mediaType =
+      (typeof json.mediaType === 'string' && json.mediaType) || header || (Array.isArray(json.manifests) ? MediaType.OciIndex : MediaType.OciManifest);
     return { digest: actual, mediaType, bytes, json };
   }
 
@@ -180,11 +177,15 @@ export class RegistryClient {
 
   /** Starts a blob download; the caller streams and verifies the body. */
   async getBlob(repo: RepositoryRef, digest: string): Promise<Readable> {
-    const response = await this.request(repo, {
-      method: 'GET',
-      url: `/v2/${repo.repository}/blobs/${digest}`,
-      timeoutMs: this.options.blobTimeoutMs ?? 30 * 60_000,
-    }, RegistryErrorReason.BlobUnknown);
+    const response = await this.request(
+      repo,
+      {
+        method: 'GET',
+        url: `/v2/${repo.repository}/blobs/${digest}`,
+        timeoutMs: this.options.blobTimeoutMs ?? 30 * 60_000,
+      },
+      RegistryErrorReason.BlobUnknown,
+    );
     if (!response.body) return Readable.from([]);
     return Readable.fromWeb(response.body as import('stream/web').ReadableStream<Uint8Array>);
   }
@@ -201,26 +202,34 @@ export class RegistryClient {
 
   /** Uploads a blob monolithically: POST an upload session, then PUT the bytes with `?digest=`. */
   async uploadBlob(repo: RepositoryRef, digest: string, size: number, body: () => Buffer | Readable): Promise<void> {
-    const started = await this.request(repo, {
-      method: 'POST',
-      url: `/v2/${repo.repository}/blobs/uploads/`,
-      headers: { 'Content-Length': '0' },
-      push: true,
-    }, RegistryErrorReason.BlobUnknown);
+    const started = await this.request(
+      repo,
+      {
+        method: 'POST',
+        url: `/v2/${repo.repository}/blobs/uploads/`,
+        headers: { 'Content-Length': '0' },
+        push: true,
+      },
+      RegistryErrorReason.BlobUnknown,
+    );
     await started.body?.cancel().catch(() => undefined);
     const location = started.headers.get('location');
     if (!location) throw this.protocolError(repo, 'the registry started an upload without a Location');
     const url = new URL(location, this.baseUrl(repo.registry) + '/');
     url.searchParams.set('digest', digest);
-    const done = await this.request(repo, {
-      method: 'PUT',
-      url: url.toString(),
-      headers: { 'Content-Type': 'application/octet-stream' },
-      body,
-      contentLength: size,
-      push: true,
-      timeoutMs: this.options.blobTimeoutMs ?? 30 * 60_000,
-    }, RegistryErrorReason.BlobUnknown);
+    const done = await this.request(
+      repo,
+      {
+        method: 'PUT',
+        url: url.toString(),
+        headers: { 'Content-Type': 'application/octet-stream' },
+        body,
+        contentLength: size,
+        push: true,
+        timeoutMs: this.options.blobTimeoutMs ?? 30 * 60_000,
+      },
+      RegistryErrorReason.BlobUnknown,
+    );
     await done.body?.cancel().catch(() => undefined);
   }
 
@@ -230,14 +239,18 @@ export class RegistryClient {
     if (isDigest(tagOrDigest) && tagOrDigest !== digest) {
       throw digestMismatch(`manifest for ${repositoryName(repo)}`, { digest: tagOrDigest }, { digest });
     }
-    const response = await this.request(repo, {
-      method: 'PUT',
-      url: `/v2/${repo.repository}/manifests/${tagOrDigest}`,
-      headers: { 'Content-Type': mediaType },
-      body: () => bytes,
-      contentLength: bytes.length,
-      push: true,
-    }, RegistryErrorReason.ManifestUnknown);
+    const response = await this.request(
+      repo,
+      {
+        method: 'PUT',
+        url: `/v2/${repo.repository}/manifests/${tagOrDigest}`,
+        headers: { 'Content-Type': mediaType },
+        body: () => bytes,
+        contentLength: bytes.length,
+        push: true,
+      },
+      RegistryErrorReason.ManifestUnknown,
+    );
     await response.body?.cancel().catch(() => undefined);
     const announced = response.headers.get('docker-content-digest');
     if (announced && announced !== digest) {

@@ -146,9 +146,7 @@ describe('pushing to and pulling from a real registry (docker-registry)', () => 
     const blobs = await blobsOfImage(source.root, appDigest);
     expect(blobs).toHaveLength(5);
     for (const digest of blobs) {
-      const [sent, received] = await Promise.all(
-        [source.root, target.root].map((root) => readFile(path.join(root, 'blobs/sha256', digestHex(digest)))),
-      );
+      const [sent, received] = await Promise.all([source.root, target.root].map((root) => readFile(path.join(root, 'blobs/sha256', digestHex(digest)))));
       expect(received.equals(sent)).toBe(true);
     }
 
@@ -167,7 +165,10 @@ describe('pushing to and pulling from a real registry (docker-registry)', () => 
     expect([...view.keys()].filter((p) => p.startsWith('var/cache/'))).toEqual(['var/cache/fresh']);
     expect(view.get('bin/sh')).toMatchObject({ type: 'symlink', linkname: 'tool' });
     expect(view.get('app/current')).toMatchObject({ type: 'symlink', linkname: 'main' });
-    for (const [file, alias] of [['bin/tool', 'bin/tool-alias'], ['app/main', 'app/main-hardlink']]) {
+    for (const [file, alias] of [
+      ['bin/tool', 'bin/tool-alias'],
+      ['app/main', 'app/main-hardlink'],
+    ]) {
       expect(view.get(alias)!.stat.ino).toBe(view.get(file)!.stat.ino);
       expect(view.get(file)!.stat.nlink).toBe(2);
     }
@@ -247,7 +248,7 @@ describe('pushing to and pulling from a real registry (docker-registry)', () => 
       );
     });
 
-    it('uses the store\'s platform by default', async () => {
+    it("uses the store's platform by default", async () => {
       const target = await newStore({ os: 'linux', architecture: 'arm64' });
       await expect(target.store.pull(reference, new RegistryClient())).resolves.toMatchObject({ digest: digests.get('arm64') });
     });
