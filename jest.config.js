@@ -5,7 +5,13 @@ const moduleNameMapper = {
   '^@berth/domain(|/.*)$': '<rootDir>/libs/domain/src$1',
   '^@berth/runtime(|/.*)$': '<rootDir>/libs/runtime/src$1',
 };
-const transform = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', diagnostics: false }] };
+const transform = {
+  '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', diagnostics: false }],
+  // NestJS 12 is ES modules only: its files become CommonJS for Jest (see the transformer).
+  '^.+/node_modules/@nestjs/.+\\.js$': '<rootDir>/test/support/esm-transform.cjs',
+};
+/** Jest leaves node_modules alone, except the ES-module packages above. */
+const transformIgnorePatterns = ['/node_modules/(?!@nestjs/)'];
 
 module.exports = {
   projects: [
@@ -16,6 +22,7 @@ module.exports = {
       testMatch: ['**/*.spec.ts'],
       moduleNameMapper,
       transform,
+      transformIgnorePatterns,
     },
     {
       // Real runc, conmon and overlayfs, no API: needs root (npm test provides it).
@@ -25,6 +32,7 @@ module.exports = {
       testMatch: ['**/*.int-spec.ts'],
       moduleNameMapper,
       transform,
+      transformIgnorePatterns,
       setupFilesAfterEnv: ['<rootDir>/test/support/jest-timeout.ts'],
     },
     {
@@ -34,6 +42,7 @@ module.exports = {
       testMatch: ['**/*.e2e-spec.ts'],
       moduleNameMapper,
       transform,
+      transformIgnorePatterns,
       globalSetup: '<rootDir>/test/support/global-setup.ts',
       globalTeardown: '<rootDir>/test/support/global-teardown.ts',
       setupFilesAfterEnv: ['<rootDir>/test/support/jest-timeout.ts'],

@@ -1,87 +1,46 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD } from '@nestjs/core';
-import { TypeOrmModule } from '@nestjs/typeorm';
-import { dataSourceOptions, initializeDataSource } from '../../../migrations/data-source';
-import { AuthGuard } from './auth/auth.guard';
-import { AuthService } from './auth/auth.service';
-import { ProblemFilter } from './common/problem.filter';
-import { API_CONFIG, ApiConfig } from './config';
-import { ContainersController } from './containers/containers.controller';
-import { ContainersService } from './containers/containers.service';
-import { ExecSocketServer } from './containers/exec-socket.server';
-import { EventBus } from './events/event-bus';
-import { EventsController } from './events/events.controller';
-import { HealthController } from './health/health.controller';
-import { HostsController } from './hosts/hosts.controller';
-import { HostsService } from './hosts/hosts.service';
-import { ImagesController, UploadsController } from './images/images.controller';
-import { ImagesService } from './images/images.service';
-import { UploadStore } from './images/upload-store';
-import { OperationsController } from './operations/operations.controller';
-import { OperationsService } from './operations/operations.service';
-import { Dispatcher } from './queue/dispatcher';
-import { JobProducer } from './queue/job-producer';
-import { RedisConnections } from './queue/redis.provider';
-import { RegistriesController, RegistryLoginsController } from './registries/registries.controller';
-import { RegistriesService } from './registries/registries.service';
-import { ReportsConsumer } from './reports/reports.consumer';
-import { WorkerRpc } from './rpc/worker-rpc.service';
-import { NetworksController } from './networks/networks.controller';
-import { NetworksService } from './networks/networks.service';
-import { TeamsController } from './teams/teams.controller';
-import { VolumesController } from './volumes/volumes.controller';
-import { VolumesService } from './volumes/volumes.service';
+import { AuthModule } from './auth/auth.module';
+import { CommonModule } from './common/common.module';
+import { ApiConfig } from './config';
+import { ContainersModule } from './containers/containers.module';
+import { DatabaseModule } from './database/database.module';
+import { DispatcherModule } from './dispatcher/dispatcher.module';
+import { EventsModule } from './events/events.module';
+import { HealthModule } from './health/health.module';
+import { HostsModule } from './hosts/hosts.module';
+import { ImagesModule } from './images/images.module';
+import { NetworksModule } from './networks/networks.module';
+import { OperationsModule } from './operations/operations.module';
+import { RegistriesModule } from './registries/registries.module';
+import { ReportsModule } from './reports/reports.module';
+import { VolumesModule } from './volumes/volumes.module';
 
 export interface AppModuleOptions {
   config: ApiConfig;
-  /** Background work (reports consumer, dispatcher, host sweeps); off when only the OpenAPI document is wanted. */
+  /** Background work (reports consumer, dispatcher, migrations on start); off when only the OpenAPI document is wanted. */
   background: boolean;
 }
 
+/** The API: the shared pieces and one module per feature, nothing else. */
 @Module({})
 export class AppModule {
   static forRoot({ config, background }: AppModuleOptions): DynamicModule {
     return {
       module: AppModule,
       imports: [
-        TypeOrmModule.forRootAsync({
-          useFactory: () => ({ ...dataSourceOptions({ url: config.databaseUrl, sqlitePath: config.sqlitePath }), migrationsRun: background }),
-          dataSourceFactory: async (options) => initializeDataSource(options!),
-        }),
-      ],
-      controllers: [
-        HealthController,
-        TeamsController,
-        HostsController,
-        ContainersController,
-        ImagesController,
-        UploadsController,
-        OperationsController,
-        EventsController,
-        RegistriesController,
-        RegistryLoginsController,
-        VolumesController,
-        NetworksController,
-      ],
-      providers: [
-        { provide: API_CONFIG, useValue: config },
-        { provide: APP_GUARD, useClass: AuthGuard },
-        { provide: APP_FILTER, useClass: ProblemFilter },
-        AuthService,
-        RedisConnections,
-        EventBus,
-        JobProducer,
-        HostsService,
-        OperationsService,
-        ContainersService,
-        ImagesService,
-        RegistriesService,
-        VolumesService,
-        NetworksService,
-        UploadStore,
-        WorkerRpc,
-        ExecSocketServer,
-        ...(background ? [ReportsConsumer, Dispatcher] : []),
+        CommonModule.forRoot(config),
+        DatabaseModule.forRoot({ databaseUrl: config.databaseUrl, sqlitePath: config.sqlitePath, migrationsRun: background }),
+        HealthModule,
+        AuthModule,
+        HostsModule,
+        ContainersModule,
+        ImagesModule,
+        OperationsModule,
+        EventsModule,
+        RegistriesModule,
+        VolumesModule,
+        NetworksModule,
+        ...(background ? [ReportsModule, DispatcherModule] : []),
       ],
     };
   }

@@ -2,14 +2,13 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { SwaggerModule } from '@nestjs/swagger';
-import { randomUUID } from 'node:crypto';
-import type { NextFunction, Request, Response } from 'express';
+import type { Request, Response } from 'express';
 import { AppModule } from './app.module';
 import { AuthService } from './auth/auth.service';
 import { ExecSocketServer } from './containers/exec-socket.server';
 import { createLogger, PinoNestLogger } from './common/logger';
-import { createValidationPipe } from './common/validation';
 import { loadApiConfig } from './config';
+import { configureHttpApp } from './http-app';
 import { buildOpenApiDocument } from './openapi';
 
 async function bootstrap(): Promise<void> {
@@ -19,15 +18,7 @@ async function bootstrap(): Promise<void> {
     logger: new PinoNestLogger(logger),
     bodyParser: false,
   });
-  app.disable('x-powered-by');
-  app.useBodyParser('json', { limit: '1mb' });
-  app.use((req: Request, res: Response, next: NextFunction) => {
-    const id = typeof req.headers['x-request-id'] === 'string' ? req.headers['x-request-id'] : randomUUID();
-    req.headers['x-request-id'] = id;
-    res.setHeader('X-Request-Id', id);
-    next();
-  });
-  app.useGlobalPipes(createValidationPipe());
+  configureHttpApp(app);
   app.enableShutdownHooks();
 
   const document = buildOpenApiDocument(app);

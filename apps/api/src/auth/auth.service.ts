@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, IsNull } from 'typeorm';
 import { ApiToken, InvalidArgumentError, Team, UnauthenticatedError, newId } from '@berth/domain';
 import { API_CONFIG, ApiConfig } from '../config';
-import { AuthContext } from './auth-context';
+import { AuthContext } from '../common/auth-context';
 import { generateToken, hashToken, tokenDisplayPrefix } from './tokens';
 
 export const ADMIN_TEAM_NAME = 'admin';

@@ -33,6 +33,7 @@ import {
   RestartPolicyName,
 } from '@berth/domain';
 import { ErrorDto } from '../common/problem';
+import { ToBoolean } from '../common/query-boolean';
 import { ContainerResourcesDto, ContainerSecurityDto } from './container-limits.dto';
 import { OperationDto } from '../operations/operation.dto';
 
@@ -53,12 +54,6 @@ function IsStringMap(options?: ValidationOptions) {
     options,
   );
 }
-
-/** Query booleans: `true`/`1` and `false`/`0`; anything else fails validation. */
-export const ToBoolean = () =>
-  Transform(({ value }) =>
-    value === 'true' || value === '1' || value === true ? true : value === 'false' || value === '0' || value === false ? false : value,
-  );
 
 export class RestartPolicyDto {
   @ApiProperty({ enum: RestartPolicyName, enumName: 'RestartPolicyName', example: 'on-failure' })

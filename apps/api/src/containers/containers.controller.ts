@@ -1,8 +1,9 @@
 import { Body, Controller, Delete, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiExtraModels, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { Auth, AuthContext } from '../auth/auth-context';
+import { Auth, AuthContext } from '../common/auth-context';
 import { clientGone } from '../common/abort';
+import { accepted as acceptedOperation } from '../common/accepted';
 import { Endpoint } from '../common/endpoint.decorator';
 import { HostsService } from '../hosts/hosts.service';
 import { toOperationDto } from '../operations/operation.dto';
@@ -283,7 +284,7 @@ export class ContainersController {
   }
 }
 
+/** The 202 answer to a change of a container: the container and the operation that carries the change out. */
 export function accepted(res: Response, change: ContainerChange): ContainerOperationDto {
-  res.setHeader('Location', `/v1/operations/${change.operation.id}`);
-  return { container: toContainerDto(change.container), operation: toOperationDto(change.operation) };
+  return acceptedOperation(res, change.operation.id, { container: toContainerDto(change.container), operation: toOperationDto(change.operation) });
 }

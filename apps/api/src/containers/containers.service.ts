@@ -34,7 +34,7 @@ import {
   newId,
   normalizeImageReference,
 } from '@berth/domain';
-import { AuthContext } from '../auth/auth-context';
+import { AuthContext } from '../common/auth-context';
 import { EventBus } from '../events/event-bus';
 import { HostsService } from '../hosts/hosts.service';
 import { JobProducer } from '../queue/job-producer';

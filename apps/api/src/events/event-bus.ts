@@ -2,7 +2,7 @@ import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs
 import { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
 import { EVENTS_CHANNEL } from '@berth/domain';
-import { RedisConnections } from '../queue/redis.provider';
+import { RedisConnections } from '../common/redis';
 
 export interface BerthEvent {
   /** `container.running`, `container.exited`, `container.restarted`, `container.health_status`, `container.deleted`, `operation.succeeded`, … */

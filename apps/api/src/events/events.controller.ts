@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiProduces, ApiProperty, ApiPropertyOptional, ApiTags }
 import { Transform } from 'class-transformer';
 import { IsOptional, IsString } from 'class-validator';
 import type { Request, Response } from 'express';
-import { Auth, AuthContext } from '../auth/auth-context';
+import { Auth, AuthContext } from '../common/auth-context';
 import { clientGone } from '../common/abort';
 import { Endpoint } from '../common/endpoint.decorator';
 import { BerthEvent, EventBus } from './event-bus';

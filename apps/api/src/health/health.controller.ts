@@ -3,9 +3,9 @@ import { ApiProperty, ApiTags } from '@nestjs/swagger';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Response } from 'express';
 import { DataSource } from 'typeorm';
-import { Public } from '../auth/auth-context';
+import { Public } from '../common/auth-context';
 import { Endpoint } from '../common/endpoint.decorator';
-import { RedisConnections } from '../queue/redis.provider';
+import { RedisConnections } from '../common/redis';
 
 export class HealthDto {
   @ApiProperty({ enum: ['ok', 'unavailable'] }) status: string;

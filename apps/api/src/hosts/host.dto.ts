@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsOptional } from 'class-validator';
-import { ToBoolean } from '../containers/container.dto';
+import { ToBoolean } from '../common/query-boolean';
 import { Host, HostStatus } from '@berth/domain';
 
 export class HostDto {

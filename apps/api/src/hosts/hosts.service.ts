@@ -13,7 +13,7 @@ import {
   Volume,
   newId,
 } from '@berth/domain';
-import { AuthContext } from '../auth/auth-context';
+import { AuthContext } from '../common/auth-context';
 import { AuthService } from '../auth/auth.service';
 
 /** A host is unreachable after this long without a heartbeat, and down after the second. */

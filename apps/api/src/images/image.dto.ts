@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsOptional, IsString, MaxLength } from 'class-validator';
 import { Host, familiarImageReference, parseImageReference } from '@berth/domain';
-import { ToBoolean } from '../containers/container.dto';
+import { ToBoolean } from '../common/query-boolean';
 import { OperationDto } from '../operations/operation.dto';
 import type { TeamImage } from './images.service';
 

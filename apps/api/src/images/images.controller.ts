@@ -4,7 +4,7 @@ import type { Request, Response } from 'express';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { Host, NotFoundError, familiarImageReference, parseImageReference } from '@berth/domain';
-import { Auth, AuthContext, Public } from '../auth/auth-context';
+import { Auth, AuthContext, Public } from '../common/auth-context';
 import { Endpoint } from '../common/endpoint.decorator';
 import { HostsService } from '../hosts/hosts.service';
 import { toOperationDto } from '../operations/operation.dto';

@@ -18,7 +18,7 @@ import {
   normalizeImageReference,
   parseImageReference,
 } from '@berth/domain';
-import { AuthContext } from '../auth/auth-context';
+import { AuthContext } from '../common/auth-context';
 import { HostsService } from '../hosts/hosts.service';
 import { OperationsService } from '../operations/operations.service';
 import { JobProducer } from '../queue/job-producer';

@@ -1,60 +1,15 @@
-import { Body, Controller, Delete, Get, Param, Post, Res } from '@nestjs/common';
-import type { Response } from 'express';
-import { parseNetworkRequests } from '@berth/domain';
-import { accepted } from '../containers/containers.controller';
-import { ContainerOperationDto } from '../containers/container.dto';
-import { ContainersService } from '../containers/containers.service';
+import { Body, Controller, Delete, Get, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { Auth, AuthContext } from '../auth/auth-context';
+import { Auth, AuthContext } from '../common/auth-context';
 import { Endpoint } from '../common/endpoint.decorator';
-import { ConnectContainerDto, CreateNetworkDto, DisconnectContainerDto, NetworkDto, NetworkListDto, PrunedNetworksDto } from './network.dto';
+import { CreateNetworkDto, NetworkDto, NetworkListDto, PrunedNetworksDto } from './network.dto';
 import { NetworkView, NetworksService } from './networks.service';
 
 @ApiTags('networks')
 @ApiBearerAuth()
 @Controller('v1/networks')
 export class NetworksController {
-  constructor(
-    private readonly networks: NetworksService,
-    private readonly containers: ContainersService,
-  ) {}
-
-  @Post(':id/connect')
-  @Endpoint({
-    operationId: 'connectContainer',
-    summary: 'Put a container on the network (an address now; wired on its host by the operation)',
-    status: 202,
-    type: ContainerOperationDto,
-    errors: [400, 404, 409],
-  })
-  async connect(
-    @Auth() auth: AuthContext,
-    @Param('id') id: string,
-    @Body() dto: ConnectContainerDto,
-    @Res({ passthrough: true }) res: Response,
-  ): Promise<ContainerOperationDto> {
-    const [request] = parseNetworkRequests([
-      { name: id, ...(dto.aliases ? { aliases: dto.aliases } : {}), ...(dto.ipAddress ? { ipAddress: dto.ipAddress } : {}) },
-    ]);
-    return accepted(res, await this.containers.connect(auth, dto.container, request));
-  }
-
-  @Post(':id/disconnect')
-  @Endpoint({
-    operationId: 'disconnectContainer',
-    summary: 'Take a container off the network',
-    status: 202,
-    type: ContainerOperationDto,
-    errors: [400, 404, 409],
-  })
-  async disconnect(
-    @Auth() auth: AuthContext,
-    @Param('id') id: string,
-    @Body() dto: DisconnectContainerDto,
-    @Res({ passthrough: true }) res: Response,
-  ): Promise<ContainerOperationDto> {
-    return accepted(res, await this.containers.disconnect(auth, dto.container, await this.networks.idOf(auth, id)));
-  }
+  constructor(private readonly networks: NetworksService) {}
 
   @Post()
   @Endpoint({ operationId: 'createNetwork', summary: 'Create a bridge network', status: 201, type: NetworkDto, errors: [400, 409, 503] })

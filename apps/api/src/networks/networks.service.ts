@@ -22,7 +22,7 @@ import {
   parseIpv4,
   parseSubnet,
 } from '@berth/domain';
-import { AuthContext } from '../auth/auth-context';
+import { AuthContext } from '../common/auth-context';
 import { isUniqueViolation } from '../common/unique-violation';
 import { API_CONFIG, ApiConfig } from '../config';
 import { JobProducer } from '../queue/job-producer';

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { NotFoundError, Operation, OperationKind, TargetKind, isFinished, newId } from '@berth/domain';
-import { AuthContext } from '../auth/auth-context';
+import { AuthContext } from '../common/auth-context';
 import { EventBus } from '../events/event-bus';
 import { JobSpec } from '../queue/operation-queue';
 

@@ -2,7 +2,7 @@ import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { OperationQueue } from './operation-queue';
-import { RedisConnections } from './redis.provider';
+import { RedisConnections } from '../common/redis';
 
 /** The API's producer: the operation queue, on the API's Redis and database. */
 @Injectable()

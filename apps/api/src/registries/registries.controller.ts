@@ -2,7 +2,7 @@ import { Body, Controller, Delete, Get, Param, Post, Query, Res } from '@nestjs/
 import { ApiBearerAuth, ApiExcludeEndpoint, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { RegistryLogin } from '@berth/domain';
-import { Auth, AuthContext, Public } from '../auth/auth-context';
+import { Auth, AuthContext, Public } from '../common/auth-context';
 import { Endpoint } from '../common/endpoint.decorator';
 import { RegistriesService } from './registries.service';
 import { RegistryDto, RegistryListDto, SaveRegistryDto, toRegistryDto } from './registry.dto';

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { InvalidArgumentError, NotFoundError, RegistryCredential, RegistryLogin, newId, normalizeRegistryServer } from '@berth/domain';
-import { AuthContext } from '../auth/auth-context';
+import { AuthContext } from '../common/auth-context';
 import { SignedLinks } from '../common/signed-link';
 import { API_CONFIG, ApiConfig } from '../config';
 import { SaveRegistryDto } from './registry.dto';

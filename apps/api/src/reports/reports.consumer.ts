@@ -8,7 +8,7 @@ import { HostsService } from '../hosts/hosts.service';
 import { ImagesService } from '../images/images.service';
 import { UploadStore } from '../images/upload-store';
 import { NetworksService } from '../networks/networks.service';
-import { RedisConnections } from '../queue/redis.provider';
+import { RedisConnections } from '../common/redis';
 
 type PendingEvent = Omit<BerthEvent, 'at'>;
 

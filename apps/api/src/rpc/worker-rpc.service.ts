@@ -15,7 +15,7 @@ import {
   type TtyInput,
   type TtyRequest,
 } from '@berth/domain';
-import { RedisConnections } from '../queue/redis.provider';
+import { RedisConnections } from '../common/redis';
 
 /** How long a worker has to acknowledge a request before the host counts as unavailable. */
 const FIRST_REPLY_TIMEOUT_MS = 10_000;

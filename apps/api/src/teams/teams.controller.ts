@@ -4,7 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { ArrayMaxSize, IsArray, IsBoolean, IsOptional, IsString, Matches } from 'class-validator';
 import { DataSource } from 'typeorm';
 import { AlreadyExistsError, DEFAULT_TEAM_POLICY, NotFoundError, PermissionDeniedError, Team, newId, normalizeHostPath } from '@berth/domain';
-import { Auth, AuthContext } from '../auth/auth-context';
+import { Auth, AuthContext } from '../common/auth-context';
 import { AuthService } from '../auth/auth.service';
 import { Endpoint } from '../common/endpoint.decorator';
 

@@ -2,7 +2,7 @@ import { Body, Controller, Delete, Get, Param, Post, Res } from '@nestjs/common'
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { Endpoint } from '../common/endpoint.decorator';
-import { Auth, AuthContext } from '../auth/auth-context';
+import { Auth, AuthContext } from '../common/auth-context';
 import { toOperationDto } from '../operations/operation.dto';
 import { CreateVolumeDto, VolumeDto, VolumeListDto, VolumeRemovedDto } from './volume.dto';
 import { VolumeView, VolumesService } from './volumes.service';

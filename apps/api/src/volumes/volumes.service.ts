@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { randomBytes } from 'node:crypto';
 import { DataSource, EntityManager, In } from 'typeorm';
 import { AlreadyExistsError, Container, ContainerMount, FailedPreconditionError, Host, JobName, NotFoundError, Operation, Volume, newId } from '@berth/domain';
-import { AuthContext } from '../auth/auth-context';
+import { AuthContext } from '../common/auth-context';
 import { HostsService } from '../hosts/hosts.service';
 import { OperationsService } from '../operations/operations.service';
 import { JobProducer } from '../queue/job-producer';

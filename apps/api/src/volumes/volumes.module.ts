@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { HostsModule } from '../hosts/hosts.module';
+import { OperationsModule } from '../operations/operations.module';
+import { RpcModule } from '../rpc/rpc.module';
+import { VolumesController } from './volumes.controller';
+import { VolumesService } from './volumes.service';
+
+@Module({
+  imports: [HostsModule, OperationsModule, RpcModule],
+  controllers: [VolumesController],
+  providers: [VolumesService],
+  exports: [VolumesService],
+})
+export class VolumesModule {}
