@@ -27,3 +27,13 @@ export const AdminOnly = (what: string) => SetMetadata(ADMIN_ONLY, what);
 export const Auth = createParamDecorator((_: unknown, ctx: ExecutionContext): AuthContext => {
   return ctx.switchToHttp().getRequest().auth;
 });
+
+/**
+ * The team id a repository filters by. Refuses a scope without one: TypeORM drops
+ * `undefined` from a where clause, which would turn a team's query into everyone's.
+ */
+export function teamIdOf(scope: TeamScope): string {
+  const teamId = scope?.teamId;
+  if (typeof teamId !== 'string' || !teamId) throw new Error('a team-scoped query was given no team');
+  return teamId;
+}

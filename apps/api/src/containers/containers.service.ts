@@ -37,8 +37,8 @@ import {
 import { AuthContext } from '../common/auth-context';
 import { EventBus } from '../events/event-bus';
 import { HostsService } from '../hosts/hosts.service';
-import { JobProducer } from '../queue/job-producer';
-import { JobSpec, jobFor } from '../queue/operation-queue';
+import { JobProducer } from '../operations/job-producer';
+import { JobSpec, jobFor } from '../operations/operation-queue';
 import { WorkerRpc } from '../rpc/worker-rpc.service';
 import { RegistriesService } from '../registries/registries.service';
 import { VolumesService } from '../volumes/volumes.service';
@@ -377,7 +377,7 @@ export class ContainersService {
       }
       const host = await this.hosts.byId(c.hostId);
       const operationId = newId('operation');
-      const operation = await this.operations.insert(tx, {
+      const operation = await this.operations.insert({
         id: operationId,
         teamId: auth.teamId,
         kind,
@@ -430,7 +430,7 @@ export class ContainersService {
     pull?: ContainerConvergeJob['pull'],
   ): Promise<Operation> {
     const operationId = newId('operation');
-    return this.operations.insert(tx, {
+    return this.operations.insert({
       id: operationId,
       teamId: c.teamId,
       kind,

@@ -21,8 +21,8 @@ import {
 import { AuthContext } from '../common/auth-context';
 import { HostsService } from '../hosts/hosts.service';
 import { OperationsService } from '../operations/operations.service';
-import { JobProducer } from '../queue/job-producer';
-import { JobSpec, jobFor } from '../queue/operation-queue';
+import { JobProducer } from '../operations/job-producer';
+import { JobSpec, jobFor } from '../operations/operation-queue';
 import { RegistriesService } from '../registries/registries.service';
 import { UploadStore } from './upload-store';
 
@@ -255,7 +255,7 @@ export class ImagesService {
   private async enqueue(auth: AuthContext, host: Host, kind: Operation['kind'], target: string, job: (operationId: string) => JobSpec): Promise<Operation> {
     const operationId = newId('operation');
     const operation = await this.db.transaction((tx) =>
-      this.operations.insert(tx, {
+      this.operations.insert({
         id: operationId,
         teamId: auth.teamId,
         kind,

@@ -25,8 +25,8 @@ import {
 import { AuthContext } from '../common/auth-context';
 import { isUniqueViolation } from '../common/unique-violation';
 import { API_CONFIG, ApiConfig } from '../config';
-import { JobProducer } from '../queue/job-producer';
-import { jobFor } from '../queue/operation-queue';
+import { JobProducer } from '../operations/job-producer';
+import { jobFor } from '../operations/operation-queue';
 import { insertNetwork } from './network-allocation';
 import { CreateNetworkDto } from './network.dto';
 

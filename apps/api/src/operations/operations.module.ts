@@ -1,13 +1,14 @@
 import { Module } from '@nestjs/common';
 import { EventsModule } from '../events/events.module';
-import { JobProducer } from '../queue/job-producer';
+import { JobProducer } from './job-producer';
 import { OperationsController } from './operations.controller';
+import { OperationsRepository } from './operations.repository';
 import { OperationsService } from './operations.service';
 
 @Module({
   imports: [EventsModule],
   controllers: [OperationsController],
-  providers: [OperationsService, JobProducer],
+  providers: [OperationsRepository, OperationsService, JobProducer],
   exports: [OperationsService, JobProducer],
 })
 export class OperationsModule {}

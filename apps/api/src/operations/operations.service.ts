@@ -1,10 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager } from 'typeorm';
 import { NotFoundError, Operation, OperationKind, TargetKind, isFinished, newId } from '@berth/domain';
-import { AuthContext } from '../common/auth-context';
+import { TeamScope } from '../common/auth-context';
 import { EventBus } from '../events/event-bus';
-import { JobSpec } from '../queue/operation-queue';
+import { JobSpec } from './operation-queue';
+import { OperationsRepository } from './operations.repository';
 
 export interface NewOperation {
   id?: string;
@@ -19,12 +18,12 @@ export interface NewOperation {
 @Injectable()
 export class OperationsService {
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
+    private readonly operations: OperationsRepository,
     private readonly events: EventBus,
   ) {}
 
-  /** Writes an operation inside the caller's transaction (with the desired state it belongs to). */
-  async insert(tx: EntityManager, input: NewOperation): Promise<Operation> {
+  /** Writes a queued operation; inside `Transactions.run` it commits with the desired state it carries out. */
+  async insert(input: NewOperation): Promise<Operation> {
     const op = Object.assign(new Operation(), {
       id: input.id ?? newId('operation'),
       teamId: input.teamId,
@@ -42,27 +41,27 @@ export class OperationsService {
       startedAt: null,
       finishedAt: null,
     } satisfies Operation);
-    await tx.getRepository(Operation).insert(op);
+    await this.operations.insert(op);
     return op;
   }
 
-  async get(auth: AuthContext, id: string): Promise<Operation> {
-    const op = await this.db.getRepository(Operation).findOneBy({ id, teamId: auth.teamId });
+  async get(scope: TeamScope, id: string): Promise<Operation> {
+    const op = await this.operations.find(scope, id);
     if (!op) throw new NotFoundError(`operation ${id} not found`, 'OperationNotFound');
     return op;
   }
 
   /** Long-poll: answers as soon as the operation finishes, or with its current state at the timeout. */
-  async wait(auth: AuthContext, id: string, timeoutSec: number, signal?: AbortSignal): Promise<Operation> {
+  async wait(scope: TeamScope, id: string, timeoutSec: number, signal?: AbortSignal): Promise<Operation> {
     const found = await this.events.waitFor(
       id,
       async () => {
-        const op = await this.get(auth, id);
+        const op = await this.get(scope, id);
         return isFinished(op.status) ? op : undefined;
       },
       timeoutSec * 1000,
       signal,
     );
-    return found ?? this.get(auth, id);
+    return found ?? this.get(scope, id);
   }
 }

@@ -6,8 +6,8 @@ import { AlreadyExistsError, Container, ContainerMount, FailedPreconditionError,
 import { AuthContext } from '../common/auth-context';
 import { HostsService } from '../hosts/hosts.service';
 import { OperationsService } from '../operations/operations.service';
-import { JobProducer } from '../queue/job-producer';
-import { jobFor } from '../queue/operation-queue';
+import { JobProducer } from '../operations/job-producer';
+import { jobFor } from '../operations/operation-queue';
 import { WorkerRpc } from '../rpc/worker-rpc.service';
 import { isUniqueViolation } from '../common/unique-violation';
 import { CreateVolumeDto } from './volume.dto';
@@ -115,7 +115,7 @@ export class VolumesService {
         const operationId = newId('operation');
         const volumeIds = list.map((v) => v.id);
         operations.push(
-          await this.operations.insert(tx, {
+          await this.operations.insert({
             id: operationId,
             teamId: auth.teamId,
             kind: 'volume.remove',

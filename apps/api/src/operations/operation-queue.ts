@@ -1,6 +1,6 @@
 import { ConnectionOptions, Queue } from 'bullmq';
-import { DataSource, IsNull } from 'typeorm';
 import { JobName, JobPayloads, Operation, hostQueueName } from '@berth/domain';
+import type { OperationsRepository } from './operations.repository';
 
 export interface JobSpec<N extends JobName = JobName> {
   name: N;
@@ -23,7 +23,7 @@ export class OperationQueue {
 
   constructor(
     private readonly connection: ConnectionOptions,
-    private readonly db: DataSource,
+    private readonly operations: Pick<OperationsRepository, 'markEnqueued' | 'awaitingDispatch'>,
     private readonly warn: (message: string) => void = () => undefined,
   ) {}
 
@@ -47,7 +47,7 @@ export class OperationQueue {
         removeOnComplete: { age: 3600, count: 10000 },
         removeOnFail: { age: 7 * 24 * 3600 },
       });
-      await this.db.transaction((tx) => tx.getRepository(Operation).update({ id: op.id, enqueuedAt: IsNull() }, { enqueuedAt: new Date() }));
+      await this.operations.markEnqueued(op.id);
       return true;
     } catch (err) {
       this.warn(`operation ${op.id} stays queued for the dispatcher: ${(err as Error).message}`);
@@ -71,11 +71,7 @@ export class OperationQueue {
 
   /** Enqueues every operation that was accepted but never reached Redis. */
   async dispatchPending(limit = 100): Promise<number> {
-    const pending = await this.db.getRepository(Operation).find({
-      where: { status: 'queued', enqueuedAt: IsNull() },
-      order: { createdAt: 'ASC' },
-      take: limit,
-    });
+    const pending = await this.operations.awaitingDispatch(limit);
     let n = 0;
     for (const op of pending) if (await this.enqueue(op)) n++;
     return n;

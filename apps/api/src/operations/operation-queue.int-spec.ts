@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { JobName, Operation, Team, hostQueueName, newId, redisOptionsFromUrl } from '@berth/domain';
 import { openDatabase } from '../../../../migrations/data-source';
+import { Transactions } from '../database/transactions';
+import { OperationsRepository } from './operations.repository';
 import { OperationQueue, jobFor } from './operation-queue';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -18,7 +20,7 @@ describe('OperationQueue and the dispatcher (real SQLite, real Redis)', () => {
   const closers: (() => Promise<unknown>)[] = [];
   const connection = (redisUrl: string) => ({ ...redisOptionsFromUrl(redisUrl), maxRetriesPerRequest: null });
   const producer = (redisUrl: string) => {
-    const q = new OperationQueue(connection(redisUrl), ds);
+    const q = new OperationQueue(connection(redisUrl), new OperationsRepository(new Transactions(ds)));
     closers.push(() => q.close());
     return q;
   };
