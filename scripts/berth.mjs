@@ -185,8 +185,19 @@ async function start() {
   }
 }
 
+/** The checks that keep the code's shape, before any test runs: types (specs included), lint, format. */
+const CHECKS = [
+  ['types', ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json', '--noEmit']],
+  ['lint', ['node_modules/eslint/bin/eslint.js', '.']],
+  ['format', ['node_modules/prettier/bin/prettier.cjs', '--check', '--log-level', 'warn', '.']],
+];
+
 function test() {
   prepare(TEST_PACKAGES);
+  for (const [name, args] of CHECKS) {
+    say(`checking ${name}`);
+    if (run(process.execPath, args) !== 0) fail(`the ${name} check failed`);
+  }
   const results = path.join(ROOT, 'dist', 'jest-results.json');
   fs.rmSync(results, { force: true });
   const status = run(process.execPath, [
