@@ -302,7 +302,7 @@ describe('container lifecycle, limits and isolation', () => {
       );
       await admin.delete(`/v1/containers/${sick}?force=true`).expect(202);
     } finally {
-      events.close();
+      await events.close();
     }
   });
 
@@ -316,7 +316,7 @@ describe('container lifecycle, limits and isolation', () => {
       expect(seen.some((e) => e.id === mine)).toBe(false);
       expect(seen.find((e) => e.id === own && e.type === 'container.exited')?.attributes).toMatchObject({ exitCode: 0 });
     } finally {
-      theirs.close();
+      await theirs.close();
     }
   });
 });
