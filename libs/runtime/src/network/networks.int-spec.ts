@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { newId } from '@berth/domain';
 import { pollUntil } from '../runc/poll';
-import { BUSYBOX, inNetns, run, sh } from './testing/netns-shell';
+import { BUSYBOX, inNetns, run, sh } from '../testing/netns-shell';
 import type { Endpoint, PortMapping } from './endpoint';
 import { hostVethName, netnsName } from './network-names';
 import { HostNetworks } from './networks';

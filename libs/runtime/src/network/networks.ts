@@ -1,6 +1,6 @@
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError } from '@berth/domain';
 import { SharedExclusiveLock } from '../images/store-lock';
-import { execFileRunner, type ProcessRunner } from '../runc/process-runner';
+import { execFileRunner, type ProcessRunner } from '../shared/process-runner';
 import { checkedId } from '../shared/container-id';
 import { CniRunner, type CniAttachment, type CniAttachmentRecord, type CniResult } from './cni';
 import { cniExecInNetns, type CniExec } from './cni-exec';

@@ -44,7 +44,7 @@ import { readK8sLog } from './k8s-log';
 import { toLogSelection } from '../shared/log-selection';
 import { isMountPoint, mountOverlay, unmountIfMounted } from './overlay';
 import { pollUntil } from './poll';
-import { execFileRunner, type ProcessRunner } from './process-runner';
+import { execFileRunner, type ProcessRunner } from '../shared/process-runner';
 import { isProcessAlive, processArgv, readPidFile } from './processes';
 import { RuncClient, RuncError, type RuncState } from './runc';
 import { parseSignal } from '../shared/signals';

@@ -1,5 +1,5 @@
 import { FailedPreconditionError, InternalError, NotFoundError, type DomainError } from '@berth/domain';
-import { execFileRunner, type ProcessRunner } from './process-runner';
+import { execFileRunner, type ProcessRunner } from '../shared/process-runner';
 
 /** The runc CLI, wrapped once: typed options become argument arrays, failures a `RuncError`. */
 
