@@ -36,8 +36,8 @@ import { spawnTtyExec } from './tty-exec';
 import { hostSystemNanos, readNetDev, readProcProcess, userNames } from './proc-readers';
 import { conmonArgs, parseConmonVersion, spawnConmon } from './conmon';
 import { ContainerMetaStore, type ContainerMeta } from './container-meta';
-import { hostnameFileContent, hostsFileContent, parseResolvConf, resolvConfContent } from './etc-files';
-import { writeHostsFileInPlace } from '../network/hosts-file';
+import { hostnameFileContent, parseResolvConf, resolvConfContent } from './etc-files';
+import { createHostsFile, writeHostsFileInPlace } from '../network/hosts-file';
 import { ExitWatcher, readExitCode } from './exit-watcher';
 import { detectCgroupVersion, hostHardLimits, hostNofileHardLimit, swapLimitSupported } from './host';
 import { readK8sLog } from './k8s-log';
@@ -476,7 +476,7 @@ export class RuncRuntime implements ContainerRuntime {
     const user = await resolveUser(spec.user || image.config.user, file('rootfs'));
     const hostname = containerHostname(id, spec);
     await Promise.all([
-      writeFile(file('hosts'), hostsFileContent(hostname), { mode: 0o644 }),
+      createHostsFile(file('hosts'), hostname),
       writeFile(file('hostname'), hostnameFileContent(hostname), { mode: 0o644 }),
       writeFile(file('resolv.conf'), await this.resolvConf(spec), { mode: 0o644 }),
     ]);
