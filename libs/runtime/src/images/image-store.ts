@@ -17,7 +17,7 @@ import { isOciLayout, readOciLayout } from './oci-layout-reader';
 import { Platform } from './media-types';
 import { defaultPlatform } from './platform';
 import { openSource } from './streams';
-import { SharedExclusiveLock } from './store-lock';
+import { SharedExclusiveLock } from '../shared/shared-exclusive-lock';
 import { removeTree } from './tree-removal';
 import { BlobStaging, PullOptions, pullImage, StoreAccess } from './registry/pull';
 import { PushResult, pushImage } from './registry/push';

@@ -6,7 +6,7 @@ import { createServer, get, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { newId } from '@berth/domain';
-import { pollUntil } from '../runc/poll';
+import { pollUntil } from '../shared/poll';
 import { BUSYBOX, inNetns, run, sh } from '../testing/netns-shell';
 import type { Endpoint, PortMapping } from './endpoint';
 import { hostVethName, netnsName } from './network-names';

@@ -1,5 +1,5 @@
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError } from '@berth/domain';
-import { SharedExclusiveLock } from '../images/store-lock';
+import { SharedExclusiveLock } from '../shared/shared-exclusive-lock';
 import { execFileRunner, type ProcessRunner } from '../shared/process-runner';
 import { checkedId } from '../shared/container-id';
 import { CniRunner, type CniAttachment, type CniAttachmentRecord, type CniResult } from './cni';

@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { newId } from '@berth/domain';
-import { pollUntil } from '../runc/poll';
+import { pollUntil } from '../shared/poll';
 import { BUSYBOX, inNetns, run, sh } from '../testing/netns-shell';
 import type { Endpoint } from './endpoint';
 import { netnsName } from './network-names';

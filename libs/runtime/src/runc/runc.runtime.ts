@@ -43,7 +43,7 @@ import { detectCgroupVersion, hostHardLimits, hostNofileHardLimit, swapLimitSupp
 import { readK8sLog } from './k8s-log';
 import { toLogSelection } from '../shared/log-selection';
 import { isMountPoint, mountOverlay, unmountIfMounted } from './overlay';
-import { pollUntil } from './poll';
+import { pollUntil } from '../shared/poll';
 import { execFileRunner, type ProcessRunner } from '../shared/process-runner';
 import { isProcessAlive, processArgv, readPidFile } from './processes';
 import { RuncClient, RuncError, type RuncState } from './runc';
