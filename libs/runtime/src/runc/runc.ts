@@ -81,6 +81,16 @@ export class RuncError extends InternalError {
   }
 }
 
+/** A RuncError as the domain error it amounts to; anything else as it is. */
+export function asDomainError(err: unknown, id: string): unknown {
+  return err instanceof RuncError ? err.toDomainError(id) : err;
+}
+
+/** For clean-ups: a container runc does not know is already gone; any other failure is rethrown. */
+export function ignoreMissing(err: unknown): void {
+  if (!(err instanceof RuncError && err.containerMissing)) throw err;
+}
+
 /** runc logs `time="…" level=error msg="…"`; keep the message, unescaped. */
 export function runcMessage(stderr: string): string {
   const lines = stderr.trim().split('\n').filter(Boolean);
