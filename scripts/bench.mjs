@@ -169,7 +169,7 @@ const once = (first) => new Promise((resolve, reject) => { const t0 = performanc
  * joined by a veth pair (the underlay) and their bridges by VXLAN.
  */
 async function benchAcrossHosts(runs, bulkBytes) {
-  const { HostNetworks } = stack.requireRuntime('network/networks.js');
+  const { HostNetworks } = stack.requireRuntime('index.js');
   const { newId } = require(path.join(stack.ROOT, 'dist/apps/worker/libs/domain/src/ids.js'));
   const tag = randomBytes(2).toString('hex');
   const dir = fs.mkdtempSync(path.join('/var/tmp', 'berth-bench-net-'));
@@ -220,7 +220,7 @@ function fmt(ms) {
 
 async function main() {
   if (process.getuid?.() !== 0) throw new Error('the benchmark runs containers and needs root');
-  const builder = stack.requireRuntime('images/image-builder.js');
+  const builder = { ...stack.requireRuntime('testing/image-builder.js'), ...stack.requireRuntime('testing/busybox-layer.js') };
   const dir = fs.mkdtempSync(path.join('/var/tmp', 'berth-bench-'));
   const token = `berth_bench_${randomBytes(16).toString('hex')}`;
   const hostName = `bench-${randomBytes(3).toString('hex')}`;
@@ -265,7 +265,7 @@ async function main() {
       `\nratio Berth/raw runc: p50 ${(api.p50 / raw.p50).toFixed(2)}x, p95 ${(api.p95 / raw.p95).toFixed(2)}x (networkMode none: p50 ${(bare.p50 / raw.p50).toFixed(2)}x; raw runc has no network)\n`,
     );
 
-    const registryServer = stack.requireRuntime('images/registry/local-registry.js');
+    const registryServer = stack.requireRuntime('testing/local-registry.js');
     const registry = await registryServer.startRegistry();
     try {
       const pulls = await timePulls(running.api.url, token, builder, registry);

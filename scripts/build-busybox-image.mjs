@@ -7,8 +7,9 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-const builderPath = new URL('../dist/apps/worker/libs/runtime/src/images/image-builder.js', import.meta.url);
-if (!existsSync(builderPath)) {
+const builderPath = new URL('../dist/apps/worker/libs/runtime/src/testing/image-builder.js', import.meta.url);
+const busyboxPath = new URL('../dist/apps/worker/libs/runtime/src/testing/busybox-layer.js', import.meta.url);
+if (!existsSync(builderPath) || !existsSync(busyboxPath)) {
   console.error('run `npm run build` first');
   process.exit(1);
 }
@@ -22,7 +23,9 @@ if (positionals.length !== 1 || !['oci', 'docker'].includes(values.format)) {
   process.exit(2);
 }
 
-const { buildImageArchive, busyboxLayer, BUSYBOX_IMAGE_CONFIG } = createRequire(import.meta.url)(fileURLToPath(builderPath));
+const require = createRequire(import.meta.url);
+const { buildImageArchive } = require(fileURLToPath(builderPath));
+const { busyboxLayer, BUSYBOX_IMAGE_CONFIG } = require(fileURLToPath(busyboxPath));
 const references = values.ref ?? ['busybox:latest'];
 const archive = await buildImageArchive({
   format: values.format,

@@ -3,9 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { Readable } from 'node:stream';
-import { buildImageArchive, busyboxLayer } from '../libs/runtime/src/images/image-builder';
-import { startRegistry } from '../libs/runtime/src/images/registry/local-registry';
-import { readTarFiles } from '../libs/runtime/src/images/testing/archive-fixtures';
+import { buildImageArchive, busyboxLayer, readTarFiles, startRegistry } from '@berth/runtime/testing';
 import { admin, api, env, uniqueName } from './support/api-client';
 
 type Registry = Awaited<ReturnType<typeof startRegistry>>;

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildImageArchive, busyboxLayer, type LayerEntry } from '../libs/runtime/src/images/image-builder';
+import { buildImageArchive, busyboxLayer, type LayerEntry } from '@berth/runtime/testing';
 import { TeamClient, admin, api, env, uniqueName } from './support/api-client';
 
 /** Runs a shell command (busybox's, unless another image is named) to its end; answers its exit code and output. */

@@ -190,13 +190,13 @@ function requireRuntime(relative) {
  */
 async function removeLeftoverContainers(runtimeRoot, { hostNetns } = {}) {
   if (!fs.existsSync(runtimeRoot)) return;
-  const { RuncRuntime } = requireRuntime('runc/runc.runtime.js');
+  const { RuncRuntime } = requireRuntime('index.js');
   const runtime = new RuncRuntime({ root: runtimeRoot });
   for (const c of await runtime.list()) await runtime.remove(c.id, { force: true });
   await runtime.close();
   const networksDir = path.join(path.dirname(runtimeRoot), 'networks');
   if (!fs.existsSync(networksDir)) return;
-  const { HostNetworks } = requireRuntime('network/networks.js');
+  const { HostNetworks } = requireRuntime('index.js');
   const report = await new HostNetworks({ stateDir: networksDir, ...(hostNetns ? { hostNetns } : {}) }).reconcile({ containers: [], bridges: [] });
   if (report.errors.length) process.stderr.write(`[berth] network clean-up: ${report.errors.join('; ')}\n`);
 }

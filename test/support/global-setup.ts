@@ -24,7 +24,8 @@ export default async function globalSetup(): Promise<void> {
   (globalThis as Record<string, unknown>).__berthStack = running;
   await stack.waitForHost(running.api.url, adminToken, hostName, running.worker.child);
 
-  const { buildImageArchive, busyboxLayer } = stack.requireRuntime('images/image-builder.js') as typeof import('../../libs/runtime/src/images/image-builder');
+  const { buildImageArchive } = stack.requireRuntime('testing/image-builder.js') as typeof import('../../libs/runtime/src/testing/image-builder');
+  const { busyboxLayer } = stack.requireRuntime('testing/busybox-layer.js') as typeof import('../../libs/runtime/src/testing/busybox-layer');
   const layer = await busyboxLayer();
   const config = { cmd: ['sh'], env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'] };
   const busyboxOciTar = join(dataDir, 'busybox-oci.tar');

@@ -1,10 +1,8 @@
 export * from './container-runtime';
 export * from './oci-spec';
 export * from './images/image-store';
-export * from './images/image-builder';
 export * from './images/registry';
 export * from './runc/runc.runtime';
-export * from './fake/fake.runtime';
 export * from './seccomp';
 export * from './oci-resources';
 export { ALL_CAPABILITIES, containerCapabilities, normalizeCapability } from './oci-security';

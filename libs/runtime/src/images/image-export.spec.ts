@@ -5,11 +5,11 @@ import { Readable } from 'stream';
 import { gunzipSync } from 'zlib';
 import { NotFoundError } from '@berth/domain';
 import { sha256Digest } from './digests';
-import { BuildImage, buildImageArchive, LayerEntry } from './image-builder';
+import { BuildImage, buildImageArchive, LayerEntry } from '../testing/image-builder';
 import { ImageStore } from './image-store';
 import { MediaType } from './media-types';
 import { detectCompression } from './streams';
-import { makeTempDir, packFiles, parseJson, readTarFiles } from './testing/archive-fixtures';
+import { makeTempDir, packFiles, parseJson, readTarFiles } from '../testing/archive-fixtures';
 
 const baseLayer: LayerEntry[] = [
   { path: '/etc', type: 'directory' },

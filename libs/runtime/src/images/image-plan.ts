@@ -1,5 +1,5 @@
 import { open } from 'fs/promises';
-import { InvalidArgumentError } from '@berth/domain';
+import { InvalidArgumentError, type LoadedImage } from '@berth/domain';
 import { readSpooledJson, SpooledArchive, SpooledFile } from './archive-spool';
 import { digestHex } from './digests';
 import { digestMismatch, ImageErrorReason, invalidArchive } from './image-errors';
@@ -89,4 +89,17 @@ export function mergeByDigest(plans: ImagePlan[]): ImagePlan[] {
     else seen.references = [...new Set([...seen.references, ...plan.references])];
   }
   return [...byDigest.values()];
+}
+
+/** What a load or pull answers about an image it stored. */
+export function loadedImage(plan: ImagePlan): LoadedImage {
+  return {
+    references: plan.references,
+    digest: plan.manifest.descriptor.digest,
+    configDigest: plan.config.descriptor.digest,
+    sizeBytes: imageSizeBytes(plan),
+    config: plan.parsedConfig.summary,
+    os: plan.parsedConfig.os,
+    architecture: plan.parsedConfig.architecture,
+  };
 }

@@ -3,9 +3,9 @@ import * as path from 'path';
 import { Readable } from 'stream';
 import { InvalidArgumentError, NotFoundError } from '@berth/domain';
 import { sha256Digest } from './digests';
-import { BuildImage, buildImageArchive, LayerEntry } from './image-builder';
+import { BuildImage, buildImageArchive, LayerEntry } from '../testing/image-builder';
 import { ImageStore } from './image-store';
-import { isRoot, makeTempDir } from './testing/archive-fixtures';
+import { isRoot, makeTempDir } from '../testing/archive-fixtures';
 
 const baseLayer: LayerEntry[] = [
   { path: '/etc', type: 'directory' },

@@ -1,24 +1,27 @@
 import { randomBytes } from 'crypto';
-import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'fs/promises';
+import { mkdtemp, readdir, readFile, rename, rm, stat, unlink } from 'fs/promises';
 import * as path from 'path';
 import { Readable } from 'stream';
-import type { ImageConfigSummary, ImageHistoryEntry, LoadedImage } from '@berth/domain';
-import { InvalidArgumentError, isDigest, normalizeImageReference, NotFoundError } from '@berth/domain';
+import type { ImageHistoryEntry, LoadedImage } from '@berth/domain';
+import { InvalidArgumentError, isDigest, normalizeImageReference } from '@berth/domain';
 import type { ResolvedImage } from '../container-runtime';
+import { pathExists } from '../shared/path-exists';
+import { SharedExclusiveLock } from '../shared/shared-exclusive-lock';
 import { spoolArchive } from './archive-spool';
-import { digestHex } from './digests';
+import { BlobPins } from './blob-pins';
 import { isDockerSave, readDockerSave } from './docker-save-reader';
 import { imageHistory } from './image-config';
 import { ExportedBlob, ExportedImage, writeImageArchive } from './image-export';
 import { invalidArchive, missingBlobInStore, storeLacksBlob } from './image-errors';
-import { blobsOf, ImagePlan, imageSizeBytes, MAX_JSON_BLOB_BYTES, PlannedBlob, verifySpooled } from './image-plan';
-import { unpackLayer } from './layer-unpack';
+import { blobsOf, ImagePlan, loadedImage, MAX_JSON_BLOB_BYTES, PlannedBlob, verifySpooled } from './image-plan';
+import { checkedDigest, ManifestRecords, type ManifestRecord } from './manifest-records';
 import { isOciLayout, readOciLayout } from './oci-layout-reader';
 import { Platform } from './media-types';
 import { defaultPlatform } from './platform';
+import { ImageStoreLayout } from './store-layout';
 import { openSource } from './streams';
-import { SharedExclusiveLock } from './store-lock';
 import { removeTree } from './tree-removal';
+import { UnpackedLayers } from './unpacked-layers';
 import { BlobStaging, PullOptions, pullImage, StoreAccess } from './registry/pull';
 import { PushResult, pushImage } from './registry/push';
 import type { RegistryClient } from './registry/registry-client';
@@ -30,18 +33,6 @@ export interface ImageStoreOptions {
   /** Which manifest to take from a multi-platform index; defaults to linux and this machine's architecture. */
   platform?: Platform;
   warn?: (message: string) => void;
-}
-
-/** What the store keeps per loaded manifest (`manifests/sha256/<hex>.json`). */
-interface ManifestRecord {
-  digest: string;
-  mediaType: string;
-  configDigest: string;
-  sizeBytes: number;
-  os: string;
-  architecture: string;
-  config: ImageConfigSummary;
-  layers: Array<{ digest: string; size: number; mediaType: string; diffId: string }>;
 }
 
 /** A stored image as `list` reports it. */
@@ -66,16 +57,10 @@ export interface ExportRequest {
   references: string[];
 }
 
-const STALE_TEMP_MS = 24 * 60 * 60 * 1000;
 const HEX_NAME = /^[a-f0-9]{64}$/;
 
 /**
- * A content-addressed image store on one host:
- *
- *     <root>/blobs/sha256/<hex>            layers, configs and manifests, as loaded
- *     <root>/manifests/sha256/<hex>.json   one record per loaded image manifest
- *     <root>/layers/sha256/<blob-hex>/     unpacked layers (overlayfs lower dirs)
- *     <root>/tmp/                          spooled archives, blobs and layers in progress
+ * A content-addressed image store on one host (see ImageStoreLayout for what lies where).
  *
  * Everything appears in its final place by rename, after its digest was checked,
  * so a crash leaves only debris in tmp/ (swept by init once it is a day old).
@@ -88,25 +73,25 @@ const HEX_NAME = /^[a-f0-9]{64}$/;
  * Another process must not run gc on the same root.
  */
 export class ImageStore {
-  private readonly root: string;
+  private readonly layout: ImageStoreLayout;
+  private readonly records: ManifestRecords;
+  private readonly layers: UnpackedLayers;
   private readonly platform: Platform;
-  private readonly warn: (message: string) => void;
-  private readonly unpacking = new Map<string, Promise<string>>();
   /** Blob downloads in flight, shared by concurrent pulls. */
   private readonly staging = new BlobStaging();
   private readonly lock = new SharedExclusiveLock();
-  /** Blobs (and their unpacked layers) that gc must keep, with how many operations need them. */
-  private readonly pins = new Map<string, number>();
+  private readonly pins = new BlobPins(this.lock);
   private initialized?: Promise<void>;
 
   constructor(options: ImageStoreOptions) {
-    this.root = path.resolve(options.root);
+    this.layout = new ImageStoreLayout(options.root);
+    this.records = new ManifestRecords(this.layout);
     this.platform = options.platform ?? defaultPlatform();
-    this.warn = options.warn ?? ((message) => process.emitWarning(message));
+    this.layers = new UnpackedLayers(this.layout, options.warn ?? ((message) => process.emitWarning(message)));
   }
 
   init(): Promise<void> {
-    this.initialized ??= this.createLayout().catch((err) => {
+    this.initialized ??= this.layout.create().catch((err) => {
       this.initialized = undefined;
       throw err;
     });
@@ -115,7 +100,7 @@ export class ImageStore {
 
   async loadArchive(input: NodeJS.ReadableStream | string): Promise<LoadedImage[]> {
     await this.init();
-    const spoolDir = await mkdtemp(path.join(this.root, 'tmp', 'load-'));
+    const spoolDir = await mkdtemp(path.join(this.layout.tmpDir, 'load-'));
     try {
       const archive = await spoolArchive(openSource(input), spoolDir);
       let plans: ImagePlan[];
@@ -148,23 +133,23 @@ export class ImageStore {
 
   private registryAccess(): StoreAccess {
     return {
-      tmpDir: this.tmpDir,
+      tmpDir: this.layout.tmpDir,
       platform: this.platform,
       staging: this.staging,
-      blobPath: (digest) => this.blobPath(digest),
-      pin: (digests) => this.pin(digests),
+      blobPath: (digest) => this.layout.blobPath(digest),
+      pin: (digests) => this.pins.pin(digests),
       commit: (plan) => this.commitPlans([plan]),
-      manifestMediaType: async (digest) => (await this.readRecord(digest))?.mediaType,
+      manifestMediaType: async (digest) => (await this.records.read(digest))?.mediaType,
     };
   }
 
   async resolve(digest: string): Promise<ResolvedImage> {
     await this.init();
-    const record = await this.requireRecord(digest);
-    const unpin = await this.pin(record.layers.map((layer) => layer.digest));
+    const record = await this.records.require(digest);
+    const unpin = await this.pins.pin(record.layers.map((layer) => layer.digest));
     try {
       // Settle every layer before answering, so that no unpack is still running after a failure.
-      const outcomes = await Promise.allSettled(record.layers.map((layer) => this.unpackedLayer(layer)));
+      const outcomes = await Promise.allSettled(record.layers.map((layer) => this.layers.get(layer)));
       const failure = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
       if (failure) throw failure.reason;
       const layerDirs = outcomes.map((o) => (o as PromiseFulfilledResult<string>).value);
@@ -177,8 +162,8 @@ export class ImageStore {
   /** The build steps of an image from its config's `history`, newest first, as `docker history` lists them. */
   async history(digest: string): Promise<ImageHistoryEntry[]> {
     await this.init();
-    const record = await this.requireRecord(digest);
-    const file = this.blobPath(record.configDigest);
+    const record = await this.records.require(digest);
+    const file = this.layout.blobPath(record.configDigest);
     const info = await stat(file).catch(() => undefined);
     if (!info) throw storeLacksBlob(record.configDigest, record.digest);
     if (info.size > MAX_JSON_BLOB_BYTES) throw invalidArchive(`config ${record.configDigest} is larger than ${MAX_JSON_BLOB_BYTES} bytes`);
@@ -201,7 +186,7 @@ export class ImageStore {
    */
   async remove(digest: string): Promise<boolean> {
     await this.init();
-    const file = this.recordPath(checkedDigest(digest));
+    const file = this.layout.recordPath(checkedDigest(digest));
     return this.lock.shared(() =>
       unlink(file).then(
         () => true,
@@ -221,28 +206,28 @@ export class ImageStore {
   async gc(): Promise<GcResult> {
     await this.init();
     return this.lock.exclusive(async () => {
-      const live = new Set(this.pins.keys());
-      for (const { record } of await this.readRecords()) {
+      const live = new Set(this.pins.pinned());
+      for (const { record } of await this.records.readAll()) {
         live.add(record.digest);
         live.add(record.configDigest);
         for (const layer of record.layers) live.add(layer.digest);
       }
       const result: GcResult = { blobsRemoved: 0, layersRemoved: 0, bytesFreed: 0 };
-      for (const name of await readdir(this.blobsDir)) {
+      for (const name of await readdir(this.layout.blobsDir)) {
         if (!HEX_NAME.test(name) || live.has(`sha256:${name}`)) continue;
-        const file = path.join(this.blobsDir, name);
+        const file = path.join(this.layout.blobsDir, name);
         const info = await stat(file).catch(() => undefined);
         if (!info?.isFile()) continue;
         await rm(file, { force: true });
         result.blobsRemoved++;
         result.bytesFreed += info.size;
       }
-      for (const name of await readdir(this.layersDir)) {
+      for (const name of await readdir(this.layout.layersDir)) {
         const digest = `sha256:${name}`;
-        if (!HEX_NAME.test(name) || live.has(digest) || this.unpacking.has(digest)) continue;
+        if (!HEX_NAME.test(name) || live.has(digest) || this.layers.inProgress(digest)) continue;
         // Out of layers/ in one step, so that no half-removed layer is ever taken for a whole one.
-        const doomed = path.join(this.tmpDir, `gc-${name.slice(0, 12)}-${randomBytes(6).toString('hex')}`);
-        await rename(path.join(this.layersDir, name), doomed);
+        const doomed = path.join(this.layout.tmpDir, `gc-${name.slice(0, 12)}-${randomBytes(6).toString('hex')}`);
+        await rename(path.join(this.layout.layersDir, name), doomed);
         result.bytesFreed += await removeTree(doomed);
         result.layersRemoved++;
       }
@@ -262,12 +247,12 @@ export class ImageStore {
     }
     const byDigest = new Map<string, { record: ManifestRecord; references: Set<string> }>();
     for (const { digest, references } of images) {
-      const entry = byDigest.get(digest) ?? { record: await this.requireRecord(digest), references: new Set<string>() };
+      const entry = byDigest.get(digest) ?? { record: await this.records.require(digest), references: new Set<string>() };
       for (const reference of references) entry.references.add(normalizeImageReference(reference, 'references'));
       byDigest.set(digest, entry);
     }
     const records = [...byDigest.values()];
-    const unpin = await this.pin(records.flatMap(({ record }) => [record.digest, record.configDigest, ...record.layers.map((l) => l.digest)]));
+    const unpin = await this.pins.pin(records.flatMap(({ record }) => [record.digest, record.configDigest, ...record.layers.map((l) => l.digest)]));
     try {
       const exported: ExportedImage[] = [];
       for (const { record, references } of records) {
@@ -294,73 +279,17 @@ export class ImageStore {
 
   async has(digest: string): Promise<boolean> {
     await this.init();
-    return isDigest(digest) && (await this.readRecord(digest)) !== undefined;
+    return isDigest(digest) && (await this.records.read(digest)) !== undefined;
   }
 
   async list(): Promise<StoredImage[]> {
     await this.init();
-    return (await this.readRecords()).map(({ record, storedAt }) => ({
+    return (await this.records.readAll()).map(({ record, storedAt }) => ({
       digest: record.digest,
       sizeBytes: record.sizeBytes,
       configDigest: record.configDigest,
       storedAt,
     }));
-  }
-
-  private get blobsDir() {
-    return path.join(this.root, 'blobs', 'sha256');
-  }
-  private get manifestsDir() {
-    return path.join(this.root, 'manifests', 'sha256');
-  }
-  private get layersDir() {
-    return path.join(this.root, 'layers', 'sha256');
-  }
-  private get tmpDir() {
-    return path.join(this.root, 'tmp');
-  }
-
-  private blobPath(digest: string): string {
-    return path.join(this.blobsDir, digestHex(digest));
-  }
-
-  private async createLayout(): Promise<void> {
-    for (const dir of [this.blobsDir, this.manifestsDir, this.layersDir]) await mkdir(dir, { recursive: true });
-    await mkdir(this.tmpDir, { recursive: true, mode: 0o700 });
-    await this.sweepStaleTemp();
-  }
-
-  private async sweepStaleTemp(): Promise<void> {
-    const now = Date.now();
-    for (const name of await readdir(this.tmpDir)) {
-      const entry = path.join(this.tmpDir, name);
-      const info = await stat(entry).catch(() => undefined);
-      if (!info || now - info.mtimeMs <= STALE_TEMP_MS) continue;
-      // A half-unpacked layer may hold read-only directories.
-      if (info.isDirectory()) await removeTree(entry);
-      else await rm(entry, { force: true });
-    }
-  }
-
-  /**
-   * Keeps blobs (and the layers unpacked from them) from gc until the returned
-   * function is called. Taken under the shared lock, so never while gc runs.
-   */
-  private async pin(digests: string[]): Promise<() => void> {
-    const unique = [...new Set(digests)];
-    await this.lock.shared(async () => {
-      for (const digest of unique) this.pins.set(digest, (this.pins.get(digest) ?? 0) + 1);
-    });
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      for (const digest of unique) {
-        const left = (this.pins.get(digest) ?? 1) - 1;
-        if (left > 0) this.pins.set(digest, left);
-        else this.pins.delete(digest);
-      }
-    };
   }
 
   /**
@@ -378,8 +307,12 @@ export class ImageStore {
     });
   }
 
+  private writeRecord(plan: ImagePlan): Promise<void> {
+    return this.records.write(plan);
+  }
+
   private async storedBlob(digest: string, record: ManifestRecord): Promise<ExportedBlob> {
-    const file = this.blobPath(digest);
+    const file = this.layout.blobPath(digest);
     const info = await stat(file).catch(() => undefined);
     if (!info?.isFile()) throw storeLacksBlob(digest, record.digest);
     return { digest, size: info.size, file };
@@ -388,145 +321,20 @@ export class ImageStore {
   private async checkBlob(blob: PlannedBlob): Promise<void> {
     if (blob.file) return verifySpooled(blob.file, blob.descriptor);
     if (blob.bytes) return;
-    const stored = await stat(this.blobPath(blob.descriptor.digest)).catch(() => undefined);
+    const stored = await stat(this.layout.blobPath(blob.descriptor.digest)).catch(() => undefined);
     if (stored?.size !== blob.descriptor.size) throw missingBlobInStore(blob.descriptor.digest);
   }
 
   private async commitBlob(blob: PlannedBlob): Promise<void> {
-    const target = this.blobPath(blob.descriptor.digest);
-    if (await exists(target)) return;
+    const target = this.layout.blobPath(blob.descriptor.digest);
+    if (await pathExists(target)) return;
     if (blob.file) {
       // Several images of one archive can share a spooled file: the first commit moves it.
       await rename(blob.file.path, target).catch(async (err: NodeJS.ErrnoException) => {
-        if (err.code !== 'ENOENT' || !(await exists(target))) throw err;
+        if (err.code !== 'ENOENT' || !(await pathExists(target))) throw err;
       });
     } else if (blob.bytes) {
-      await this.writeAtomically(target, blob.bytes);
+      await this.layout.writeAtomically(target, blob.bytes);
     }
   }
-
-  private async writeRecord(plan: ImagePlan): Promise<void> {
-    const { manifest, config, parsedConfig, layers } = plan;
-    const record: ManifestRecord = {
-      digest: manifest.descriptor.digest,
-      mediaType: manifest.descriptor.mediaType,
-      configDigest: config.descriptor.digest,
-      sizeBytes: imageSizeBytes(plan),
-      os: parsedConfig.os,
-      architecture: parsedConfig.architecture,
-      config: parsedConfig.summary,
-      layers: layers.map((layer, i) => ({ ...pickBlobFields(layer), diffId: parsedConfig.diffIds[i] })),
-    };
-    await this.writeAtomically(this.recordPath(record.digest), Buffer.from(JSON.stringify(record, null, 2)));
-  }
-
-  private recordPath(digest: string): string {
-    return path.join(this.manifestsDir, `${digestHex(digest)}.json`);
-  }
-
-  private async readRecord(digest: string): Promise<ManifestRecord | undefined> {
-    try {
-      return JSON.parse(await readFile(this.recordPath(checkedDigest(digest)), 'utf8')) as ManifestRecord;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw err;
-    }
-  }
-
-  private async requireRecord(digest: string): Promise<ManifestRecord> {
-    const record = await this.readRecord(digest);
-    if (!record) throw new NotFoundError(`image ${digest} is not in this host's image store`, 'ImageNotFound');
-    return record;
-  }
-
-  /** Every record, by digest, with when it was written. */
-  private async readRecords(): Promise<Array<{ record: ManifestRecord; storedAt: Date }>> {
-    const names = (await readdir(this.manifestsDir)).filter((n) => /^[a-f0-9]{64}\.json$/.test(n)).sort();
-    const records: Array<{ record: ManifestRecord; storedAt: Date }> = [];
-    for (const name of names) {
-      const digest = `sha256:${name.slice(0, 64)}`;
-      const [record, info] = await Promise.all([this.readRecord(digest), stat(this.recordPath(digest)).catch(() => undefined)]);
-      if (record && info) records.push({ record, storedAt: new Date(info.mtimeMs) });
-    }
-    return records;
-  }
-
-  private async writeAtomically(target: string, data: Buffer): Promise<void> {
-    const temp = path.join(this.tmpDir, `write-${randomBytes(8).toString('hex')}`);
-    try {
-      await writeFile(temp, data, { flag: 'wx' });
-      await rename(temp, target);
-    } catch (err) {
-      await rm(temp, { force: true });
-      throw err;
-    }
-  }
-
-  /** One unpack per layer at a time in this process; concurrent callers share it. */
-  private unpackedLayer(layer: ManifestRecord['layers'][number]): Promise<string> {
-    const key = layer.digest;
-    let pending = this.unpacking.get(key);
-    if (!pending) {
-      pending = this.unpackOnce(layer).finally(() => this.unpacking.delete(key));
-      this.unpacking.set(key, pending);
-    }
-    return pending;
-  }
-
-  private async unpackOnce(layer: ManifestRecord['layers'][number]): Promise<string> {
-    const target = path.join(this.layersDir, digestHex(layer.digest));
-    if (await exists(target)) return target;
-    const scratch = await mkdtemp(path.join(this.tmpDir, `layer-${digestHex(layer.digest).slice(0, 12)}-`));
-    try {
-      await unpackLayer(this.blobPath(layer.digest), scratch, {
-        expectedDigest: layer.digest,
-        expectedDiffId: layer.diffId,
-        warn: this.warn,
-      });
-      await rename(scratch, target).catch(async (err: NodeJS.ErrnoException) => {
-        // Another process finished the same layer first; theirs is as good as ours.
-        if ((err.code !== 'ENOTEMPTY' && err.code !== 'EEXIST') || !(await exists(target))) throw err;
-        await removeTree(scratch);
-      });
-      return target;
-    } catch (err) {
-      await removeTree(scratch);
-      throw err;
-    }
-  }
-}
-
-function loadedImage(plan: ImagePlan): LoadedImage {
-  return {
-    references: plan.references,
-    digest: plan.manifest.descriptor.digest,
-    configDigest: plan.config.descriptor.digest,
-    sizeBytes: imageSizeBytes(plan),
-    config: plan.parsedConfig.summary,
-    os: plan.parsedConfig.os,
-    architecture: plan.parsedConfig.architecture,
-  };
-}
-
-function pickBlobFields(blob: PlannedBlob) {
-  const { digest, size, mediaType } = blob.descriptor;
-  return { digest, size, mediaType };
-}
-
-async function exists(file: string): Promise<boolean> {
-  return stat(file).then(
-    () => true,
-    () => false,
-  );
-}
-
-function checkedDigest(digest: string): string {
-  if (!isDigest(digest)) {
-    throw new InvalidArgumentError(
-      `"${digest}" is not an image digest (sha256:<64 hex digits>)`,
-      [{ field: 'digest', message: 'must be sha256:<hex>' }],
-      'InvalidDigest',
-    );
-  }
-  return digest;
 }

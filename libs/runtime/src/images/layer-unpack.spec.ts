@@ -7,7 +7,7 @@ import { gzipSync } from 'zlib';
 import { sha256Digest } from './digests';
 import { layerPathComponents, unpackLayer } from './layer-unpack';
 import { packTar, TarEntry } from './tar-pack';
-import { isRoot, makeTempDir } from './testing/archive-fixtures';
+import { isRoot, makeTempDir } from '../testing/archive-fixtures';
 
 const run = promisify(execFile);
 const EPOCH = new Date(0);

@@ -1,7 +1,7 @@
 import { existsSync } from 'fs';
 import { chmod, link, mkdir, readFile, symlink, writeFile } from 'fs/promises';
 import * as path from 'path';
-import { makeTempDir } from './testing/archive-fixtures';
+import { makeTempDir } from '../testing/archive-fixtures';
 import { removeTree } from './tree-removal';
 
 describe('removeTree', () => {

@@ -1,5 +1,5 @@
 import { InternalError } from '@berth/domain';
-import { execFileRunner, type ProcessRunner } from '../runc/process-runner';
+import { execFileRunner, type ProcessRunner } from '../shared/process-runner';
 
 export interface HostLink {
   name: string;

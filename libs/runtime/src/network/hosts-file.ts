@@ -1,6 +1,12 @@
 import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, writeFile } from 'node:fs/promises';
 import { isIpv4 } from './ipv4';
+
+/**
+ * The one module that writes a container's /etc/hosts: created with the bundle
+ * (loopback and the container's hostname), rewritten in place once its networks
+ * give it names and peers.
+ */
 
 /** A name (and its aliases) at one address: a container's own, or a peer's on a network it shares. */
 export interface HostsEntry {
@@ -16,17 +22,23 @@ export interface HostsFileInput {
   peers: readonly HostsEntry[];
 }
 
-/** The lines every container gets, as Docker writes them. */
-const LOCALHOST_LINES = [
-  '127.0.0.1\tlocalhost',
-  '::1\tlocalhost ip6-localhost ip6-loopback',
-  'fe00::0\tip6-localnet',
-  'ff00::0\tip6-mcastprefix',
-  'ff02::1\tip6-allnodes',
-  'ff02::2\tip6-allrouters',
-];
+/** The loopback names a container's hosts file starts with from its creation on. */
+const LOOPBACK_LINES = ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback'];
+
+/** The lines every container on a network gets, as Docker writes them. */
+const LOCALHOST_LINES = [...LOOPBACK_LINES, 'fe00::0\tip6-localnet', 'ff00::0\tip6-mcastprefix', 'ff02::1\tip6-allnodes', 'ff02::2\tip6-allrouters'];
 
 const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*$/;
+
+/** The hosts file a container is created with: its hostname on loopback. */
+export function hostsFileContent(hostname: string): string {
+  return [...LOOPBACK_LINES, `127.0.0.1\t${hostname}`, ''].join('\n');
+}
+
+/** Writes a new container's hosts file (the bind mount's source). */
+export async function createHostsFile(path: string, hostname: string): Promise<void> {
+  await writeFile(path, hostsFileContent(hostname), { mode: 0o644 });
+}
 
 /**
  * A container's /etc/hosts: localhost lines first, then its own names, then its

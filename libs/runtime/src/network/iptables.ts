@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InternalError } from '@berth/domain';
-import { execFileRunner, type ProcessRunner } from '../runc/process-runner';
+import { execFileRunner, type ProcessRunner } from '../shared/process-runner';
 
 /** One rule of an `iptables-save` dump: its chain and its arguments after `-A <chain>`. */
 export interface SavedRule {

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '@berth/domain';
-import type { ProcessRunner } from '../runc/process-runner';
+import type { ProcessRunner } from '../shared/process-runner';
 import { Iptables } from './iptables';
 import { bridgeRules, ensureBridgeIsolation, removeBridgeIsolation, removeIsolationIfUnused } from './isolation';
 

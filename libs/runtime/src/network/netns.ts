@@ -1,6 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { InternalError } from '@berth/domain';
-import { execFileRunner, type ProcessRunner } from '../runc/process-runner';
+import { execFileRunner, type ProcessRunner } from '../shared/process-runner';
 import { NETNS_DIR, NETNS_PREFIX, netnsName, netnsPath } from './network-names';
 
 export interface NetworkNamespacesOptions {

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FailedPreconditionError, InvalidArgumentError } from '@berth/domain';
-import type { ProcessRunner } from '../runc/process-runner';
+import type { ProcessRunner } from '../shared/process-runner';
 import { CniRunner } from './cni';
 import type { CniExec } from './cni-exec';
 import { endpointConfigList } from './conflist';

@@ -1,11 +1,11 @@
-import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError } from '@berth/domain';
-import { SharedExclusiveLock } from '../images/store-lock';
-import { execFileRunner, type ProcessRunner } from '../runc/process-runner';
+import { FailedPreconditionError, InvalidArgumentError } from '@berth/domain';
+import { SharedExclusiveLock } from '../shared/shared-exclusive-lock';
+import { execFileRunner, type ProcessRunner } from '../shared/process-runner';
 import { checkedId } from '../shared/container-id';
-import { CniRunner, type CniAttachment, type CniAttachmentRecord, type CniResult } from './cni';
+import { CniRunner, type CniAttachment, type CniResult } from './cni';
 import { cniExecInNetns, type CniExec } from './cni-exec';
 import { pruneSharedChains, sweepLeftovers, type LeftoverFilter } from './cni-leftovers';
-import { CNI_VERSION, cniPortMappings, endpointConfigList, portMappingsOf, staticAddresses } from './conflist';
+import { CNI_VERSION, cniPortMappings, endpointConfigList } from './conflist';
 import { checkedPortMappings, portsCollide, resolveEndpoints, type Endpoint, type PortMapping, type PortProtocol } from './endpoint';
 import { HostLinks } from './host-links';
 import { canBindHostPort } from './host-ports';
@@ -16,7 +16,10 @@ import { NamespaceMarks } from './namespace-marks';
 import { NetworkNamespaces, runnerInNetns } from './netns';
 import { Overlays, VXLAN_OVERHEAD, type OverlaySpec } from './overlay';
 import { NetworkRegistry, networkConflict, networkConflictError, networkRecordOf, sameNetwork, type HostNetworkRecord } from './network-registry';
-import { CNI_NETWORK_PREFIX, checkedBridgeName, hostVethName, netnsPath } from './network-names';
+import { checkedBridgeName, hostVethName, netnsPath } from './network-names';
+import { AttachmentRecords, HOST_PORT_ANY, recordAddresses, recordBridge, sameAttachment, type AttachResult } from './attachment-records';
+
+export type { AttachedInterface, AttachResult } from './attachment-records';
 
 export interface HostNetworksOptions {
   /** Attachment records and the host's network records live here (keep it across restarts). */
@@ -38,29 +41,6 @@ export interface HostNetworksOptions {
   hostNetns?: string;
 }
 
-/** One interface of an attached container. */
-export interface AttachedInterface {
-  ifName: string;
-  networkId: string;
-  bridge: string;
-  ipAddress: string;
-  /** The subnet's prefix length, e.g. 24. */
-  prefixLength: number;
-  /** The bridge's address: the container's default route unless the network is internal. */
-  gateway: string;
-  internal: boolean;
-  macAddress?: string;
-  /** The host end of the veth (berthv…). */
-  hostVeth?: string;
-}
-
-export interface AttachResult {
-  /** For the OCI spec: `linux.namespaces` entry `{ type: 'network', path }`. */
-  netnsPath: string;
-  interfaces: AttachedInterface[];
-  ports: PortMapping[];
-}
-
 export interface ReconcileKeep {
   containers: readonly string[];
   bridges: readonly string[];
@@ -78,8 +58,6 @@ export interface ReconcileReport {
   /** Failures that did not stop the rest of the reconcile. */
   errors: string[];
 }
-
-const HOST_PORT_ANY = '0.0.0.0';
 
 /**
  * The host side of Berth networks: a named network namespace per container,
@@ -103,6 +81,7 @@ export class HostNetworks {
   private readonly iptables: Iptables;
   private readonly registry: NetworkRegistry;
   private readonly overlays: Overlays;
+  private readonly attachments: AttachmentRecords;
   private readonly lock = new SharedExclusiveLock();
 
   constructor(options: HostNetworksOptions) {
@@ -111,6 +90,7 @@ export class HostNetworks {
     const runner = hostNetns ? runnerInNetns(base, hostNetns) : base;
     const exec = options.cniExec ?? (hostNetns ? cniExecInNetns(hostNetns) : undefined);
     this.cni = new CniRunner({ stateDir, pluginDirs, timeoutMs, exec });
+    this.attachments = new AttachmentRecords(this.cni);
     // `ip netns add` makes a new namespace whichever one it runs in; `ip -n` and `ip netns exec` name theirs.
     this.namespaces = new NetworkNamespaces({ runner: base });
     this.marks = new NamespaceMarks(stateDir);
@@ -165,7 +145,7 @@ export class HostNetworks {
       throw new InvalidArgumentError(`ports cannot be published through internal network ${resolved[0].name}`);
     }
     return this.lock.exclusive(async () => {
-      await this.refuseTakenPorts(containerId, mappings);
+      await this.attachments.refuseTakenPorts(containerId, mappings);
       const networks = resolved.map(networkRecordOf);
       await this.refuseNetworkConflicts(networks);
 
@@ -207,7 +187,7 @@ export class HostNetworks {
         if (!hadNetns && (await this.cni.records(containerId)).length === 0) await this.removeNamespace(containerId).catch(() => undefined);
         throw err;
       }
-      return this.describe(containerId);
+      return this.attachments.describe(containerId);
     });
   }
 
@@ -221,7 +201,7 @@ export class HostNetworks {
   async detach(containerId: string): Promise<void> {
     checkedId(containerId);
     return this.lock.exclusive(async () => {
-      const errors = await this.removeContainer(containerId, await this.addressesOfOthers(containerId));
+      const errors = await this.removeContainer(containerId, await this.attachments.addressesOfOthers(containerId));
       if (errors.length) throw errors[0];
     });
   }
@@ -230,7 +210,7 @@ export class HostNetworks {
   async removeNetwork(bridge: string): Promise<void> {
     checkedBridgeName(bridge);
     return this.lock.exclusive(async () => {
-      const users = await this.containersOn(bridge);
+      const users = await this.attachments.containersOn(bridge);
       if (users.length) throw new FailedPreconditionError(`bridge ${bridge} is still used by ${users.join(', ')}`, 'NetworkInUse');
       await this.removeBridge(bridge);
       await this.removeSharedChainsIfIdle();
@@ -294,13 +274,13 @@ export class HostNetworks {
    */
   async isHostPortFree(hostPort: number, protocol: PortProtocol, hostIp?: string): Promise<boolean> {
     const [wanted] = checkedPortMappings([{ hostPort, containerPort: 1, protocol, ...(hostIp ? { hostIp } : {}) }]);
-    if ((await this.publishedPorts()).some(({ port }) => portsCollide(port, wanted))) return false;
+    if ((await this.attachments.publishedPorts()).some(({ port }) => portsCollide(port, wanted))) return false;
     return canBindHostPort(hostPort, protocol, hostIp ?? HOST_PORT_ANY);
   }
 
   /** The container's networking as recorded, or undefined when it has none. */
   async inspect(containerId: string): Promise<AttachResult | undefined> {
-    return (await this.cni.records(containerId)).length ? this.describe(containerId) : undefined;
+    return (await this.cni.records(containerId)).length ? this.attachments.describe(containerId) : undefined;
   }
 
   /** CNI CHECK of every attachment of the container (throws what the first failing plugin says). */
@@ -367,15 +347,6 @@ export class HostNetworks {
     return [...removed, ...(await pruneSharedChains(this.iptables))];
   }
 
-  private async describe(containerId: string): Promise<AttachResult> {
-    const records = await this.cni.records(containerId);
-    return {
-      netnsPath: netnsPath(containerId),
-      interfaces: records.map(describeInterface),
-      ports: records.flatMap((r) => portMappingsOf(r.runtimeConfig)),
-    };
-  }
-
   /** Attachments that match what is wanted and pass CNI CHECK stay; everything else is redone. */
   private async keepMatching(containerId: string, wanted: readonly CniAttachment[]): Promise<Set<string>> {
     const kept = new Set<string>();
@@ -407,21 +378,6 @@ export class HostNetworks {
     await this.cni.updateResult(attachment.containerId, attachment.ifName, { ...result, interfaces });
   }
 
-  private async refuseTakenPorts(containerId: string, mappings: readonly PortMapping[]): Promise<void> {
-    const all = await this.publishedPorts();
-    const published = all.filter((p) => p.containerId !== containerId);
-    const mine = all.filter((p) => p.containerId === containerId).map((p) => p.port);
-    for (const port of mappings) {
-      const where = `${port.hostIp ?? HOST_PORT_ANY}:${port.hostPort}/${port.protocol}`;
-      const owner = published.find((p) => portsCollide(p.port, port));
-      if (owner) throw new AlreadyExistsError(`host port ${where} is already published by another container`, 'PortInUse');
-      const ours = mine.some((p) => portsCollide(p, port));
-      if (!ours && !(await canBindHostPort(port.hostPort, port.protocol, port.hostIp ?? HOST_PORT_ANY))) {
-        throw new AlreadyExistsError(`host port ${where} is in use on this host`, 'PortInUse');
-      }
-    }
-  }
-
   private async refuseNetworkConflicts(networks: readonly HostNetworkRecord[]): Promise<void> {
     const known = await this.registry.list();
     for (const network of networks) {
@@ -431,7 +387,7 @@ export class HostNetworks {
       const stale = known.find((k) => k.bridge === network.bridge && !sameNetwork(k, network));
       if (
         stale &&
-        (await this.containersOn(stale.bridge)).length === 0 &&
+        (await this.attachments.containersOn(stale.bridge)).length === 0 &&
         !networkConflict(
           network,
           known.filter((k) => k !== stale),
@@ -443,69 +399,4 @@ export class HostNetworks {
       throw networkConflictError(network, conflict);
     }
   }
-
-  private async containersOn(bridge: string): Promise<string[]> {
-    const users: string[] = [];
-    for (const containerId of await this.cni.containers()) {
-      if ((await this.cni.records(containerId)).some((r) => recordBridge(r) === bridge)) users.push(containerId);
-    }
-    return users;
-  }
-
-  private async publishedPorts(): Promise<{ containerId: string; port: PortMapping }[]> {
-    const out: { containerId: string; port: PortMapping }[] = [];
-    for (const containerId of await this.cni.containers()) {
-      for (const record of await this.cni.records(containerId)) {
-        for (const port of portMappingsOf(record.runtimeConfig)) out.push({ containerId, port });
-      }
-    }
-    return out;
-  }
-
-  /** Addresses other containers of this worker hold (firewall rules keyed by them stay). */
-  private async addressesOfOthers(containerId: string): Promise<Set<string>> {
-    const out = new Set<string>();
-    for (const id of await this.cni.containers()) {
-      if (id === containerId) continue;
-      for (const record of await this.cni.records(id)) for (const ip of recordAddresses(record)) out.add(ip);
-    }
-    return out;
-  }
-}
-
-function sameAttachment(a: CniAttachment, b: CniAttachment): boolean {
-  return (
-    a.netnsPath === b.netnsPath &&
-    JSON.stringify(a.config) === JSON.stringify(b.config) &&
-    JSON.stringify(a.runtimeConfig ?? {}) === JSON.stringify(b.runtimeConfig ?? {})
-  );
-}
-
-function recordBridge(attachment: CniAttachment): string | undefined {
-  const bridge = attachment.config.plugins.find((p) => p.type === 'bridge')?.bridge;
-  return typeof bridge === 'string' ? bridge : undefined;
-}
-
-/** The container's addresses an attachment holds (from its result, else from its static config). */
-function recordAddresses(record: CniAttachmentRecord): string[] {
-  const fromResult = (record.result?.ips ?? []).map((ip) => ip.address.split('/')[0]);
-  return fromResult.length ? fromResult : staticAddresses(record.config).map((a) => a.address.split('/')[0]);
-}
-
-function describeInterface(record: CniAttachmentRecord): AttachedInterface {
-  const configured = staticAddresses(record.config)[0];
-  const sandbox = (record.result?.interfaces ?? []).find((i) => i.sandbox && i.name === record.ifName);
-  const bridge = recordBridge(record) ?? '';
-  const hostVeth = (record.result?.interfaces ?? []).find((i) => !i.sandbox && i.name !== bridge)?.name;
-  return {
-    ifName: record.ifName,
-    networkId: record.config.name.startsWith(CNI_NETWORK_PREFIX) ? record.config.name.slice(CNI_NETWORK_PREFIX.length) : record.config.name,
-    bridge,
-    ipAddress: recordAddresses(record)[0] ?? '',
-    prefixLength: Number(configured?.address.split('/')[1]),
-    gateway: configured?.gateway ?? '',
-    internal: record.config.plugins.find((p) => p.type === 'bridge')?.isDefaultGateway !== true,
-    ...(sandbox?.mac ? { macAddress: sandbox.mac } : {}),
-    ...(hostVeth ? { hostVeth } : {}),
-  };
 }

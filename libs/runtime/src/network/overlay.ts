@@ -1,5 +1,5 @@
 import { InternalError, InvalidArgumentError } from '@berth/domain';
-import { execFileRunner, type ProcessRunner } from '../runc/process-runner';
+import { execFileRunner, type ProcessRunner } from '../shared/process-runner';
 import { HostLinks } from './host-links';
 import { Iptables } from './iptables';
 import { INPUT_CHAIN, VXLAN_PORT } from './isolation';

@@ -6,6 +6,11 @@ import { join } from 'node:path';
  * `/berth/<id>`) on cgroup v1 (one hierarchy per controller) and v2 (unified).
  */
 
+/** The cgroup runc puts a container in (its `linux.cgroupsPath`). */
+export function cgroupPath(id: string): string {
+  return `/berth/${id}`;
+}
+
 export interface CgroupSample {
   cpuUsageNanos: number;
   memoryUsageBytes: number;

@@ -1,8 +1,4 @@
-/** The /etc files every container gets from its bundle (bind-mounted read-only, as Docker does). */
-
-export function hostsFileContent(hostname: string): string {
-  return ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', `127.0.0.1\t${hostname}`, ''].join('\n');
-}
+/** The /etc files every container gets from its bundle (bind-mounted read-only, as Docker does); /etc/hosts is network/hosts-file's. */
 
 export function hostnameFileContent(hostname: string): string {
   return `${hostname}\n`;

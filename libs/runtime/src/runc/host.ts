@@ -1,6 +1,7 @@
 import { access, readFile } from 'node:fs/promises';
 import { NOFILE_HARD } from '../oci-spec';
 import type { HostRlimits, RlimitName } from '../oci-resources';
+import { pathExists } from '../shared/path-exists';
 
 /** The hard RLIMIT_NOFILE of this process (`unlimited` counts as Docker's ceiling). */
 export async function hostNofileHardLimit(limitsPath = '/proc/self/limits'): Promise<number> {
@@ -64,17 +65,32 @@ export async function hostHardLimits(limitsPath = '/proc/self/limits'): Promise<
 
 /** Whether the kernel accounts swap per cgroup, so a swap limit can be set (Docker drops it otherwise). */
 export async function swapLimitSupported(cgroupVersion: 1 | 2, cgroupRoot = '/sys/fs/cgroup'): Promise<boolean> {
-  if (cgroupVersion === 1) return exists(`${cgroupRoot}/memory/memory.memsw.limit_in_bytes`);
+  if (cgroupVersion === 1) return pathExists(`${cgroupRoot}/memory/memory.memsw.limit_in_bytes`);
   // v2: the root has no memory.swap.max; look at a child cgroup that has memory enabled.
   for (const child of ['init.scope', 'system.slice', 'user.slice', 'berth']) {
-    if (await exists(`${cgroupRoot}/${child}/memory.max`)) return exists(`${cgroupRoot}/${child}/memory.swap.max`);
+    if (await pathExists(`${cgroupRoot}/${child}/memory.max`)) return pathExists(`${cgroupRoot}/${child}/memory.swap.max`);
   }
   return true; // nothing to look at: let runc decide
 }
 
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
+/** What the host allows containers, as create, stats and update need it. */
+export interface HostFacts {
+  nofileHard: number;
+  rlimits: HostRlimits;
+  cgroupVersion: 1 | 2;
+  swapLimit: boolean;
+}
+
+/** The host's facts, read once and kept (read again after a failed read). */
+export class HostFactsCache {
+  private pending?: Promise<HostFacts>;
+
+  get(): Promise<HostFacts> {
+    this.pending ??= (async () => {
+      const [nofileHard, rlimits, cgroupVersion] = await Promise.all([hostNofileHardLimit(), hostHardLimits(), detectCgroupVersion()]);
+      return { nofileHard, rlimits, cgroupVersion, swapLimit: await swapLimitSupported(cgroupVersion) };
+    })();
+    this.pending.catch(() => (this.pending = undefined));
+    return this.pending;
+  }
 }

@@ -11,7 +11,7 @@ import {
   type LogSelection,
   type TimedLogLine,
 } from '../shared/log-selection';
-import { sleep } from './poll';
+import { sleep } from '../shared/poll';
 
 /**
  * conmon's k8s-file log: one record per line, `RFC3339NANO stdout|stderr F|P text`.

@@ -9,7 +9,7 @@ import { overlayMountArgs } from './overlay';
 import { exitCodeForSignal, parseSignal } from '../shared/signals';
 import { checkedId } from '../shared/container-id';
 import { StateLayout } from './state-layout';
-import { hostsFileContent } from './etc-files';
+import { hostsFileContent } from '../network/hosts-file';
 
 describe('parseSignal', () => {
   it('accepts names with or without SIG, any case, and numbers', () => {

@@ -1,5 +1,5 @@
 import { FailedPreconditionError, InternalError, NotFoundError } from '@berth/domain';
-import type { ProcessResult, ProcessRunner } from './process-runner';
+import type { ProcessResult, ProcessRunner } from '../shared/process-runner';
 import { RuncClient, RuncError, runcArgs, runcMessage } from './runc';
 
 /** A runner that answers from a script and remembers every call. */

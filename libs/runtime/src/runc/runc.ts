@@ -1,5 +1,5 @@
 import { FailedPreconditionError, InternalError, NotFoundError, type DomainError } from '@berth/domain';
-import { execFileRunner, type ProcessRunner } from './process-runner';
+import { execFileRunner, type ProcessRunner } from '../shared/process-runner';
 
 /** The runc CLI, wrapped once: typed options become argument arrays, failures a `RuncError`. */
 
@@ -79,6 +79,16 @@ export class RuncError extends InternalError {
     }
     return this;
   }
+}
+
+/** A RuncError as the domain error it amounts to; anything else as it is. */
+export function asDomainError(err: unknown, id: string): unknown {
+  return err instanceof RuncError ? err.toDomainError(id) : err;
+}
+
+/** For clean-ups: a container runc does not know is already gone; any other failure is rethrown. */
+export function ignoreMissing(err: unknown): void {
+  if (!(err instanceof RuncError && err.containerMissing)) throw err;
 }
 
 /** runc logs `time="…" level=error msg="…"`; keep the message, unescaped. */

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { chmod, chown, lchown, link, lstat, mkdir, readdir, readFile, readlink, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { makeTempDir } from '../images/testing/archive-fixtures';
+import { makeTempDir } from '../testing/archive-fixtures';
 import { copyUp, resolveInRoot } from './volume-copy-up';
 
 const asRoot = process.getuid?.() === 0 ? it : it.skip;

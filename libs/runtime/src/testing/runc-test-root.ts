@@ -1,9 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { access, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RuncRuntime } from '../runc/runc.runtime';
 import { makeBusyboxLayer, type BusyboxLayer } from './busybox-rootfs';
+import { pathExists } from '../shared/path-exists';
 
 /** Test roots for the real-runc integration specs (root needed): each lives under /tmp/berth-runc-int-*. */
 
@@ -36,7 +37,7 @@ export async function leftovers(state: string, id: string): Promise<string[]> {
     `/sys/fs/cgroup/berth/${id}`,
     ...(await readdir('/sys/fs/cgroup').catch(() => [])).map((controller) => `/sys/fs/cgroup/${controller}/berth/${id}`),
   ];
-  const found = (await Promise.all(candidates.map(async (p) => ((await exists(p)) ? p : undefined)))).filter((p): p is string => p !== undefined);
+  const found = (await Promise.all(candidates.map(async (p) => ((await pathExists(p)) ? p : undefined)))).filter((p): p is string => p !== undefined);
   const mounts = (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').filter((line) => line.includes(id));
   return [...found, ...mounts.map((m) => `mount: ${m}`), ...(await processesMentioning(id))];
 }
@@ -49,11 +50,4 @@ async function processesMentioning(id: string): Promise<string[]> {
     if (cmdline.includes(id)) found.push(`process ${pid}: ${cmdline.replace(/\0/g, ' ')}`);
   }
   return found;
-}
-
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
 }

@@ -1,7 +1,7 @@
 import { existsSync } from 'fs';
 import { writeFile } from 'fs/promises';
 import * as path from 'path';
-import { makeTempDir } from '../testing/archive-fixtures';
+import { makeTempDir } from '../../testing/archive-fixtures';
 import { BlobStaging } from './pull';
 
 describe('BlobStaging', () => {

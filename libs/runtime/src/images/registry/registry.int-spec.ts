@@ -4,12 +4,12 @@ import * as path from 'path';
 import { Readable } from 'stream';
 import { NotFoundError, PermissionDeniedError } from '@berth/domain';
 import { digestHex } from '../digests';
-import { BuildImage, buildImageArchive, LayerEntry } from '../image-builder';
+import { BuildImage, buildImageArchive, LayerEntry } from '../../testing/image-builder';
 import { ImageStore } from '../image-store';
 import { MediaType, Platform } from '../media-types';
-import { blobName, makeTempDir, parseJson, readTarFiles } from '../testing/archive-fixtures';
-import { isOpaque, overlayView } from '../testing/overlay-view';
-import { RegistryServer, startRegistry } from './local-registry';
+import { blobName, makeTempDir, parseJson, readTarFiles } from '../../testing/archive-fixtures';
+import { isOpaque, overlayView } from '../../testing/overlay-view';
+import { RegistryServer, startRegistry } from '../../testing/local-registry';
 import { PullProgress } from './pull';
 import { RegistryClient, RegistryClientOptions } from './registry-client';
 

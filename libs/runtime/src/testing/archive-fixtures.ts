@@ -3,7 +3,7 @@ import { tmpdir } from 'os';
 import * as path from 'path';
 import { Readable } from 'stream';
 import * as tar from 'tar-stream';
-import { packTar, TarEntry } from '../tar-pack';
+import { packTar, TarEntry } from '../images/tar-pack';
 
 /** Every regular file of an in-memory tar, by name, in archive order. */
 export async function readTarFiles(archive: Buffer): Promise<Map<string, Buffer>> {

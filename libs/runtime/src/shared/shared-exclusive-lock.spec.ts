@@ -1,4 +1,4 @@
-import { SharedExclusiveLock } from './store-lock';
+import { SharedExclusiveLock } from './shared-exclusive-lock';
 
 function gate() {
   let open!: () => void;

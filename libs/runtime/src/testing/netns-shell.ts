@@ -1,5 +1,5 @@
-import { execFileRunner } from '../../runc/process-runner';
-import { netnsName } from '../network-names';
+import { execFileRunner } from '../shared/process-runner';
+import { netnsName } from '../network/network-names';
 
 /** For the integration tests of host networking: commands, and busybox in a container's namespace. */
 

@@ -1,8 +1,9 @@
 import { existsSync } from 'fs';
 import { gunzipSync } from 'zlib';
-import { sha256Digest } from './digests';
-import { buildImageArchive, BuildImage, busyboxLayer } from './image-builder';
-import { blobName, parseJson, readTarFiles } from './testing/archive-fixtures';
+import { sha256Digest } from '../images/digests';
+import { busyboxLayer } from './busybox-layer';
+import { buildImageArchive, BuildImage } from './image-builder';
+import { blobName, parseJson, readTarFiles } from './archive-fixtures';
 
 const image: BuildImage = {
   references: ['busybox', 'registry.example.com/team/app:2'],

@@ -1,4 +1,4 @@
-import { describeRuntimeContract } from '../testing/runtime-contract';
+import { describeRuntimeContract } from './runtime-contract';
 import { FakeRuntime } from './fake.runtime';
 
 describeRuntimeContract('FakeRuntime', async () => ({

@@ -1,13 +1,11 @@
 import { gzipSync } from 'zlib';
 import type { ImageConfigSummary } from '@berth/domain';
 import { normalizeImageReference } from '@berth/domain';
-import { sha256Digest } from './digests';
-import { toDockerConfig } from './image-config';
-import { repoTags } from './image-export';
-import { MediaType } from './media-types';
-import { packTar, TarEntry } from './tar-pack';
-
-export { busyboxLayer, BUSYBOX_IMAGE_CONFIG } from './busybox-layer';
+import { sha256Digest } from '../images/digests';
+import { toDockerConfig } from '../images/image-config';
+import { repoTags } from '../images/image-export';
+import { MediaType } from '../images/media-types';
+import { packTar, TarEntry } from '../images/tar-pack';
 
 /**
  * One entry of a layer. `whiteout` deletes `path` from the layers below (a
