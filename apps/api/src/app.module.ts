@@ -22,7 +22,7 @@ import { OperationsService } from './operations/operations.service';
 import { Dispatcher } from './queue/dispatcher';
 import { JobProducer } from './queue/job-producer';
 import { RedisConnections } from './queue/redis.provider';
-import { RegistriesController, RegistryLoginsController } from './registries/registries.controller';
+import { RegistriesController } from './registries/registries.controller';
 import { RegistriesService } from './registries/registries.service';
 import { ReportsConsumer } from './reports/reports.consumer';
 import { WorkerRpc } from './rpc/worker-rpc.service';
@@ -59,7 +59,6 @@ export class AppModule {
         OperationsController,
         EventsController,
         RegistriesController,
-        RegistryLoginsController,
         VolumesController,
         NetworksController,
       ],
