@@ -50,21 +50,27 @@ export type PublishedPort = z.infer<typeof PublishedPortSchema>;
  * roots (`allowedRoot` is the one it matched, which the worker checks again after
  * resolving symlinks); `tmpfs`: memory, at most `tmpfsSizeBytes`.
  */
-export const ContainerMountSchema = z.object({
-  type: z.enum(['volume', 'bind', 'tmpfs']),
-  source: shortText().optional(),
-  target: absolutePath(),
-  readOnly: z.boolean().optional(),
-  tmpfsSizeBytes: count().optional(),
-  /**
-   * A volume mount only: leave a new, empty volume empty. Otherwise, as with
-   * Docker, what the image holds at `target` is copied into a volume that is
-   * still empty when the container is created (Docker's `nocopy`).
-   */
-  noCopy: z.boolean().optional(),
-  volumeId: id('volume').optional(),
-  allowedRoot: absolutePath().optional(),
-});
+export const ContainerMountSchema = z
+  .object({
+    type: z.enum(['volume', 'bind', 'tmpfs']),
+    source: shortText().optional(),
+    target: absolutePath(),
+    readOnly: z.boolean().optional(),
+    tmpfsSizeBytes: count().optional(),
+    /**
+     * A volume mount only: leave a new, empty volume empty. Otherwise, as with
+     * Docker, what the image holds at `target` is copied into a volume that is
+     * still empty when the container is created (Docker's `nocopy`).
+     */
+    noCopy: z.boolean().optional(),
+    volumeId: id('volume').optional(),
+    allowedRoot: absolutePath().optional(),
+  })
+  .superRefine((m, ctx) => {
+    // A bind mount's source is a path on the host: the one place a job names one.
+    if (m.type === 'bind' && !absolutePath().safeParse(m.source).success)
+      ctx.addIssue({ code: 'custom', path: ['source'], message: 'must be an absolute path without ..' });
+  });
 export type ContainerMount = z.infer<typeof ContainerMountSchema>;
 
 /** A command run in the container now and then; exit 0 is healthy. */

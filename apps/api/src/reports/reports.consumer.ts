@@ -1,25 +1,15 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { Job, UnrecoverableError, Worker } from 'bullmq';
+import { Job, Worker } from 'bullmq';
 import { DataSource, EntityManager, In } from 'typeorm';
-import {
-  Container,
-  Host,
-  InventoryEntry,
-  ObservedContainer,
-  Operation,
-  REPORTS_QUEUE,
-  Report,
-  SerializedError,
-  parseReport,
-  statusFromObserved,
-} from '@berth/domain';
+import { Container, Host, InventoryEntry, ObservedContainer, Operation, REPORTS_QUEUE, Report, SerializedError, statusFromObserved } from '@berth/domain';
 import { BerthEvent, EventBus } from '../events/event-bus';
 import { HostsService } from '../hosts/hosts.service';
 import { ImagesService } from '../images/images.service';
 import { UploadStore } from '../images/upload-store';
 import { NetworksService } from '../networks/networks.service';
 import { RedisConnections } from '../queue/redis.provider';
+import { checkedReport } from './report-intake';
 
 type PendingEvent = Omit<BerthEvent, 'at'>;
 
@@ -44,7 +34,7 @@ export class ReportsConsumer implements OnModuleInit, OnApplicationShutdown {
   ) {}
 
   onModuleInit(): void {
-    this.worker = new Worker(REPORTS_QUEUE, (job: Job) => this.receive(job), {
+    this.worker = new Worker(REPORTS_QUEUE, (job: Job) => this.apply(checkedReport(job, this.logger)), {
       connection: this.redis.bullConnection,
       concurrency: 1,
       removeOnComplete: { count: 0 },
@@ -56,18 +46,6 @@ export class ReportsConsumer implements OnModuleInit, OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     await this.worker?.close();
-  }
-
-  /** Checks a report against the catalogue before anything of it is applied: a malformed one is logged and dropped (not retried). */
-  async receive(job: Pick<Job, 'id' | 'name' | 'data'>): Promise<void> {
-    let report: Report;
-    try {
-      report = parseReport(job.data);
-    } catch (err) {
-      this.logger.error(`report ${job.id ?? '?'} (${job.name}) refused: ${(err as Error).message}`);
-      throw new UnrecoverableError((err as Error).message);
-    }
-    await this.apply(report);
   }
 
   async apply(report: Report): Promise<void> {
