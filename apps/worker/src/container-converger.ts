@@ -249,7 +249,7 @@ export class ContainerConverger {
         operationId: job.operationId,
         teamId: job.teamId,
         reference: job.spec.image,
-        credentialsPath: job.pull.credentialsPath,
+        login: job.pull.login,
       });
       digest = pulled.digest;
     } else if (!present) {

@@ -23,8 +23,8 @@ export class HostHeartbeat {
     private readonly reporter: Reporter,
     private readonly intervalMs: number,
     private readonly log: Logger,
-    /** Facts about this host's layout the API needs (where volumes live, the overlay address). */
-    private readonly layout: Pick<HostInfo, 'volumesDir' | 'overlayAddress'> = {},
+    /** Facts about this host the API needs (where volumes live, the overlay address, the key logins are sealed to). */
+    private readonly layout: Pick<HostInfo, 'volumesDir' | 'overlayAddress' | 'sealingKey'> = {},
   ) {}
 
   async start(): Promise<void> {

@@ -1,20 +1,24 @@
 import { Job, UnrecoverableError } from 'bullmq';
-import { JOB_NAMES, JobName, JobPayloads, UnavailableError, serializeError } from '@berth/domain';
+import { JOB_NAMES, JobName, JobPayloads, UnavailableError, id, isJobName, parseJob, serializeError } from '@berth/domain';
 import type { Logger } from 'pino';
-import { Reporter } from './reporter';
+import type { Reporter } from './reporter';
 
 /** A handler may answer what its job produced; it becomes the operation's result. */
 export type JobHandlers = { [N in JobName]: (payload: JobPayloads[N]) => Promise<void | Record<string, unknown>> };
 
+const OPERATION_ID = id('operation');
+
 /**
- * The host queue's processor: a switch on the job name to a use case. Unavailable
- * errors are retried with backoff; any other error fails the operation at once.
- * The operation's status is reported on the way in and on the way out.
+ * The host queue's processor: every job is checked against the catalogue's schema
+ * before anything runs, then a switch on the job name to a use case. A malformed job
+ * fails at once (its operation reported failed, naming the bad fields) and is never
+ * acted on. Unavailable errors are retried with backoff; any other error fails the
+ * operation at once. The operation's status is reported on the way in and on the way out.
  */
 export class JobProcessor {
   constructor(
     private readonly handlers: JobHandlers,
-    private readonly reporter: Reporter,
+    private readonly reporter: Pick<Reporter, 'operation'>,
     private readonly log: Logger,
   ) {
     const missing = JOB_NAMES.filter((n) => typeof handlers[n] !== 'function');
@@ -22,15 +26,25 @@ export class JobProcessor {
   }
 
   process = async (job: Job): Promise<void> => {
-    const name = job.name as JobName;
-    const handler = this.handlers[name] as ((p: unknown) => Promise<void | Record<string, unknown>>) | undefined;
+    if (!isJobName(job.name)) throw new UnrecoverableError(`unknown job ${job.name}`);
+    let payload: JobPayloads[JobName];
+    try {
+      payload = parseJob(job.name, job.data);
+    } catch (err) {
+      // Only an operation id that is one is trusted to name the operation that failed.
+      const claimed = (job.data as { operationId?: unknown } | null)?.operationId;
+      const operationId = OPERATION_ID.safeParse(claimed).success ? (claimed as string) : undefined;
+      this.log.warn({ job: job.name, jobId: job.id, operationId, err: serializeError(err) }, 'malformed job refused');
+      if (operationId) await this.reporter.operation(operationId, 'failed', serializeError(err));
+      throw new UnrecoverableError((err as Error).message);
+    }
+    const handler = this.handlers[job.name] as (p: unknown) => Promise<void | Record<string, unknown>>;
     // Jobs that are not an operation's (network.sync) have no operation id and nothing to report.
-    const operationId: string | undefined = job.data.operationId;
-    if (!handler) throw new UnrecoverableError(`unknown job ${job.name}`);
+    const operationId = 'operationId' in payload ? payload.operationId : undefined;
     if (job.attemptsMade === 0 && operationId) await this.reporter.operation(operationId, 'running');
     let result: void | Record<string, unknown>;
     try {
-      result = await handler(job.data);
+      result = await handler(payload);
     } catch (err) {
       const retry = err instanceof UnavailableError && job.attemptsMade + 1 < (job.opts.attempts ?? 1);
       this.log.warn({ job: job.name, operationId, err: serializeError(err), retry }, 'job failed');

@@ -17,6 +17,7 @@ import { ContainerNetworking, type OverlaySettings } from './container-networkin
 import { JobProcessor } from './job-processor';
 import { Reporter } from './reporter';
 import { RpcServer } from './rpc-server';
+import { SealingKey } from './sealing-key';
 
 /** This host's overlay address and the MTU it leaves containers, or undefined when networks do not span to it. */
 async function overlaySettings(networks: HostNetworks, configured: string): Promise<OverlaySettings | undefined> {
@@ -48,8 +49,9 @@ async function main(): Promise<void> {
   const housekeepingFailed = (err: unknown, container: string) => log.warn({ err: (err as Error).message, container }, 'container housekeeping failed');
   const health = new HealthMonitor(runtime, (id, observed) => reporter.container(id, observed), housekeepingFailed);
   const loader = new ImageLoader(images, config.apiUrl, join(config.dataDir, 'downloads'));
+  const sealingKey = await SealingKey.load(join(config.dataDir, 'sealing-key.pem'), config.hostName);
   const registryImages = new RegistryImages(images, reporter, {
-    apiUrl: config.apiUrl,
+    logins: sealingKey,
     insecureRegistries: config.insecureRegistries,
     removalGraceMs: config.imageRemovalGraceMs,
   });
@@ -121,6 +123,7 @@ async function main(): Promise<void> {
 
   const heartbeat = new HostHeartbeat(config.hostName, runtime, states, reporter, config.heartbeatMs, log, {
     volumesDir: volumes.root,
+    sealingKey: sealingKey.publicKey,
     ...(overlay ? { overlayAddress: overlay.address } : {}),
   });
   await heartbeat.start();

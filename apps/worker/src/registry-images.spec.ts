@@ -1,4 +1,4 @@
-import type { LoadedImage, OperationProgress } from '@berth/domain';
+import type { LoadedImage, OperationProgress, SealedLogin } from '@berth/domain';
 import type { PullOptions } from '@berth/runtime';
 import { RegistryImages, RegistryStore } from './registry-images';
 
@@ -54,7 +54,7 @@ describe('RegistryImages', () => {
       { digest: D(4), storedAt: new Date(at.getTime() + 1_000) },
       { digest: D(5), storedAt: new Date(at.getTime() - 60_000) },
     ]);
-    const images = new RegistryImages(store, recorder().reports, { apiUrl: 'http://127.0.0.1:1', insecureRegistries: [], removalGraceMs: 10_000 });
+    const images = new RegistryImages(store, recorder().reports, { insecureRegistries: [], removalGraceMs: 10_000 });
     const result = await images.remove({ operationId: 'op', teamId: 't', digests: [D(1), D(3), D(4)], at: at.toISOString() }, new Set([D(3)]));
     expect(result).toEqual({ removed: [D(1)], kept: [D(3), D(4)], blobsRemoved: 3, layersRemoved: 2, bytesFreed: 1234 });
     expect(calls).toEqual([`remove ${D(1)}`, 'gc']);
@@ -66,7 +66,7 @@ describe('RegistryImages', () => {
       { digest: D(3), storedAt: new Date(0) },
       { digest: D(5), storedAt: new Date(0) },
     ]);
-    const images = new RegistryImages(store, recorder().reports, { apiUrl: 'http://127.0.0.1:1', insecureRegistries: [] });
+    const images = new RegistryImages(store, recorder().reports, { insecureRegistries: [] });
     const result = await images.remove({ operationId: 'op', teamId: 't', keep: [D(1)], at: at.toISOString() }, new Set([D(5)]));
     expect(result).toMatchObject({ removed: [D(3)], kept: [D(5)] });
     expect(calls).toEqual([`remove ${D(3)}`, 'gc']);
@@ -75,7 +75,7 @@ describe('RegistryImages', () => {
   it('reports progress at most every interval (and always the end), unpacks, and records a tag reference with history', async () => {
     const { store, calls } = fakeStore([]);
     const rec = recorder();
-    const images = new RegistryImages(store, rec.reports, { apiUrl: 'http://127.0.0.1:1', insecureRegistries: [], progressEveryMs: 60_000 });
+    const images = new RegistryImages(store, rec.reports, { insecureRegistries: [], progressEveryMs: 60_000 });
     const image = await images.pull({ operationId: 'op', teamId: 't', reference: '127.0.0.1:5000/a/b:1' });
     expect(rec.progress).toEqual([
       { layersDone: 0, layersTotal: 4, bytesDone: 0, bytesTotal: 40 },
@@ -89,30 +89,28 @@ describe('RegistryImages', () => {
 
   it('records no reference for an image pulled by digest alone', async () => {
     const { store } = fakeStore([]);
-    const images = new RegistryImages(store, recorder().reports, { apiUrl: 'http://127.0.0.1:1', insecureRegistries: [] });
+    const images = new RegistryImages(store, recorder().reports, { insecureRegistries: [] });
     const image = await images.pull({ operationId: 'op', teamId: 't', reference: `127.0.0.1:5000/a/b@${D(7)}` });
     expect(image.references).toEqual([]);
   });
 
-  it('fails clearly when the registry login link is gone, and when the API is unreachable', async () => {
+  it('opens the sealed login a job carries with the host key, for the job’s team, and fails clearly without a key', async () => {
     const { store } = fakeStore([]);
-    const gone = new RegistryImages(store, recorder().reports, {
-      apiUrl: 'http://api',
-      insecureRegistries: [],
-      fetch: async () => new Response('{}', { status: 404 }),
-    });
-    await expect(gone.pull({ operationId: 'op', teamId: 't', reference: 'busybox', credentialsPath: '/x' })).rejects.toMatchObject({
-      reason: 'RegistryLoginGone',
-    });
-    const down = new RegistryImages(store, recorder().reports, {
-      apiUrl: 'http://api',
-      insecureRegistries: [],
-      fetch: async () => {
-        throw new TypeError('fetch failed');
+    const opened: Array<[SealedLogin, string]> = [];
+    const logins = {
+      open: (sealed: SealedLogin, teamId: string) => {
+        opened.push([sealed, teamId]);
+        return { server: '127.0.0.1:5000', username: 'u', password: 'p' };
       },
-    });
-    await expect(down.pull({ operationId: 'op', teamId: 't', reference: 'busybox', credentialsPath: '/x' })).rejects.toMatchObject({
-      errorClass: 'Unavailable',
+    };
+    const sealed: SealedLogin = { v: 1, epk: 'A'.repeat(43) + '=', iv: 'A'.repeat(16), box: 'AAAA' };
+    const images = new RegistryImages(store, recorder().reports, { insecureRegistries: [], logins });
+    await images.pull({ operationId: 'op', teamId: 't', reference: '127.0.0.1:5000/a/b:1', login: sealed });
+    expect(opened).toEqual([[sealed, 't']]);
+    const keyless = new RegistryImages(store, recorder().reports, { insecureRegistries: [] });
+    await expect(keyless.pull({ operationId: 'op', teamId: 't', reference: 'busybox', login: sealed })).rejects.toMatchObject({
+      errorClass: 'FailedPrecondition',
+      reason: 'NoSealingKey',
     });
   });
 });

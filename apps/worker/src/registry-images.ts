@@ -1,4 +1,5 @@
 import {
+  FailedPreconditionError,
   ImagePullJob,
   ImagePushJob,
   ImageRemoveJob,
@@ -6,7 +7,7 @@ import {
   LoadedImage,
   OperationProgress,
   RegistryLogin,
-  UnavailableError,
+  SealedLogin,
   formatImageReference,
   parseImageReference,
 } from '@berth/domain';
@@ -20,38 +21,38 @@ export interface ImageReports {
 
 export type RegistryStore = Pick<ImageStore, 'pull' | 'push' | 'history' | 'list' | 'remove' | 'gc' | 'resolve'>;
 
+/** Opens a registry login sealed for this host (the host's SealingKey). */
+export interface LoginOpener {
+  open(sealed: SealedLogin, teamId: string): RegistryLogin;
+}
+
 export interface RegistryImagesOptions {
-  /** Where the API answers: registry logins come from it through signed links. */
-  apiUrl: string;
+  /** Opens the sealed logins jobs carry; a job with a login fails without it. */
+  logins?: LoginOpener;
   /** Registries (`host[:port]`) spoken to over plain HTTP besides loopback ones. */
   insecureRegistries: string[];
   /** Least time between two progress reports of one pull. */
   progressEveryMs?: number;
   /** An image stored again this recently is not removed (a pull racing the removal). */
   removalGraceMs?: number;
-  fetch?: typeof fetch;
 }
 
 /**
  * Pulls, pushes and removals of images on this host, for jobs and for creates that
- * pull their image first. Registry logins are fetched from the API only when a job
- * names one, and live only as long as the job.
+ * pull their image first. A registry login comes sealed inside the job, is opened
+ * with this host's key only when the job carries one, and lives only as long as the job.
  */
 export class RegistryImages {
-  private readonly fetchImpl: typeof fetch;
-
   constructor(
     private readonly store: RegistryStore,
     private readonly reports: ImageReports,
     private readonly options: RegistryImagesOptions,
-  ) {
-    this.fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
-  }
+  ) {}
 
   /** Pulls for a job or a create; the image is reported for the team under the operation. */
-  async pull(job: Pick<ImagePullJob, 'operationId' | 'teamId' | 'reference' | 'platform' | 'credentialsPath'>): Promise<LoadedImage> {
+  async pull(job: Pick<ImagePullJob, 'operationId' | 'teamId' | 'reference' | 'platform' | 'login'>): Promise<LoadedImage> {
     const ref = parseImageReference(job.reference, 'reference');
-    const client = await this.client(job.credentialsPath);
+    const client = this.client(job.teamId, job.login);
     const every = this.options.progressEveryMs ?? 500;
     let last = 0;
     let sending = Promise.resolve();
@@ -76,7 +77,7 @@ export class RegistryImages {
   }
 
   async push(job: ImagePushJob): Promise<Record<string, unknown>> {
-    const result = await this.store.push(job.reference, job.digest, await this.client(job.credentialsPath));
+    const result = await this.store.push(job.reference, job.digest, this.client(job.teamId, job.login));
     return { digest: result.digest, reference: job.reference, uploaded: result.uploaded.length, skipped: result.skipped.length };
   }
 
@@ -103,8 +104,8 @@ export class RegistryImages {
     return { removed, kept, ...freed };
   }
 
-  private async client(credentialsPath?: string): Promise<RegistryClient> {
-    const login = credentialsPath ? await this.login(credentialsPath) : undefined;
+  private client(teamId: string, sealed?: SealedLogin): RegistryClient {
+    const login = sealed ? this.openLogin(sealed, teamId) : undefined;
     return new RegistryClient({
       insecureRegistries: this.options.insecureRegistries,
       credentials: async (registry): Promise<RegistryCredentials | undefined> =>
@@ -113,16 +114,9 @@ export class RegistryImages {
     });
   }
 
-  private async login(path: string): Promise<RegistryLogin> {
-    let res: Response;
-    try {
-      res = await this.fetchImpl(`${this.options.apiUrl}${path}`, { signal: AbortSignal.timeout(15_000) });
-    } catch (err) {
-      throw new UnavailableError(`cannot reach the API at ${this.options.apiUrl} for the registry login: ${(err as Error).message}`, 'ApiUnreachable');
-    }
-    if (res.status === 404) throw new InvalidArgumentError('the registry login was deleted, or its link expired', [], 'RegistryLoginGone');
-    if (!res.ok) throw new UnavailableError(`the API answered ${res.status} for the registry login`, 'ApiError');
-    return (await res.json()) as RegistryLogin;
+  private openLogin(sealed: SealedLogin, teamId: string): RegistryLogin {
+    if (!this.options.logins) throw new FailedPreconditionError('this worker has no sealing key to open the registry login with', 'NoSealingKey');
+    return this.options.logins.open(sealed, teamId);
   }
 }
 

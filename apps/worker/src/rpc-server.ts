@@ -2,11 +2,14 @@ import type { Redis } from 'ioredis';
 import {
   ExportRequest,
   FailedPreconditionError,
+  InvalidArgumentError,
   LogLine,
   LogsRequest,
   RpcRequest,
   TtyInput,
   TtyRequest,
+  parseRpcRequest,
+  parseTtyInput,
   rpcInputKey,
   hostRpcKey,
   rpcAliveKey,
@@ -23,6 +26,8 @@ const REPLY_TTL_SEC = 60;
 const MAX_CONCURRENT = 64;
 const EXPORT_CHUNK_BYTES = 256 * 1024;
 const EXPORT_WINDOW = 16;
+/** What a request id may look like before it names a reply key (the schema's rule). */
+const REQUEST_ID = /^[a-zA-Z0-9_-]{8,64}$/;
 
 /**
  * Answers the API's streaming reads (logs) over Redis: requests arrive on this
@@ -57,7 +62,8 @@ export class RpcServer {
         }
         const item = await this.blocking.brpop(hostRpcKey(this.hostName), 2);
         if (!item) continue;
-        const request = JSON.parse(item[1]) as RpcRequest;
+        const request = await this.check(item[1]);
+        if (!request) continue;
         this.active++;
         void this.handle(request).finally(() => this.active--);
       } catch (err) {
@@ -65,6 +71,29 @@ export class RpcServer {
         this.log.warn({ err: (err as Error).message }, 'rpc: waiting for requests failed');
         await sleep(1000);
       }
+    }
+  }
+
+  /**
+   * The request as the catalogue reads it, or undefined: a malformed one is never
+   * acted on, and gets an error reply when it names a request id to answer on.
+   */
+  private async check(raw: string): Promise<RpcRequest | undefined> {
+    let data: unknown;
+    try {
+      data = JSON.parse(raw);
+      return parseRpcRequest(data);
+    } catch (err) {
+      const error = err instanceof SyntaxError ? new InvalidArgumentError(`malformed rpc request: not JSON (${err.message})`, [], 'MalformedRequest') : err;
+      const id = (data as { id?: unknown } | undefined)?.id;
+      const replyTo = typeof id === 'string' && REQUEST_ID.test(id) ? id : undefined;
+      this.log.warn({ err: serializeError(error), requestId: replyTo }, 'rpc: malformed request refused');
+      if (replyTo) {
+        const reply = rpcReplyKey(replyTo);
+        await this.client.xadd(reply, '*', 't', 'error', 'e', JSON.stringify(serializeError(error))).catch(() => undefined);
+        await this.client.expire(reply, REPLY_TTL_SEC).catch(() => undefined);
+      }
+      return undefined;
     }
   }
 
@@ -124,7 +153,13 @@ export class RpcServer {
       while (!ended && !abort.signal.aborted) {
         const item = await input.blpop(rpcInputKey(request.id), 1);
         if (!item) continue;
-        const message = JSON.parse(item[1]) as TtyInput;
+        let message: TtyInput;
+        try {
+          message = parseTtyInput(JSON.parse(item[1]));
+        } catch (err) {
+          this.log.warn({ err: (err as Error).message, requestId: request.id }, 'rpc: malformed terminal input dropped');
+          continue;
+        }
         if (message.t === 'in') session.write(message.d);
         else if (message.t === 'resize') session.resize(message.cols, message.rows);
         else session.kill();

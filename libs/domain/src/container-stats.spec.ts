@@ -1,4 +1,4 @@
-import type { ContainerStats } from './jobs';
+import type { ContainerStats } from './protocol';
 import { withCpuPercent } from './container-stats';
 
 const sample = (usageNanos: number, systemNanos?: number): ContainerStats => ({

@@ -1,4 +1,4 @@
-import type { ContainerStats } from './jobs';
+import type { ContainerStats } from './protocol';
 
 /**
  * CPU percent between two samples, as `docker stats` computes it: the container's

@@ -1,10 +1,22 @@
+import { z } from 'zod';
+
 /**
  * One error taxonomy for every layer. Nothing below a controller throws an HTTP
  * exception: the API maps these once (problem+json), the worker maps them once
  * (Unavailable → retry with backoff, the rest → unrecoverable).
  */
-export type ErrorClass =
-  'InvalidArgument' | 'NotFound' | 'AlreadyExists' | 'Conflict' | 'FailedPrecondition' | 'PermissionDenied' | 'Unauthenticated' | 'Unavailable' | 'Internal';
+export const ErrorClass = [
+  'InvalidArgument',
+  'NotFound',
+  'AlreadyExists',
+  'Conflict',
+  'FailedPrecondition',
+  'PermissionDenied',
+  'Unauthenticated',
+  'Unavailable',
+  'Internal',
+] as const;
+export type ErrorClass = (typeof ErrorClass)[number];
 
 export interface FieldViolation {
   field: string;
@@ -63,11 +75,12 @@ export class InternalError extends DomainError {
 }
 
 /** How an error travels between processes (job results, reports, operations). */
-export interface SerializedError {
-  class: ErrorClass;
-  reason: string;
-  message: string;
-}
+export const SerializedErrorSchema = z.object({
+  class: z.enum(ErrorClass),
+  reason: z.string().max(256),
+  message: z.string().max(64 * 1024),
+});
+export type SerializedError = z.infer<typeof SerializedErrorSchema>;
 
 const constructors: Record<ErrorClass, new (message: string) => DomainError> = {
   InvalidArgument: InvalidArgumentError,

@@ -4,7 +4,7 @@ export * from './image-reference';
 export * from './container-spec';
 export * from './container-state';
 export * from './operation';
-export * from './jobs';
+export * from './protocol';
 export * from './entities';
 export * from './redis-connection';
 export * from './security-policy';

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { SerializedError } from './errors';
 
 export const OperationStatus = ['queued', 'running', 'succeeded', 'failed'] as const;
@@ -27,12 +28,13 @@ export const TargetKind = ['container', 'image', 'volume'] as const;
 export type TargetKind = (typeof TargetKind)[number];
 
 /** Progress of a transfer: layers and bytes done out of the total. */
-export interface OperationProgress {
-  layersDone: number;
-  layersTotal: number;
-  bytesDone: number;
-  bytesTotal: number;
-}
+export const OperationProgressSchema = z.object({
+  layersDone: z.number().int().nonnegative(),
+  layersTotal: z.number().int().nonnegative(),
+  bytesDone: z.number().int().nonnegative(),
+  bytesTotal: z.number().int().nonnegative(),
+});
+export type OperationProgress = z.infer<typeof OperationProgressSchema>;
 
 export function isFinished(status: OperationStatus): boolean {
   return status === 'succeeded' || status === 'failed';

@@ -144,7 +144,7 @@ export class ContainersService {
     const pull: ContainerConvergeJob['pull'] =
       pullPolicy === 'never'
         ? undefined
-        : { policy: pullPolicy, credentialsPath: await this.registries.loginPathFor(auth.teamId, parseImageReference(image).registry) };
+        : { policy: pullPolicy, login: await this.registries.sealedLoginFor(auth.teamId, parseImageReference(image).registry, host) };
     const now = new Date();
     const change = await this.db.transaction(async (tx) => {
       if (await tx.getRepository(Container).exists({ where: { teamId: auth.teamId, name } })) {

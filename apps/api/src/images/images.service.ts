@@ -89,7 +89,7 @@ export class ImagesService {
       teamId: auth.teamId,
       reference: normalized,
       platform: options.platform,
-      credentialsPath: await this.registries.loginPathFor(auth.teamId, parseImageReference(normalized).registry),
+      login: await this.registries.sealedLoginFor(auth.teamId, parseImageReference(normalized).registry, host),
     };
     return this.enqueue(auth, host, 'image.pull', normalized, (operationId) => jobFor(JobName.ImagePull, host.name, { operationId, ...payload }));
   }
@@ -99,9 +99,9 @@ export class ImagesService {
     const image = await this.get(auth, ref);
     const reference = normalizeImageReference(target ?? (isReference(ref) ? ref : ''), target ? 'reference' : 'ref');
     const host = await this.hostHolding(auth, image);
-    const credentialsPath = await this.registries.loginPathFor(auth.teamId, parseImageReference(reference).registry);
+    const login = await this.registries.sealedLoginFor(auth.teamId, parseImageReference(reference).registry, host);
     return this.enqueue(auth, host, 'image.push', reference, (operationId) =>
-      jobFor(JobName.ImagePush, host.name, { operationId, teamId: auth.teamId, digest: image.digest, reference, credentialsPath }),
+      jobFor(JobName.ImagePush, host.name, { operationId, teamId: auth.teamId, digest: image.digest, reference, login }),
     );
   }
 

@@ -1,8 +1,7 @@
-import { Body, Controller, Delete, Get, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiExcludeEndpoint, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, Param, Post, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { RegistryLogin } from '@berth/domain';
-import { Auth, AuthContext, Public } from '../common/auth-context';
+import { Auth, AuthContext } from '../common/auth-context';
 import { Endpoint } from '../common/endpoint.decorator';
 import { RegistriesService } from './registries.service';
 import { RegistryDto, RegistryListDto, SaveRegistryDto, toRegistryDto } from './registry.dto';
@@ -46,24 +45,5 @@ export class RegistriesController {
   @Endpoint({ operationId: 'deleteRegistry', summary: 'Forget a registry login', status: 204, errors: [400, 404] })
   async remove(@Auth() auth: AuthContext, @Param('id') id: string): Promise<void> {
     await this.registries.remove(auth, id);
-  }
-}
-
-/** Where a worker fetches a login it was given a signed link to. */
-@Controller('v1/internal/registry-logins')
-export class RegistryLoginsController {
-  constructor(private readonly registries: RegistriesService) {}
-
-  @Public()
-  @Get(':id')
-  @ApiExcludeEndpoint()
-  async open(
-    @Param('id') id: string,
-    @Query('expires') expires: string,
-    @Query('sig') sig: string,
-    @Res({ passthrough: true }) res: Response,
-  ): Promise<RegistryLogin> {
-    res.setHeader('Cache-Control', 'no-store');
-    return this.registries.openLogin(id, expires, sig);
   }
 }

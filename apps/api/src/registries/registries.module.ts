@@ -1,10 +1,10 @@
 import { Module } from '@nestjs/common';
-import { RegistriesController, RegistryLoginsController } from './registries.controller';
+import { RegistriesController } from './registries.controller';
 import { RegistriesService } from './registries.service';
 
 @Module({
   imports: [],
-  controllers: [RegistriesController, RegistryLoginsController],
+  controllers: [RegistriesController],
   providers: [RegistriesService],
   exports: [RegistriesService],
 })

@@ -1,32 +1,36 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { InvalidArgumentError, NotFoundError, RegistryCredential, RegistryLogin, newId, normalizeRegistryServer } from '@berth/domain';
+import {
+  FailedPreconditionError,
+  Host,
+  InvalidArgumentError,
+  NotFoundError,
+  RegistryCredential,
+  SealedLogin,
+  newId,
+  normalizeRegistryServer,
+  sealLogin,
+} from '@berth/domain';
 import { AuthContext } from '../common/auth-context';
-import { SignedLinks } from '../common/signed-link';
 import { API_CONFIG, ApiConfig } from '../config';
 import { SaveRegistryDto } from './registry.dto';
 import { SecretBox } from './secret-box';
 
-/** Long enough for a pull that waits in the queue and retries. */
-const LOGIN_LINK_TTL_MS = 6 * 3600 * 1000;
-const LOGIN_LINK_BASE = '/v1/internal/registry-logins';
-
 /**
- * Registry logins per team. Secrets are sealed at rest; a worker that has to log in
- * gets a signed, expiring link to one login instead of the secret in its job.
+ * Registry logins per team. Secrets are sealed at rest; a job that has to log in
+ * carries the login sealed for the one host that runs it (its X25519 key), so the
+ * secret stays sealed in the operations table and in Redis, and no worker calls back for it.
  */
 @Injectable()
 export class RegistriesService {
   private readonly box: SecretBox;
-  private readonly links: SignedLinks;
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     @Inject(API_CONFIG) config: ApiConfig,
   ) {
     this.box = new SecretBox(config.secret, 'registry credentials');
-    this.links = new SignedLinks(config.secret, 'registry-login', LOGIN_LINK_TTL_MS);
   }
 
   /** Adds the team's login for a server, or replaces it (as `docker login` does). */
@@ -74,17 +78,22 @@ export class RegistriesService {
     await this.db.getRepository(RegistryCredential).delete({ id: found.id, teamId: auth.teamId });
   }
 
-  /** The signed link a worker fetches the team's login for `server` from; undefined when the team has none. */
-  async loginPathFor(teamId: string, server: string): Promise<string | undefined> {
+  /**
+   * The team's login for `server` sealed for `host`, to put in the host's job;
+   * undefined when the team has none. A host that reports no sealing key cannot
+   * be given one (FailedPrecondition), and nothing is enqueued.
+   */
+  async sealedLoginFor(teamId: string, server: string, host: Host): Promise<SealedLogin | undefined> {
     const found = await this.db.getRepository(RegistryCredential).findOneBy({ teamId, server });
-    return found ? this.links.path(LOGIN_LINK_BASE, found.id) : undefined;
-  }
-
-  /** Opens a login for a worker that presented a valid link. */
-  async openLogin(id: string, expires: string, sig: string): Promise<RegistryLogin> {
-    const found = this.links.verify(id, expires, sig) ? await this.db.getRepository(RegistryCredential).findOneBy({ id }) : null;
-    if (!found) throw new NotFoundError('no such registry login, or the link expired', 'RegistryLoginNotFound');
-    return { server: found.server, username: found.username, password: this.box.open(found.secretSealed, sealContext(found.teamId, found.id)) };
+    if (!found) return undefined;
+    if (!host.info?.sealingKey) {
+      throw new FailedPreconditionError(
+        `host ${host.name} reports no sealing key, so the team's login to ${server} cannot be sent to it; upgrade its worker or choose another host`,
+        'HostCannotOpenLogins',
+      );
+    }
+    const login = { server: found.server, username: found.username, password: this.box.open(found.secretSealed, sealContext(found.teamId, found.id)) };
+    return sealLogin(login, host.info.sealingKey, { hostName: host.name, teamId });
   }
 }
 

@@ -9,6 +9,7 @@ import { ImagesService } from '../images/images.service';
 import { UploadStore } from '../images/upload-store';
 import { NetworksService } from '../networks/networks.service';
 import { RedisConnections } from '../common/redis';
+import { checkedReport } from './report-intake';
 
 type PendingEvent = Omit<BerthEvent, 'at'>;
 
@@ -33,7 +34,7 @@ export class ReportsConsumer implements OnModuleInit, OnApplicationShutdown {
   ) {}
 
   onModuleInit(): void {
-    this.worker = new Worker(REPORTS_QUEUE, (job: Job<Report>) => this.apply(job.data), {
+    this.worker = new Worker(REPORTS_QUEUE, (job: Job) => this.apply(checkedReport(job, this.logger)), {
       connection: this.redis.bullConnection,
       concurrency: 1,
       removeOnComplete: { count: 0 },

@@ -1,6 +1,6 @@
 import { Column, Entity, ForeignKey, Index, PrimaryColumn } from 'typeorm';
 import { Team } from './team.entity';
-import type { HostInfo } from '../jobs';
+import type { HostInfo } from '../protocol';
 import { jsonColumn, timestampColumn } from './column-types';
 
 export const HostStatus = ['ready', 'unreachable', 'down'] as const;

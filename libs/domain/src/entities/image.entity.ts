@@ -1,7 +1,7 @@
 import { Column, Entity, ForeignKey, Index, PrimaryColumn } from 'typeorm';
 import { Host } from './host.entity';
 import { Team } from './team.entity';
-import type { ImageConfigSummary, ImageHistoryEntry } from '../jobs';
+import type { ImageConfigSummary, ImageHistoryEntry } from '../protocol';
 import { bigintColumn, jsonColumn, timestampColumn } from './column-types';
 
 /**
