@@ -2,8 +2,8 @@ import { lstat, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidArgumentError } from '@berth/domain';
 import type { ContainerSpec, ImageConfigSummary } from '@berth/domain';
-import { cgroupResources, processRlimits, shmSize, type HostRlimits, type OciLinuxResources, type OciRlimit } from './oci-resources';
 import type { HostMount } from './container-runtime';
+import { cgroupResources, processRlimits, shmSize, type HostRlimits, type OciLinuxResources, type OciRlimit } from './oci-resources';
 import { containerCapabilities } from './oci-security';
 import { seccompFromDockerProfile, type DockerSeccompProfile, type OciSeccomp } from './seccomp';
 

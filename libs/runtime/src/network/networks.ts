@@ -1,7 +1,8 @@
 import { FailedPreconditionError, InvalidArgumentError } from '@berth/domain';
-import { SharedExclusiveLock } from '../shared/shared-exclusive-lock';
-import { execFileRunner, type ProcessRunner } from '../shared/process-runner';
 import { checkedId } from '../shared/container-id';
+import { execFileRunner, type ProcessRunner } from '../shared/process-runner';
+import { SharedExclusiveLock } from '../shared/shared-exclusive-lock';
+import { AttachmentRecords, HOST_PORT_ANY, recordAddresses, recordBridge, sameAttachment, type AttachResult } from './attachment-records';
 import { CniRunner, type CniAttachment, type CniResult } from './cni';
 import { cniExecInNetns, type CniExec } from './cni-exec';
 import { pruneSharedChains, sweepLeftovers, type LeftoverFilter } from './cni-leftovers';
@@ -10,14 +11,13 @@ import { checkedPortMappings, portsCollide, resolveEndpoints, type Endpoint, typ
 import { HostLinks } from './host-links';
 import { canBindHostPort } from './host-ports';
 import { Iptables } from './iptables';
-import { ensureBridgeIsolation, ensureIsolationFirst, removeBridgeIsolation, removeIsolationIfUnused } from './isolation';
 import { networkOf, parseSubnet, subnetContains, type Ipv4Subnet } from './ipv4';
+import { ensureBridgeIsolation, ensureIsolationFirst, removeBridgeIsolation, removeIsolationIfUnused } from './isolation';
 import { NamespaceMarks } from './namespace-marks';
 import { NetworkNamespaces, runnerInNetns } from './netns';
-import { Overlays, VXLAN_OVERHEAD, type OverlaySpec } from './overlay';
-import { NetworkRegistry, networkConflict, networkConflictError, networkRecordOf, sameNetwork, type HostNetworkRecord } from './network-registry';
 import { checkedBridgeName, hostVethName, netnsPath } from './network-names';
-import { AttachmentRecords, HOST_PORT_ANY, recordAddresses, recordBridge, sameAttachment, type AttachResult } from './attachment-records';
+import { NetworkRegistry, networkConflict, networkConflictError, networkRecordOf, sameNetwork, type HostNetworkRecord } from './network-registry';
+import { Overlays, VXLAN_OVERHEAD, type OverlaySpec } from './overlay';
 
 export type { AttachedInterface, AttachResult } from './attachment-records';
 

@@ -13,11 +13,11 @@ import {
   type LogLine,
 } from '@berth/domain';
 import type { ContainerInfo, ContainerRuntime, CreateContainerOptions, LogOptions, ResolvedImage, RuntimeCapabilities } from '../container-runtime';
-import { buildExecProcess, buildOciSpec, resolveUserFromDatabase, type OciProcess, type UserDatabase } from '../oci-spec';
 import { mergeResourceUpdate } from '../oci-resources';
+import { buildExecProcess, buildOciSpec, resolveUserFromDatabase, type OciProcess, type UserDatabase } from '../oci-spec';
+import { checkedId } from '../shared/container-id';
 import { dateToNs, isPastUntil, selects, TailBuffer, toLogLine, toLogSelection, type TimedLogLine } from '../shared/log-selection';
 import { parseSignal, type ParsedSignal } from '../shared/signals';
-import { checkedId } from '../shared/container-id';
 
 /**
  * An in-memory ContainerRuntime for unit tests of the worker. It keeps the real

@@ -3,13 +3,13 @@ import { lstat, readdir, readFile, writeFile } from 'fs/promises';
 import * as path from 'path';
 import { Readable } from 'stream';
 import { NotFoundError, PermissionDeniedError } from '@berth/domain';
-import { digestHex } from '../digests';
+import { blobName, makeTempDir, parseJson, readTarFiles } from '../../testing/archive-fixtures';
 import { BuildImage, buildImageArchive, LayerEntry } from '../../testing/image-builder';
+import { RegistryServer, startRegistry } from '../../testing/local-registry';
+import { isOpaque, overlayView } from '../../testing/overlay-view';
+import { digestHex } from '../digests';
 import { ImageStore } from '../image-store';
 import { MediaType, Platform } from '../media-types';
-import { blobName, makeTempDir, parseJson, readTarFiles } from '../../testing/archive-fixtures';
-import { isOpaque, overlayView } from '../../testing/overlay-view';
-import { RegistryServer, startRegistry } from '../../testing/local-registry';
 import { PullProgress } from './pull';
 import { RegistryClient, RegistryClientOptions } from './registry-client';
 
