@@ -428,8 +428,12 @@ function nextChange(container: FakeContainer, signal?: AbortSignal): Promise<voi
 // ---------------------------------------------------------------------------------------------
 // One run of a container's init process.
 
-class ShellExit {
-  constructor(readonly code: number) {}
+/** Thrown by `exit` to unwind the script; caught where the script's status is taken. */
+class ShellExit extends Error {
+  constructor(readonly code: number) {
+    super(`exit ${code}`);
+    this.name = 'ShellExit';
+  }
 }
 
 class FakeRun {
