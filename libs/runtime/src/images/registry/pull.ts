@@ -11,7 +11,9 @@ import { digestMismatch, ImageErrorReason } from '../image-errors';
 import { assertLayersMatchConfig, ImagePlan, imageSizeBytes, MAX_JSON_BLOB_BYTES, PlannedBlob } from '../image-plan';
 import { Descriptor, Platform } from '../media-types';
 import { writeFully } from '../streams';
-import { repositoryName, manifestBlobs, RegistryClient, RepositoryRef } from './registry-client';
+import type { RegistryClient } from './registry-client';
+import { manifestBlobs } from './registry-manifests';
+import { repositoryName, RepositoryRef } from './repository-ref';
 
 export interface PullProgress {
   layersDone: number;

@@ -11,7 +11,8 @@ import { digestHex } from '../digests';
 import { ImageStore } from '../image-store';
 import { MediaType, Platform } from '../media-types';
 import { PullProgress } from './pull';
-import { RegistryClient, RegistryClientOptions } from './registry-client';
+import { RegistryClient } from './registry-client';
+import type { RegistryClientOptions } from './registry-options';
 
 const AMD64: Platform = { os: 'linux', architecture: 'amd64' };
 const USER = { username: 'berth', password: 'correct horse' };
