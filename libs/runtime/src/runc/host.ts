@@ -1,6 +1,6 @@
 import { access, readFile } from 'node:fs/promises';
+import { NOFILE_HARD } from '../oci-process';
 import type { HostRlimits, RlimitName } from '../oci-resources';
-import { NOFILE_HARD } from '../oci-spec';
 import { pathExists } from '../shared/path-exists';
 
 /** The hard RLIMIT_NOFILE of this process (`unlimited` counts as Docker's ceiling). */

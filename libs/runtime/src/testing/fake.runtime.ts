@@ -13,8 +13,10 @@ import {
   type LogLine,
 } from '@berth/domain';
 import type { ContainerInfo, ContainerRuntime, CreateContainerOptions, LogOptions, ResolvedImage, RuntimeCapabilities } from '../container-runtime';
+import { buildExecProcess, type OciProcess } from '../oci-process';
 import { mergeResourceUpdate } from '../oci-resources';
-import { buildExecProcess, buildOciSpec, resolveUserFromDatabase, type OciProcess, type UserDatabase } from '../oci-spec';
+import { buildOciSpec } from '../oci-spec';
+import { resolveUserFromDatabase, type UserDatabase } from '../oci-user';
 import { checkedId } from '../shared/container-id';
 import { dateToNs, isPastUntil, selects, TailBuffer, toLogLine, toLogSelection, type TimedLogLine } from '../shared/log-selection';
 import { parseSignal, type ParsedSignal } from '../shared/signals';
