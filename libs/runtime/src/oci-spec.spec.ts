@@ -2,9 +2,8 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InvalidArgumentError, type ContainerSpec } from '@berth/domain';
-import { ALL_CAPABILITIES } from './oci-security';
 import { mergeResourceUpdate } from './oci-resources';
-import type { DockerSeccompProfile } from './seccomp';
+import { ALL_CAPABILITIES } from './oci-security';
 import {
   buildExecProcess,
   buildOciSpec,
@@ -17,6 +16,7 @@ import {
   resolveUserFromDatabase,
   type OciSpecOptions,
 } from './oci-spec';
+import type { DockerSeccompProfile } from './seccomp';
 
 const spec = (overrides: Partial<ContainerSpec> = {}): ContainerSpec => ({
   name: 'web',

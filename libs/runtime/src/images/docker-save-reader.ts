@@ -1,8 +1,8 @@
 import { normalizeImageReference } from '@berth/domain';
 import { SpooledArchive, SpooledFile } from './archive-spool';
 import { sha256Digest } from './digests';
-import { digestMismatch, invalidArchive } from './image-errors';
 import { parseImageConfig } from './image-config';
+import { digestMismatch, invalidArchive } from './image-errors';
 import { assertLayersMatchConfig, ImagePlan, MAX_JSON_BLOB_BYTES, mergeByDigest, PlannedBlob, readHead, verifySpooled } from './image-plan';
 import { isRecord, MediaType } from './media-types';
 import { Compression, detectCompression } from './streams';

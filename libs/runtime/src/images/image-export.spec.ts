@@ -4,12 +4,12 @@ import * as path from 'path';
 import { Readable } from 'stream';
 import { gunzipSync } from 'zlib';
 import { NotFoundError } from '@berth/domain';
-import { sha256Digest } from './digests';
+import { makeTempDir, packFiles, parseJson, readTarFiles } from '../testing/archive-fixtures';
 import { BuildImage, buildImageArchive, LayerEntry } from '../testing/image-builder';
+import { sha256Digest } from './digests';
 import { ImageStore } from './image-store';
 import { MediaType } from './media-types';
 import { detectCompression } from './streams';
-import { makeTempDir, packFiles, parseJson, readTarFiles } from '../testing/archive-fixtures';
 
 const baseLayer: LayerEntry[] = [
   { path: '/etc', type: 'directory' },

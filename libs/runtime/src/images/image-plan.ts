@@ -2,8 +2,8 @@ import { open } from 'fs/promises';
 import { InvalidArgumentError, type LoadedImage } from '@berth/domain';
 import { readSpooledJson, SpooledArchive, SpooledFile } from './archive-spool';
 import { digestHex } from './digests';
-import { digestMismatch, ImageErrorReason, invalidArchive } from './image-errors';
 import { ParsedImageConfig } from './image-config';
+import { digestMismatch, ImageErrorReason, invalidArchive } from './image-errors';
 import { Descriptor, isLayerMediaType } from './media-types';
 
 export const MAX_JSON_BLOB_BYTES = 4 * 1024 * 1024;

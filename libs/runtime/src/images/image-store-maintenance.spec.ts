@@ -2,10 +2,10 @@ import { readdir, readFile, stat, writeFile } from 'fs/promises';
 import * as path from 'path';
 import { Readable } from 'stream';
 import { InvalidArgumentError, NotFoundError } from '@berth/domain';
-import { sha256Digest } from './digests';
-import { BuildImage, buildImageArchive, LayerEntry } from '../testing/image-builder';
-import { ImageStore } from './image-store';
 import { isRoot, makeTempDir } from '../testing/archive-fixtures';
+import { BuildImage, buildImageArchive, LayerEntry } from '../testing/image-builder';
+import { sha256Digest } from './digests';
+import { ImageStore } from './image-store';
 
 const baseLayer: LayerEntry[] = [
   { path: '/etc', type: 'directory' },

@@ -6,12 +6,12 @@ import { Readable } from 'stream';
 import { promisify } from 'util';
 import { gzipSync } from 'zlib';
 import { NotFoundError } from '@berth/domain';
-import { sha256Digest } from './digests';
+import { blobName, flipByteOf, listFiles, makeTempDir, packFiles, parseJson, readTarFiles } from '../testing/archive-fixtures';
 import { BUSYBOX_IMAGE_CONFIG, busyboxLayer } from '../testing/busybox-layer';
 import { buildImageArchive, BuildImage, LayerEntry } from '../testing/image-builder';
+import { sha256Digest } from './digests';
 import { ImageStore } from './image-store';
 import * as layerUnpack from './layer-unpack';
-import { blobName, flipByteOf, listFiles, makeTempDir, packFiles, parseJson, readTarFiles } from '../testing/archive-fixtures';
 
 const run = promisify(execFile);
 

@@ -11,20 +11,20 @@ import { spoolArchive } from './archive-spool';
 import { BlobPins } from './blob-pins';
 import { isDockerSave, readDockerSave } from './docker-save-reader';
 import { imageHistory } from './image-config';
-import { ExportedBlob, ExportedImage, writeImageArchive } from './image-export';
 import { invalidArchive, missingBlobInStore, storeLacksBlob } from './image-errors';
+import { ExportedBlob, ExportedImage, writeImageArchive } from './image-export';
 import { blobsOf, ImagePlan, loadedImage, MAX_JSON_BLOB_BYTES, PlannedBlob, verifySpooled } from './image-plan';
 import { checkedDigest, ManifestRecords, type ManifestRecord } from './manifest-records';
-import { isOciLayout, readOciLayout } from './oci-layout-reader';
 import { Platform } from './media-types';
+import { isOciLayout, readOciLayout } from './oci-layout-reader';
 import { defaultPlatform } from './platform';
+import { BlobStaging, PullOptions, pullImage, StoreAccess } from './registry/pull';
+import { PushResult, pushImage } from './registry/push';
+import type { RegistryClient } from './registry/registry-client';
 import { ImageStoreLayout } from './store-layout';
 import { openSource } from './streams';
 import { removeTree } from './tree-removal';
 import { UnpackedLayers } from './unpacked-layers';
-import { BlobStaging, PullOptions, pullImage, StoreAccess } from './registry/pull';
-import { PushResult, pushImage } from './registry/push';
-import type { RegistryClient } from './registry/registry-client';
 
 export type { ImageHistoryEntry } from '@berth/domain';
 

@@ -4,10 +4,10 @@ import * as path from 'path';
 import { Readable } from 'stream';
 import { promisify } from 'util';
 import { gzipSync } from 'zlib';
+import { isRoot, makeTempDir } from '../testing/archive-fixtures';
 import { sha256Digest } from './digests';
 import { layerPathComponents, unpackLayer } from './layer-unpack';
 import { packTar, TarEntry } from './tar-pack';
-import { isRoot, makeTempDir } from '../testing/archive-fixtures';
 
 const run = promisify(execFile);
 const EPOCH = new Date(0);

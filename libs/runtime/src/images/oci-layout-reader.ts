@@ -1,8 +1,8 @@
 import { InvalidArgumentError, normalizeImageReference, parseImageReference } from '@berth/domain';
 import { SpooledArchive } from './archive-spool';
 import { readDockerRepoTags } from './docker-save-reader';
-import { ImageErrorReason, invalidArchive } from './image-errors';
 import { parseImageConfig } from './image-config';
+import { ImageErrorReason, invalidArchive } from './image-errors';
 import { assertLayersMatchConfig, blobPathInLayout, ImagePlan, mergeByDigest, PlannedBlob, readVerifiedJson } from './image-plan';
 import { Descriptor, MediaType, isIndexMediaType, isManifestMediaType, isRecord, parseDescriptor, Platform } from './media-types';
 import { imageEntries, matchPlatform, noMatchingPlatformMessage } from './platform';

@@ -1,8 +1,8 @@
 import { createReadStream } from 'fs';
 import { FileHandle } from 'fs/promises';
 import { pipeline, Readable, Transform, TransformCallback } from 'stream';
-import { Decompress } from 'fzstd';
 import { createGunzip } from 'zlib';
+import { Decompress } from 'fzstd';
 
 export type Compression = 'gzip' | 'zstd' | 'none';
 

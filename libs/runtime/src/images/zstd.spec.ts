@@ -1,13 +1,13 @@
 import { readFile } from 'fs/promises';
 import * as path from 'path';
 import { Readable } from 'stream';
-import { sha256Digest } from './digests';
+import { blobName, makeTempDir, parseJson, readTarFiles } from '../testing/archive-fixtures';
 import { buildImageArchive, storedZstdFrame } from '../testing/image-builder';
+import { sha256Digest } from './digests';
 import { ImageStore } from './image-store';
 import { unpackLayer } from './layer-unpack';
 import { MediaType } from './media-types';
 import { decompressed } from './streams';
-import { blobName, makeTempDir, parseJson, readTarFiles } from '../testing/archive-fixtures';
 
 /**
  * A layer tar (etc/, etc/motd, etc/numbers) compressed by the zstd tool at level

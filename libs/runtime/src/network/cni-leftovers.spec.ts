@@ -1,5 +1,5 @@
-import { parseIptablesSave } from './iptables';
 import { isPerContainerChain, planLeftoverSweep, unusedSharedChains } from './cni-leftovers';
+import { parseIptablesSave } from './iptables';
 
 /** What bridge (ipMasq), portmap and firewall leave for container ctr_gone on berth-net_a, next to ctr_kept and podman's. */
 const SAVE = `*filter

@@ -1,5 +1,5 @@
-import { CNI_NETWORK_PREFIX } from './network-names';
 import { jumpTarget, ruleComment, type Iptables, type SavedRule, type SavedTable } from './iptables';
+import { CNI_NETWORK_PREFIX } from './network-names';
 
 /**
  * What the standard plugins leave in iptables when their DEL never ran (a crash,

@@ -1,10 +1,10 @@
-import { access, mkdir, readdir, readFile, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import { constants } from 'node:fs';
+import { access, mkdir, readdir, readFile, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FailedPreconditionError, InternalError, NotFoundError, UnavailableError } from '@berth/domain';
 import { checkedId, isValidContainerId } from '../shared/container-id';
-import { CNI_VERSION, staticAddresses, type CniPluginConfig, type CniRuntimeConfig, type NetworkConfigList } from './conflist';
 import { spawnCniExec, type CniExec } from './cni-exec';
+import { CNI_VERSION, staticAddresses, type CniPluginConfig, type CniRuntimeConfig, type NetworkConfigList } from './conflist';
 import { checkedIfName } from './network-names';
 
 /** What a chain of CNI plugins reports after ADD (spec 1.0.0). */

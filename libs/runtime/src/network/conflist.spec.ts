@@ -1,5 +1,5 @@
-import { cniPortMappings, endpointConfigList, portMappingsOf, staticAddresses } from './conflist';
 import { pluginStdin } from './cni';
+import { cniPortMappings, endpointConfigList, portMappingsOf, staticAddresses } from './conflist';
 import { resolveEndpoints, type Endpoint } from './endpoint';
 
 const routed: Endpoint = {

@@ -1,6 +1,6 @@
 import type { PortMapping, ResolvedEndpoint } from './endpoint';
-import { cniNetworkName } from './network-names';
 import { parseSubnet } from './ipv4';
+import { cniNetworkName } from './network-names';
 
 /** The CNI spec version Berth speaks; Debian's plugins 1.1.1 accept it (firewall needs at least 0.4.0). */
 export const CNI_VERSION = '1.0.0';

@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '@berth/domain';
-import { checkedBridgeName, checkedIfName, cniNetworkName } from './network-names';
 import { isHostAddressOf, isIpv4, parseSubnet, subnetsOverlap } from './ipv4';
+import { checkedBridgeName, checkedIfName, cniNetworkName } from './network-names';
 
 /** One network a container joins, with the address the control plane allocated to it. */
 export interface Endpoint {

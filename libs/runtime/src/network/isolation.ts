@@ -1,5 +1,5 @@
-import { BRIDGE_PREFIX, checkedBridgeName } from './network-names';
 import type { Iptables, SavedTable } from './iptables';
+import { BRIDGE_PREFIX, checkedBridgeName } from './network-names';
 
 /** Berth's own filter-table chains. */
 export const FORWARD_CHAIN = 'BERTH-FORWARD';

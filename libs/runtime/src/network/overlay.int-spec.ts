@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { newId } from '@berth/domain';
 import { pollUntil } from '../shared/poll';
-import { BUSYBOX, inNetns, run, sh } from '../testing/netns-shell';
+import { BUSYBOX, inNetns, sh } from '../testing/netns-shell';
 import type { Endpoint } from './endpoint';
 import { netnsName } from './network-names';
 import { HostNetworks } from './networks';

@@ -2,8 +2,8 @@ import { InternalError, InvalidArgumentError } from '@berth/domain';
 import { execFileRunner, type ProcessRunner } from '../shared/process-runner';
 import { HostLinks } from './host-links';
 import { Iptables } from './iptables';
-import { INPUT_CHAIN, VXLAN_PORT } from './isolation';
 import { isIpv4 } from './ipv4';
+import { INPUT_CHAIN, VXLAN_PORT } from './isolation';
 import { BRIDGE_PREFIX, checkedBridgeName } from './network-names';
 
 /** What VXLAN adds to every frame over IPv4: outer IP 20, UDP 8, VXLAN 8, inner Ethernet 14. */

@@ -1,5 +1,5 @@
-import { conmonArgs, spawnConmon } from './conmon';
 import { pollUntil } from '../shared/poll';
+import { conmonArgs, spawnConmon } from './conmon';
 import { isProcessAlive, processArgv, readPidFile } from './processes';
 import type { StateLayout } from './state-layout';
 

@@ -1,8 +1,8 @@
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { FailedPreconditionError, NotFoundError, UnavailableError, type ContainerResources } from '@berth/domain';
 import type { ContainerInfo, CreateContainerOptions } from '../container-runtime';
-import { checkSpecForHost, type OciSpec } from '../oci-spec';
 import { cgroupResources, mergeResourceUpdate } from '../oci-resources';
+import { checkSpecForHost, type OciSpec } from '../oci-spec';
 import { checkedId } from '../shared/container-id';
 import { parseSignal } from '../shared/signals';
 import type { ConmonMonitor } from './conmon-monitor';

@@ -1,7 +1,7 @@
 import { cpus } from 'node:os';
 import type { ContainerProcess, ContainerStats, LogLine } from '@berth/domain';
 import type { LogOptions } from '../container-runtime';
-import { readUserDatabase } from '../oci-spec';
+import { readUserDatabase } from '../oci-user';
 import { toLogSelection } from '../shared/log-selection';
 import { pathExists } from '../shared/path-exists';
 import { cgroupPath, ContainerCgroup } from './cgroups';

@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { InternalError } from '@berth/domain';
-import { runcArgs } from './runc';
 import { readPidFile } from './processes';
+import { runcArgs } from './runc';
 
 /**
  * One `runc exec --process`, run in the foreground: stdout and stderr captured

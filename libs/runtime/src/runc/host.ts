@@ -1,5 +1,5 @@
 import { access, readFile } from 'node:fs/promises';
-import { NOFILE_HARD } from '../oci-spec';
+import { NOFILE_HARD } from '../oci-process';
 import type { HostRlimits, RlimitName } from '../oci-resources';
 import { pathExists } from '../shared/path-exists';
 

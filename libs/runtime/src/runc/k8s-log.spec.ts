@@ -2,8 +2,8 @@ import { appendFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LogLine } from '@berth/domain';
-import { parseK8sLogRecord, PartialLineJoiner, readK8sLog, type K8sLogReadOptions } from './k8s-log';
 import { formatTimestampNs, parseLogTimeParam, parseTimestampNs, toLogSelection } from '../shared/log-selection';
+import { parseK8sLogRecord, PartialLineJoiner, readK8sLog, type K8sLogReadOptions } from './k8s-log';
 
 const T = (second: number, nanos = 0) => `2026-11-23T09:00:${String(second).padStart(2, '0')}.${String(nanos).padStart(9, '0')}+00:00`;
 const record = (second: number, stream: 'stdout' | 'stderr', tag: 'F' | 'P', text: string) => `${T(second)} ${stream} ${tag} ${text}\n`;

@@ -1,16 +1,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
 import type { LogLine } from '@berth/domain';
-import {
-  formatTimestampNs,
-  isPastUntil,
-  parseTimestampNs,
-  selects,
-  TailBuffer,
-  toLogLine,
-  type LogSelection,
-  type TimedLogLine,
-} from '../shared/log-selection';
+import { isPastUntil, parseTimestampNs, selects, TailBuffer, toLogLine, type LogSelection, type TimedLogLine } from '../shared/log-selection';
 import { sleep } from '../shared/poll';
 
 /**

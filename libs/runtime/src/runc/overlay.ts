@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { InternalError, InvalidArgumentError } from '@berth/domain';
-import type { ProcessRunner } from '../shared/process-runner';
 import { sleep } from '../shared/poll';
+import type { ProcessRunner } from '../shared/process-runner';
 
 /** Root filesystems as overlayfs mounts: the image's layers read-only below, a per-container upper dir above. */
 

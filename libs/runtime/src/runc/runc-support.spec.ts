@@ -1,15 +1,15 @@
-import { InvalidArgumentError } from '@berth/domain';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { InvalidArgumentError } from '@berth/domain';
+import { hostsFileContent } from '../network/hosts-file';
+import { checkedId } from '../shared/container-id';
+import { exitCodeForSignal, parseSignal } from '../shared/signals';
 import { readRuncLogError } from './exec-process';
 import { parseHardLimits, parseNofileHardLimit } from './host';
-import { parseNetDev, parseProcStat, parseProcStatSystemNanos, userNames } from './proc-readers';
 import { overlayMountArgs } from './overlay';
-import { exitCodeForSignal, parseSignal } from '../shared/signals';
-import { checkedId } from '../shared/container-id';
+import { parseNetDev, parseProcStat, parseProcStatSystemNanos, userNames } from './proc-readers';
 import { StateLayout } from './state-layout';
-import { hostsFileContent } from '../network/hosts-file';
 
 describe('parseSignal', () => {
   it('accepts names with or without SIG, any case, and numbers', () => {

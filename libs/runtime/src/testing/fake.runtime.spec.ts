@@ -1,5 +1,5 @@
-import { describeRuntimeContract } from './runtime-contract';
 import { FakeRuntime } from './fake.runtime';
+import { describeRuntimeContract } from './runtime-contract';
 
 describeRuntimeContract('FakeRuntime', async () => ({
   runtime: new FakeRuntime(),

@@ -1,9 +1,9 @@
 import { existsSync } from 'fs';
 import { gunzipSync } from 'zlib';
 import { sha256Digest } from '../images/digests';
+import { blobName, parseJson, readTarFiles } from './archive-fixtures';
 import { busyboxLayer } from './busybox-layer';
 import { buildImageArchive, BuildImage } from './image-builder';
-import { blobName, parseJson, readTarFiles } from './archive-fixtures';
 
 const image: BuildImage = {
   references: ['busybox', 'registry.example.com/team/app:2'],

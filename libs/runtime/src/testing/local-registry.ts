@@ -100,7 +100,7 @@ async function launch(root: string, port: number, htpasswd: string | undefined):
   } catch (err) {
     await terminate(child);
     const tail = (await readFile(logPath, 'utf8').catch(() => '')).slice(-LOG_TAIL_BYTES);
-    throw new Error(`${(err as Error).message}; its log ends:\n${tail}`);
+    throw new Error(`${(err as Error).message}; its log ends:\n${tail}`, { cause: err });
   }
 }
 
@@ -135,7 +135,7 @@ async function writeHtpasswd(root: string, auth: { username: string; password: s
   try {
     ({ stdout } = await run('htpasswd', ['-Bbn', auth.username, auth.password], { timeout: 10_000 }));
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new Error('htpasswd is missing: install the apache2-utils package');
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new Error('htpasswd is missing: install the apache2-utils package', { cause: err });
     throw err;
   }
   const file = path.join(root, 'htpasswd');

@@ -1,5 +1,5 @@
-import { execFileRunner } from '../shared/process-runner';
 import { netnsName } from '../network/network-names';
+import { execFileRunner } from '../shared/process-runner';
 
 /** For the integration tests of host networking: commands, and busybox in a container's namespace. */
 

@@ -3,8 +3,8 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RuncRuntime } from '../runc/runc.runtime';
-import { makeBusyboxLayer, type BusyboxLayer } from './busybox-rootfs';
 import { pathExists } from '../shared/path-exists';
+import { makeBusyboxLayer, type BusyboxLayer } from './busybox-rootfs';
 
 /** Test roots for the real-runc integration specs (root needed): each lives under /tmp/berth-runc-int-*. */
 

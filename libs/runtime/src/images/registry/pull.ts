@@ -6,12 +6,14 @@ import type { LoadedImage } from '@berth/domain';
 import { formatImageReference, InvalidArgumentError, parseImageReference } from '@berth/domain';
 import type { SpooledFile } from '../archive-spool';
 import { digestHex, HashingTap } from '../digests';
-import { digestMismatch, ImageErrorReason } from '../image-errors';
 import { parseImageConfig } from '../image-config';
+import { digestMismatch, ImageErrorReason } from '../image-errors';
 import { assertLayersMatchConfig, ImagePlan, imageSizeBytes, MAX_JSON_BLOB_BYTES, PlannedBlob } from '../image-plan';
 import { Descriptor, Platform } from '../media-types';
 import { writeFully } from '../streams';
-import { repositoryName, manifestBlobs, RegistryClient, RepositoryRef } from './registry-client';
+import type { RegistryClient } from './registry-client';
+import { manifestBlobs } from './registry-manifests';
+import { repositoryName, RepositoryRef } from './repository-ref';
 
 export interface PullProgress {
   layersDone: number;

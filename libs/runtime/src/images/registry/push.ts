@@ -5,7 +5,9 @@ import { sha256Digest } from '../digests';
 import { ImageErrorReason, storeLacksBlob } from '../image-errors';
 import { isRecord } from '../media-types';
 import type { StoreAccess } from './pull';
-import { repositoryName, FetchedManifest, manifestBlobs, RegistryClient } from './registry-client';
+import type { RegistryClient } from './registry-client';
+import { FetchedManifest, manifestBlobs } from './registry-manifests';
+import { repositoryName } from './repository-ref';
 
 export interface PushResult {
   /** The manifest digest, the same as in the store. */
