@@ -11,3 +11,4 @@ export * from './security-policy';
 export * from './restart-policy';
 export * from './container-stats';
 export * from './ipam';
+export * from './published-ports';

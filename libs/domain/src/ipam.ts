@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from './errors';
+import { AlreadyExistsError, InvalidArgumentError, UnavailableError } from './errors';
 
 /** An IPv4 subnet in CIDR form, as numbers. */
 export interface Subnet4 {
@@ -71,6 +71,80 @@ export function nextFreeSubnet(pool: Subnet4, prefix: number, used: Subnet4[]): 
     if (!used.some((u) => subnetsOverlap(u, candidate))) return candidate;
   }
   return undefined;
+}
+
+/** The prefix of the subnets a network gets from the pool when it names none. */
+export const AUTO_SUBNET_PREFIX = 24;
+
+/** How a new network is addressed: its subnet, gateway and the range its containers' addresses come from. */
+export interface NetworkAddressing {
+  subnet: string;
+  gateway: string;
+  ipRange: string | null;
+}
+
+/**
+ * The addressing of a new network: the subnet asked for (refused when it overlaps
+ * one in `used`, every team's: bridges share the hosts' routing) or the first free
+ * /24 of `pool`; the gateway asked for or the first host address; a range inside
+ * the subnet. Throws the domain error naming the field.
+ */
+export function planNetworkAddressing(request: { subnet?: string; gateway?: string; ipRange?: string }, pool: string, used: string[]): NetworkAddressing {
+  const taken = used.map((u) => parseSubnet(u));
+  let subnet: Subnet4 | undefined;
+  if (request.subnet) {
+    const asked = parseSubnet(request.subnet, 'subnet');
+    if (taken.some((u) => subnetsOverlap(u, asked))) throw new AlreadyExistsError(`subnet ${request.subnet} overlaps a network that exists`, 'SubnetInUse');
+    subnet = asked;
+  } else {
+    subnet = nextFreeSubnet(parseSubnet(pool, 'BERTH_NETWORK_POOL'), AUTO_SUBNET_PREFIX, taken);
+    if (!subnet) throw new UnavailableError(`the address pool ${pool} has no free /${AUTO_SUBNET_PREFIX} left`, 'AddressPoolExhausted');
+  }
+  const gateway = request.gateway ? parseIpv4(request.gateway, 'gateway') : subnet.base + 1;
+  if (!subnetContains(subnet, gateway) || gateway === subnet.base || gateway === subnet.base + subnet.size - 1) {
+    throw new InvalidArgumentError(
+      `gateway ${formatIpv4(gateway)} is not a host address of ${formatSubnet(subnet)}`,
+      [{ field: 'gateway', message: 'must be a host address in the subnet' }],
+      'InvalidGateway',
+    );
+  }
+  if (request.ipRange) {
+    const range = parseSubnet(request.ipRange, 'ipRange');
+    if (range.base < subnet.base || range.base + range.size > subnet.base + subnet.size) {
+      throw new InvalidArgumentError(
+        `ipRange ${request.ipRange} is not inside ${formatSubnet(subnet)}`,
+        [{ field: 'ipRange', message: 'must lie inside the subnet' }],
+        'InvalidIpRange',
+      );
+    }
+  }
+  return { subnet: formatSubnet(subnet), gateway: formatIpv4(gateway), ipRange: request.ipRange ?? null };
+}
+
+/**
+ * The address a container gets on a network: the one it asked for (`fixed`, 400
+ * when the network cannot give it, 409 when taken) or the lowest free one of the
+ * range (503 when the network is full). `field` names the request's field in errors.
+ */
+export function assignAddress(network: NetworkAddressing & { name: string }, taken: Iterable<string>, fixed: string | undefined, field: string): string {
+  const subnet = parseSubnet(network.subnet);
+  const gateway = parseIpv4(network.gateway);
+  const range = network.ipRange ? parseSubnet(network.ipRange) : subnet;
+  const used = new Set([...taken].map((ip) => parseIpv4(ip)));
+  if (fixed) {
+    const ip = parseIpv4(fixed, field);
+    if (!isAssignable(subnet, gateway, ip))
+      throw new InvalidArgumentError(
+        `${fixed} is not an address containers can have on ${network.name} (${network.subnet})`,
+        [{ field, message: 'not assignable on the network' }],
+        'InvalidAddress',
+      );
+    if (used.has(ip)) throw new AlreadyExistsError(`address ${fixed} on network ${network.name} is taken`, 'AddressInUse');
+    return fixed;
+  }
+  const ip = nextFreeAddress(subnet, gateway, used, range);
+  if (ip === undefined) throw new UnavailableError(`network ${network.name} has no free address left`, 'NetworkFull');
+  return formatIpv4(ip);
 }
 
 /** What a create asks of one network: its name or id, and optionally a fixed address and aliases. */

@@ -58,7 +58,7 @@ export class ReportsConsumer implements OnModuleInit, OnApplicationShutdown {
           const { host, previous } = await this.hosts.heartbeat(tx, report.host, new Date(report.at));
           // A restarted worker, or one reached at a new address: the hosts of its networks hear of it again.
           if (report.inventory || previous?.overlayAddress !== report.host.overlayAddress) {
-            await this.networks.touch(tx, await this.networks.networksOf(tx, { hostId: host.id }));
+            await this.networks.touch(await this.networks.networksOf({ hostId: host.id }));
             membersChanged = true;
           }
           if (report.inventory) await this.applyInventory(tx, host, report.inventory, events);
@@ -100,7 +100,7 @@ export class ReportsConsumer implements OnModuleInit, OnApplicationShutdown {
     const next = statusFromObserved(c.status, observed.status);
     if (next === 'deleted') {
       await repo.delete({ id });
-      await this.networks.release(tx, id); // its addresses are free again
+      await this.networks.release(id); // its addresses are free again
       events.push({ type: 'container.deleted', id, teamId: c.teamId });
       return;
     }
@@ -132,7 +132,7 @@ export class ReportsConsumer implements OnModuleInit, OnApplicationShutdown {
       if (present.has(c.id)) continue;
       if (c.status === 'removing') {
         await tx.getRepository(Container).delete({ id: c.id });
-        await this.networks.release(tx, c.id);
+        await this.networks.release(c.id);
         events.push({ type: 'container.deleted', id: c.id, teamId: c.teamId });
       } else {
         const error: SerializedError = { class: 'NotFound', reason: 'ContainerLost', message: `host ${host.name} no longer has this container` };

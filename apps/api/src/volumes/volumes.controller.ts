@@ -5,13 +5,17 @@ import { Endpoint } from '../common/endpoint.decorator';
 import { Auth, AuthContext } from '../common/auth-context';
 import { toOperationDto } from '../operations/operation.dto';
 import { CreateVolumeDto, VolumeDto, VolumeListDto, VolumeRemovedDto } from './volume.dto';
+import { VolumeRemovals } from './volume-removals.service';
 import { VolumeView, VolumesService } from './volumes.service';
 
 @ApiTags('volumes')
 @ApiBearerAuth()
 @Controller('v1/volumes')
 export class VolumesController {
-  constructor(private readonly volumes: VolumesService) {}
+  constructor(
+    private readonly volumes: VolumesService,
+    private readonly removals: VolumeRemovals,
+  ) {}
 
   @Post()
   @Endpoint({ operationId: 'createVolume', summary: 'Create a named volume on a host', status: 201, type: VolumeDto, errors: [400, 404, 409, 503] })
@@ -24,7 +28,7 @@ export class VolumesController {
   @Post('prune')
   @Endpoint({ operationId: 'pruneVolumes', summary: 'Delete every volume of the team that no container mounts', type: VolumeRemovedDto })
   async prune(@Auth() auth: AuthContext): Promise<VolumeRemovedDto> {
-    const { deleted, operations } = await this.volumes.prune(auth);
+    const { deleted, operations } = await this.removals.prune(auth);
     return { deleted, operations: operations.map(toOperationDto) };
   }
 
@@ -48,7 +52,7 @@ export class VolumesController {
     errors: [404, 409],
   })
   async remove(@Auth() auth: AuthContext, @Param('id') id: string): Promise<VolumeRemovedDto> {
-    const { deleted, operations } = await this.volumes.remove(auth, id);
+    const { deleted, operations } = await this.removals.remove(auth, id);
     return { deleted, operations: operations.map(toOperationDto) };
   }
 }

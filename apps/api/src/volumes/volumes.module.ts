@@ -3,12 +3,14 @@ import { HostsModule } from '../hosts/hosts.module';
 import { OperationsModule } from '../operations/operations.module';
 import { RpcModule } from '../rpc/rpc.module';
 import { VolumesController } from './volumes.controller';
+import { VolumeRemovals } from './volume-removals.service';
+import { VolumesRepository } from './volumes.repository';
 import { VolumesService } from './volumes.service';
 
 @Module({
   imports: [HostsModule, OperationsModule, RpcModule],
   controllers: [VolumesController],
-  providers: [VolumesService],
+  providers: [VolumesRepository, VolumesService, VolumeRemovals],
   exports: [VolumesService],
 })
 export class VolumesModule {}
