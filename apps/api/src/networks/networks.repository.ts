@@ -128,7 +128,7 @@ export class NetworksRepository {
   async endpointsOn(scope: TeamScope, networkIds: string[]): Promise<NamedEndpoint[]> {
     const teamId = teamIdOf(scope);
     const endpoints = await this.endpoints.find({ where: { teamId, networkId: In(networkIds) }, order: { createdAt: 'ASC' } });
-    return this.named(endpoints, teamId);
+    return this.#named(endpoints, teamId);
   }
 
   /** The networks a container is on, or a host's containers are on. */
@@ -161,7 +161,7 @@ export class NetworksRepository {
   async syncSnapshot(networkId: string): Promise<{ network: Network; endpoints: NamedEndpoint[] }> {
     const network = await this.networks.findOneByOrFail({ id: networkId });
     const endpoints = await this.endpoints.find({ where: { networkId }, order: { createdAt: 'ASC' } });
-    return { network, endpoints: await this.named(endpoints) };
+    return { network, endpoints: await this.#named(endpoints) };
   }
 
   /** The hosts were sent `revision`; never moves the mark back. */
@@ -175,7 +175,7 @@ export class NetworksRepository {
   }
 
   /** Endpoints with the names of their containers (the container id where it is gone). */
-  private async named(endpoints: NetworkEndpoint[], teamId?: string): Promise<NamedEndpoint[]> {
+  async #named(endpoints: NetworkEndpoint[], teamId?: string): Promise<NamedEndpoint[]> {
     if (!endpoints.length) return [];
     const ids = [...new Set(endpoints.map((e) => e.containerId))];
     const containers = await this.tx.repository(Container).find({ where: { id: In(ids), ...(teamId ? { teamId } : {}) }, select: { id: true, name: true } });
