@@ -150,10 +150,10 @@ export class ContainersService {
       if (await tx.getRepository(Container).exists({ where: { teamId: auth.teamId, name } })) {
         throw new AlreadyExistsError(`a container named "${name}" already exists`, 'ContainerNameInUse');
       }
-      if (mounts.length) spec.mounts = await this.volumes.settleMounts(tx, auth, mounts, host.id);
+      if (mounts.length) spec.mounts = await this.volumes.settleMounts(auth, mounts, host.id, tx);
       if (networkMode === 'bridge') {
-        spec.networks = await this.networks.allocate(tx, auth.teamId, host.id, id, networkRequests);
-        await this.networks.assertPortsFree(tx, auth.teamId, host.id, ports);
+        spec.networks = await this.networks.allocate(auth.teamId, host.id, id, networkRequests, tx);
+        await this.networks.assertPortsFree(auth.teamId, host.id, ports, tx);
         if (ports.length) spec.ports = ports;
       }
       const container = Object.assign(new Container(), {
@@ -277,7 +277,7 @@ export class ContainersService {
         if ((c.spec.networks ?? []).some((n) => n.networkId === request.network || n.name === request.network)) {
           throw new AlreadyExistsError(`container ${c.name} is already on network ${request.network}`, 'AlreadyConnected');
         }
-        const joined = await this.networks.allocate(tx, c.teamId, c.hostId, c.id, [request]);
+        const joined = await this.networks.allocate(c.teamId, c.hostId, c.id, [request], tx);
         return { spec: { ...c.spec, networks: [...(c.spec.networks ?? []), ...joined] } };
       },
     );
@@ -296,7 +296,7 @@ export class ContainersService {
       async (c, tx) => {
         const left = (c.spec.networks ?? []).filter((n) => n.networkId !== networkId);
         if (left.length === (c.spec.networks ?? []).length) throw new NotFoundError(`container ${c.name} is not on that network`, 'NotConnected');
-        await this.networks.releaseOne(tx, c.id, networkId);
+        await this.networks.releaseOne(c.id, networkId, tx);
         return { spec: { ...c.spec, networks: left, ...(left.length ? {} : { ports: undefined }) } };
       },
     );
@@ -316,7 +316,7 @@ export class ContainersService {
       const changes = { name, spec: { ...c.spec, name }, updatedAt: new Date(), version: c.version + 1 };
       const res = await tx.getRepository(Container).update({ id: c.id, version: c.version }, changes);
       if (!res.affected) throw new ConflictError(`container ${c.id} changed meanwhile; try again`, 'ConcurrentChange');
-      await this.networks.touch(tx, await this.networks.networksOf(tx, { containerId: c.id }));
+      await this.networks.touch(await this.networks.networksOf({ containerId: c.id }, tx), tx);
       return Object.assign(c, changes);
     });
     void this.networks.flushSyncs(); // the hosts hear of it; nothing to wait for (it never throws)

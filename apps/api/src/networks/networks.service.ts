@@ -25,6 +25,7 @@ import {
 import { AuthContext } from '../common/auth-context';
 import { isUniqueViolation } from '../common/unique-violation';
 import { API_CONFIG, ApiConfig } from '../config';
+import { Transactions } from '../database/transactions';
 import { JobProducer } from '../operations/job-producer';
 import { jobFor } from '../operations/operation-queue';
 import { insertNetwork } from './network-allocation';
@@ -55,6 +56,7 @@ export class NetworksService {
     @InjectDataSource() private readonly db: DataSource,
     @Inject(API_CONFIG) private readonly config: ApiConfig,
     private readonly producer: JobProducer,
+    private readonly unitOfWork: Transactions,
   ) {}
 
   async create(auth: AuthContext, dto: CreateNetworkDto): Promise<Network> {
@@ -102,7 +104,13 @@ export class NetworksService {
    * Gives a new container its addresses, inside the create's transaction: on the
    * networks asked for, or on the team's default network (made on first use).
    */
-  async allocate(tx: EntityManager, teamId: string, hostId: string, containerId: string, requests: NetworkRequest[]): Promise<ContainerNetwork[]> {
+  async allocate(
+    teamId: string,
+    hostId: string,
+    containerId: string,
+    requests: NetworkRequest[],
+    tx: EntityManager = this.unitOfWork.manager,
+  ): Promise<ContainerNetwork[]> {
     const wanted = requests.length ? requests : [{ network: DEFAULT_NETWORK_NAME, aliases: [] }];
     const out: ContainerNetwork[] = [];
     for (const [i, request] of wanted.entries()) {
@@ -139,16 +147,16 @@ export class NetworksService {
       });
     }
     await this.touch(
-      tx,
       out.map((n) => n.networkId),
+      tx,
     );
     return out;
   }
 
   /** A container left one network. */
-  async releaseOne(tx: EntityManager, containerId: string, networkId: string): Promise<void> {
+  async releaseOne(containerId: string, networkId: string, tx: EntityManager = this.unitOfWork.manager): Promise<void> {
     await tx.getRepository(NetworkEndpoint).delete({ containerId, networkId });
-    await this.touch(tx, [networkId]);
+    await this.touch([networkId], tx);
   }
 
   /**
@@ -156,13 +164,13 @@ export class NetworksService {
    * hosts are sent the new revision by the next `flushSyncs`. Inside the
    * transaction that made the change.
    */
-  async touch(tx: EntityManager, networkIds: Iterable<string>): Promise<void> {
+  async touch(networkIds: Iterable<string>, tx: EntityManager = this.unitOfWork.manager): Promise<void> {
     const ids = [...new Set(networkIds)];
     if (ids.length) await tx.getRepository(Network).increment({ id: In(ids) }, 'revision', 1);
   }
 
   /** The networks a container is on, or a host's containers are on. */
-  async networksOf(tx: EntityManager, where: { containerId: string } | { hostId: string }): Promise<string[]> {
+  async networksOf(where: { containerId: string } | { hostId: string }, tx: EntityManager = this.unitOfWork.manager): Promise<string[]> {
     return [...new Set((await tx.getRepository(NetworkEndpoint).find({ where, select: { networkId: true } })).map((e) => e.networkId))];
   }
 
@@ -237,16 +245,16 @@ export class NetworksService {
 
   /** A container is gone: its addresses are free again. */
   async release(tx: EntityManager, containerId: string): Promise<void> {
-    const networkIds = await this.networksOf(tx, { containerId });
+    const networkIds = await this.networksOf({ containerId }, tx);
     await tx.getRepository(NetworkEndpoint).delete({ containerId });
-    await this.touch(tx, networkIds);
+    await this.touch(networkIds, tx);
   }
 
   /**
    * 409 when another container on the host (of any team) already publishes one of these ports
    * (same protocol and port, and the same address or a wildcard on either side).
    */
-  async assertPortsFree(tx: EntityManager, teamId: string, hostId: string, ports: PublishedPort[]): Promise<void> {
+  async assertPortsFree(teamId: string, hostId: string, ports: PublishedPort[], tx: EntityManager = this.unitOfWork.manager): Promise<void> {
     if (!ports.length) return;
     const others = await tx.getRepository(Container).find({ where: { hostId } });
     for (const p of ports) {

@@ -57,7 +57,7 @@ export class ReportsConsumer implements OnModuleInit, OnApplicationShutdown {
           const { host, previous } = await this.hosts.heartbeat(tx, report.host, new Date(report.at));
           // A restarted worker, or one reached at a new address: the hosts of its networks hear of it again.
           if (report.inventory || previous?.overlayAddress !== report.host.overlayAddress) {
-            await this.networks.touch(tx, await this.networks.networksOf(tx, { hostId: host.id }));
+            await this.networks.touch(await this.networks.networksOf({ hostId: host.id }, tx), tx);
             membersChanged = true;
           }
           if (report.inventory) await this.applyInventory(tx, host, report.inventory, events);

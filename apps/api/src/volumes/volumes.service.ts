@@ -6,6 +6,7 @@ import { AlreadyExistsError, Container, ContainerMount, FailedPreconditionError,
 import { AuthContext } from '../common/auth-context';
 import { HostsService } from '../hosts/hosts.service';
 import { OperationsService } from '../operations/operations.service';
+import { Transactions } from '../database/transactions';
 import { JobProducer } from '../operations/job-producer';
 import { jobFor } from '../operations/operation-queue';
 import { WorkerRpc } from '../rpc/worker-rpc.service';
@@ -29,6 +30,7 @@ export class VolumesService {
     private readonly operations: OperationsService,
     private readonly producer: JobProducer,
     private readonly rpc: WorkerRpc,
+    private readonly unitOfWork: Transactions,
   ) {}
 
   async create(auth: AuthContext, dto: CreateVolumeDto): Promise<Volume> {
@@ -147,7 +149,7 @@ export class VolumesService {
    * The volumes a create's mounts name, made if missing (inside the create's
    * transaction), and the host they pin the container to.
    */
-  async settleMounts(tx: EntityManager, auth: AuthContext, mounts: ContainerMount[], hostId: string): Promise<ContainerMount[]> {
+  async settleMounts(auth: AuthContext, mounts: ContainerMount[], hostId: string, tx: EntityManager = this.unitOfWork.manager): Promise<ContainerMount[]> {
     const out: ContainerMount[] = [];
     for (const m of mounts) {
       if (m.type !== 'volume') {
