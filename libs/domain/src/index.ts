@@ -11,3 +11,6 @@ export * from './security-policy';
 export * from './restart-policy';
 export * from './container-stats';
 export * from './ipam';
+export * from './container-wait';
+export * from './label-filter';
+export * from './container-options';
