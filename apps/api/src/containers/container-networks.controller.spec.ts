@@ -1,36 +1,15 @@
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
-import { AlreadyExistsError, Container, JobName, NotFoundError } from '@berth/domain';
+import { AlreadyExistsError, JobName, NotFoundError } from '@berth/domain';
 import { NetworksService } from '../networks/networks.service';
 import { jobFor } from '../operations/operation-queue';
 import { createControllerHarness, TEAM_AUTH } from '../testing/controller-harness';
 import { strictMock } from '../testing/strict-mock';
 import { ContainerNetworksController } from './container-networks.controller';
-import { operationOf } from './containers.fixtures';
+import { containerOfTeam, operationOf } from './containers.fixtures';
 import { ContainersLifecycleService } from './containers-lifecycle.service';
 
-const container = Object.assign(new Container(), {
-  id: 'ctr_01jd8x6w3q0000000000000000',
-  teamId: TEAM_AUTH.teamId,
-  name: 'web',
-  hostId: 'host_01jd8x6w3q0000000000000000',
-  spec: { name: 'web', image: 'docker.io/library/busybox:latest', env: [], labels: {} },
-  desiredState: 'running',
-  generation: 1,
-  status: 'running',
-  exitCode: null,
-  pid: 42,
-  oomKilled: false,
-  restartCount: 0,
-  health: null,
-  error: null,
-  reportSeq: 0,
-  startedAt: null,
-  finishedAt: null,
-  createdAt: new Date('2026-12-01T10:00:00.000Z'),
-  updatedAt: new Date('2026-12-01T10:00:00.000Z'),
-  version: 1,
-} satisfies Container);
+const container = containerOfTeam();
 const operation = operationOf({
   teamId: TEAM_AUTH.teamId,
   kind: 'container.connect',

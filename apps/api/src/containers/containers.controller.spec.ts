@@ -5,35 +5,19 @@ import { jobFor } from '../operations/operation-queue';
 import { createControllerHarness, TEAM_AUTH } from '../testing/controller-harness';
 import { strictMock } from '../testing/strict-mock';
 import { ContainerChange } from './container-jobs';
-import { operationOf } from './containers.fixtures';
+import { containerOfTeam, operationOf } from './containers.fixtures';
 import { ContainersController } from './containers.controller';
 import { ContainersCreateService } from './containers-create.service';
 import { ContainersLifecycleService } from './containers-lifecycle.service';
 import { ContainersObservationService } from './containers-observation.service';
 import { ContainersService } from './containers.service';
 
-const container = Object.assign(new Container(), {
-  id: 'ctr_01jd8x6w3q0000000000000000',
-  teamId: TEAM_AUTH.teamId,
-  name: 'web',
-  hostId: 'host_01jd8x6w3q0000000000000000',
+const container = containerOfTeam({
   spec: { name: 'web', image: 'docker.io/library/busybox:latest', env: [], labels: { app: 'web' } },
-  desiredState: 'running',
-  generation: 1,
-  status: 'running',
-  exitCode: null,
-  pid: 42,
-  oomKilled: false,
-  restartCount: 0,
-  health: null,
-  error: null,
-  reportSeq: 0,
   startedAt: new Date('2026-12-01T10:00:01.000Z'),
-  finishedAt: null,
-  createdAt: new Date('2026-12-01T10:00:00.000Z'),
   updatedAt: new Date('2026-12-01T10:00:01.000Z'),
   version: 2,
-} satisfies Container);
+});
 
 const operation: Operation = {
   ...operationOf({
