@@ -12,3 +12,6 @@ export * from './restart-policy';
 export * from './container-stats';
 export * from './ipam';
 export * from './published-ports';
+export * from './container-wait';
+export * from './label-filter';
+export * from './container-options';

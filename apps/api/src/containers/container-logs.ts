@@ -1,5 +1,5 @@
 import { InvalidArgumentError, LogLine, LogParams } from '@berth/domain';
-import { LogsQueryDto } from './container.dto';
+import { LogsQueryDto } from './container-request.dto';
 
 /** `since`/`until` accept RFC 3339 or Unix seconds (as Docker does); the worker compares RFC 3339. */
 export function toLogParams(q: LogsQueryDto): LogParams {

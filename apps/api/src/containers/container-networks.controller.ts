@@ -6,9 +6,9 @@ import { Auth, AuthContext } from '../common/auth-context';
 import { Endpoint } from '../common/endpoint.decorator';
 import { NetworksService } from '../networks/networks.service';
 import { ConnectContainerDto, DisconnectContainerDto } from './container-networks.dto';
-import { ContainerOperationDto } from './container.dto';
+import { ContainerOperationDto } from './container-response.dto';
 import { accepted } from './containers.controller';
-import { ContainersService } from './containers.service';
+import { ContainersLifecycleService } from './containers-lifecycle.service';
 
 /** Joining and leaving networks: changes of a container, under the networks' paths. */
 @ApiTags('networks')
@@ -17,7 +17,7 @@ import { ContainersService } from './containers.service';
 export class ContainerNetworksController {
   constructor(
     private readonly networks: NetworksService,
-    private readonly containers: ContainersService,
+    private readonly lifecycle: ContainersLifecycleService,
   ) {}
 
   @Post(':id/connect')
@@ -37,7 +37,7 @@ export class ContainerNetworksController {
     const [request] = parseNetworkRequests([
       { name: id, ...(dto.aliases ? { aliases: dto.aliases } : {}), ...(dto.ipAddress ? { ipAddress: dto.ipAddress } : {}) },
     ]);
-    return accepted(res, await this.containers.connect(auth, dto.container, request));
+    return accepted(res, await this.lifecycle.connect(auth, dto.container, request));
   }
 
   @Post(':id/disconnect')
@@ -54,6 +54,6 @@ export class ContainerNetworksController {
     @Body() dto: DisconnectContainerDto,
     @Res({ passthrough: true }) res: Response,
   ): Promise<ContainerOperationDto> {
-    return accepted(res, await this.containers.disconnect(auth, dto.container, await this.networks.idOf(auth, id)));
+    return accepted(res, await this.lifecycle.disconnect(auth, dto.container, await this.networks.idOf(auth, id)));
   }
 }

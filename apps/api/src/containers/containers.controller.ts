@@ -1,38 +1,42 @@
 import { Body, Controller, Delete, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiExtraModels, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
+import { withCpuPercent } from '@berth/domain';
 import { Auth, AuthContext } from '../common/auth-context';
 import { clientGone } from '../common/abort';
 import { accepted as acceptedOperation } from '../common/accepted';
 import { Endpoint } from '../common/endpoint.decorator';
-import { HostsService } from '../hosts/hosts.service';
 import { toOperationDto } from '../operations/operation.dto';
-import { WorkerRpc } from '../rpc/worker-rpc.service';
+import { CreateContainerDto } from './container-create.dto';
+import { ContainerChange } from './container-jobs';
+import { formatLogLine } from './container-logs';
+import { NetworkAttachmentDto } from './container-parts.dto';
+import {
+  ContainerWaitQueryDto,
+  DeleteQueryDto,
+  ExecDto,
+  KillQueryDto,
+  ListContainersQueryDto,
+  LogsQueryDto,
+  RenameContainerDto,
+  StatsQueryDto,
+  StopQueryDto,
+  UpdateContainerDto,
+} from './container-request.dto';
 import {
   ContainerDto,
   ContainerOperationDto,
   ContainerPageDto,
-  ContainerWaitDto,
   ContainerStatsDto,
   ContainerTopDto,
-  ContainerWaitQueryDto,
-  ExecDto,
+  ContainerWaitDto,
   ExecResultDto,
-  RenameContainerDto,
-  UpdateContainerDto,
-  StatsQueryDto,
-  CreateContainerDto,
-  DeleteQueryDto,
-  KillQueryDto,
-  ListContainersQueryDto,
-  LogsQueryDto,
-  NetworkAttachmentDto,
-  StopQueryDto,
   toContainerDto,
-} from './container.dto';
-import { formatLogLine, toLogParams } from './container-logs';
-import { withCpuPercent } from '@berth/domain';
-import { ContainerChange, ContainersService } from './containers.service';
+} from './container-response.dto';
+import { ContainersCreateService } from './containers-create.service';
+import { ContainersLifecycleService } from './containers-lifecycle.service';
+import { ContainersObservationService } from './containers-observation.service';
+import { ContainersService } from './containers.service';
 
 @ApiTags('containers')
 @ApiExtraModels(NetworkAttachmentDto)
@@ -41,8 +45,9 @@ import { ContainerChange, ContainersService } from './containers.service';
 export class ContainersController {
   constructor(
     private readonly containers: ContainersService,
-    private readonly hosts: HostsService,
-    private readonly rpc: WorkerRpc,
+    private readonly creating: ContainersCreateService,
+    private readonly lifecycle: ContainersLifecycleService,
+    private readonly observation: ContainersObservationService,
   ) {}
 
   @Post()
@@ -55,7 +60,7 @@ export class ContainersController {
     errors: [400, 403, 404, 409, 503],
   })
   async create(@Auth() auth: AuthContext, @Body() dto: CreateContainerDto, @Res({ passthrough: true }) res: Response): Promise<ContainerOperationDto> {
-    return accepted(res, await this.containers.create(auth, dto));
+    return accepted(res, await this.creating.create(auth, dto));
   }
 
   @Get()
@@ -74,7 +79,7 @@ export class ContainersController {
   @Post(':id/start')
   @Endpoint({ operationId: 'startContainer', summary: 'Start a container', status: 202, type: ContainerOperationDto, errors: [404, 409] })
   async start(@Auth() auth: AuthContext, @Param('id') id: string, @Res({ passthrough: true }) res: Response): Promise<ContainerOperationDto> {
-    return accepted(res, await this.containers.start(auth, id));
+    return accepted(res, await this.lifecycle.start(auth, id));
   }
 
   @Post(':id/stop')
@@ -91,7 +96,7 @@ export class ContainersController {
     @Query() q: StopQueryDto,
     @Res({ passthrough: true }) res: Response,
   ): Promise<ContainerOperationDto> {
-    return accepted(res, await this.containers.stop(auth, id, q.timeout));
+    return accepted(res, await this.lifecycle.stop(auth, id, q.timeout));
   }
 
   @Post(':id/kill')
@@ -109,7 +114,7 @@ export class ContainersController {
     @Query() q: KillQueryDto,
     @Res({ passthrough: true }) res: Response,
   ): Promise<ContainerOperationDto> {
-    return accepted(res, await this.containers.kill(auth, id, q.signal ?? 'SIGKILL'));
+    return accepted(res, await this.lifecycle.kill(auth, id, q.signal ?? 'SIGKILL'));
   }
 
   @Delete(':id')
@@ -126,7 +131,7 @@ export class ContainersController {
     @Query() q: DeleteQueryDto,
     @Res({ passthrough: true }) res: Response,
   ): Promise<ContainerOperationDto> {
-    return accepted(res, await this.containers.remove(auth, id, q.force ?? false));
+    return accepted(res, await this.lifecycle.remove(auth, id, q.force ?? false));
   }
 
   @Post(':id/restart')
@@ -143,7 +148,7 @@ export class ContainersController {
     @Query() q: StopQueryDto,
     @Res({ passthrough: true }) res: Response,
   ): Promise<ContainerOperationDto> {
-    return accepted(res, await this.containers.restart(auth, id, q.timeout));
+    return accepted(res, await this.lifecycle.restart(auth, id, q.timeout));
   }
 
   @Post(':id/update')
@@ -160,13 +165,13 @@ export class ContainersController {
     @Body() dto: UpdateContainerDto,
     @Res({ passthrough: true }) res: Response,
   ): Promise<ContainerOperationDto> {
-    return accepted(res, await this.containers.update(auth, id, dto.resources));
+    return accepted(res, await this.lifecycle.update(auth, id, dto.resources));
   }
 
   @Post(':id/rename')
   @Endpoint({ operationId: 'renameContainer', summary: 'Rename a container', type: ContainerDto, errors: [400, 404, 409] })
   async rename(@Auth() auth: AuthContext, @Param('id') id: string, @Body() dto: RenameContainerDto): Promise<ContainerDto> {
-    return toContainerDto(await this.containers.rename(auth, id, dto.name));
+    return toContainerDto(await this.lifecycle.rename(auth, id, dto.name));
   }
 
   @Post(':id/pause')
@@ -178,13 +183,13 @@ export class ContainersController {
     errors: [404, 409],
   })
   async pause(@Auth() auth: AuthContext, @Param('id') id: string, @Res({ passthrough: true }) res: Response): Promise<ContainerOperationDto> {
-    return accepted(res, await this.containers.pause(auth, id));
+    return accepted(res, await this.lifecycle.pause(auth, id));
   }
 
   @Post(':id/unpause')
   @Endpoint({ operationId: 'unpauseContainer', summary: 'Thaw a paused container', status: 202, type: ContainerOperationDto, errors: [404, 409] })
   async unpause(@Auth() auth: AuthContext, @Param('id') id: string, @Res({ passthrough: true }) res: Response): Promise<ContainerOperationDto> {
-    return accepted(res, await this.containers.unpause(auth, id));
+    return accepted(res, await this.lifecycle.unpause(auth, id));
   }
 
   @Post(':id/exec')
@@ -199,7 +204,7 @@ export class ContainersController {
     errors: [400, 404, 409, 503],
   })
   async exec(@Auth() auth: AuthContext, @Param('id') id: string, @Body() dto: ExecDto): Promise<ExecResultDto> {
-    return this.containers.exec(auth, id, dto);
+    return this.observation.exec(auth, id, dto);
   }
 
   @Get(':id/stats')
@@ -212,7 +217,7 @@ export class ContainersController {
     errors: [400, 404, 409, 503],
   })
   async stats(@Auth() auth: AuthContext, @Param('id') id: string, @Query() q: StatsQueryDto, @Req() req: Request, @Res() res: Response): Promise<void> {
-    const first = await this.containers.stats(auth, id);
+    const first = await this.observation.stats(auth, id);
     if (!q.stream) {
       res.status(200).json(first);
       return;
@@ -225,7 +230,7 @@ export class ContainersController {
     for (let i = 0; i < 24 * 3600 && !gone.aborted; i++) {
       await new Promise((r) => setTimeout(r, 1000));
       if (gone.aborted) break;
-      const sample = await this.containers.stats(auth, id).catch(() => undefined);
+      const sample = await this.observation.stats(auth, id).catch(() => undefined);
       if (!sample) break;
       res.write(JSON.stringify(withCpuPercent(previous, sample)) + '\n');
       previous = sample;
@@ -236,7 +241,7 @@ export class ContainersController {
   @Get(':id/top')
   @Endpoint({ operationId: 'listContainerProcesses', summary: 'The processes running in a container', type: ContainerTopDto, errors: [404, 409, 503] })
   async top(@Auth() auth: AuthContext, @Param('id') id: string): Promise<ContainerTopDto> {
-    return { processes: await this.containers.top(auth, id) };
+    return { processes: await this.observation.top(auth, id) };
   }
 
   @Get(':id/wait')
@@ -248,7 +253,7 @@ export class ContainersController {
     errors: [400, 404],
   })
   async wait(@Auth() auth: AuthContext, @Param('id') id: string, @Query() q: ContainerWaitQueryDto, @Req() req: Request): Promise<ContainerWaitDto> {
-    const { condition, met, status, exitCode, error } = await this.containers.wait(auth, id, q.condition ?? 'not-running', q.timeout ?? 60, clientGone(req));
+    const { condition, met, status, exitCode, error } = await this.observation.wait(auth, id, q.condition ?? 'not-running', q.timeout ?? 60, clientGone(req));
     return { condition, met, status, exitCode, error };
   }
 
@@ -263,10 +268,8 @@ export class ContainersController {
     errors: [400, 404, 503],
   })
   async logs(@Auth() auth: AuthContext, @Param('id') id: string, @Query() q: LogsQueryDto, @Req() req: Request, @Res() res: Response): Promise<void> {
-    const c = await this.containers.get(auth, id);
-    const host = await this.hosts.byId(c.hostId);
+    const stream = await this.observation.logs(auth, id, q, clientGone(req));
     const format = q.format ?? 'text';
-    const stream = this.rpc.logs(host.name, c.id, toLogParams(q), clientGone(req));
     // Read the first batch before answering, so an error still becomes a problem+json.
     const first = await stream.next();
     res.status(200).type(format === 'ndjson' ? 'application/x-ndjson' : 'text/plain; charset=utf-8');

@@ -2,12 +2,11 @@ import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
-import { DomainError, InvalidArgumentError, TtyRequest, assertActionAllowed, serializeError } from '@berth/domain';
+import { DomainError, InvalidArgumentError, TtyRequest, serializeError } from '@berth/domain';
 import { AuthService } from '../auth/auth.service';
 import { STATUS_BY_CLASS, TITLE_BY_STATUS, problemType } from '../common/problem';
-import { HostsService } from '../hosts/hosts.service';
 import { WorkerRpc } from '../rpc/worker-rpc.service';
-import { ContainersService } from './containers.service';
+import { ContainersObservationService } from './containers-observation.service';
 
 const PATH = /^\/v1\/containers\/([^/]+)\/exec\/ws$/;
 const SUBPROTOCOL_PREFIX = 'bearer.';
@@ -31,8 +30,7 @@ export class ExecSocketServer implements OnApplicationShutdown {
 
   constructor(
     private readonly auth: AuthService,
-    private readonly containers: ContainersService,
-    private readonly hosts: HostsService,
+    private readonly observation: ContainersObservationService,
     private readonly rpc: WorkerRpc,
   ) {}
 
@@ -52,10 +50,8 @@ export class ExecSocketServer implements OnApplicationShutdown {
   private async open(req: IncomingMessage, socket: Duplex, head: Buffer, idOrName: string, query: URLSearchParams): Promise<void> {
     const auth = await this.auth.authenticate(bearerHeader(req));
     const params = ttyParams(query);
-    const c = await this.containers.get(auth, idOrName);
-    assertActionAllowed('exec', c.status, c.id);
-    const host = await this.hosts.byId(c.hostId);
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.relay(ws, host.name, c.id, params));
+    const target = await this.observation.console(auth, idOrName);
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.relay(ws, target.hostName, target.containerId, params));
   }
 
   private relay(ws: WebSocket, hostName: string, containerId: string, params: TtyRequest['params']): void {

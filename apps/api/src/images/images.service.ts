@@ -239,6 +239,12 @@ export class ImagesService {
     return found;
   }
 
+  /** The digest of the team's newest image known by this (normalized) reference; undefined when the team has none (containers go where their image is). */
+  async digestOf(auth: AuthContext, reference: string): Promise<string | undefined> {
+    const images = await this.db.getRepository(Image).find({ where: { teamId: auth.teamId }, order: { createdAt: 'DESC' } });
+    return images.find((i) => i.references.includes(reference))?.digest;
+  }
+
   /** A ready host that holds the image, for reads that need its bytes (export, push). */
   async hostHolding(auth: AuthContext, image: TeamImage): Promise<Host> {
     for (const id of image.hostIds) {
