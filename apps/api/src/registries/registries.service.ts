@@ -1,10 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { InvalidArgumentError, NotFoundError, RegistryCredential, RegistryLogin, newId, normalizeRegistryServer } from '@berth/domain';
-import { AuthContext } from '../common/auth-context';
+import { AuthContext, TeamScope } from '../common/auth-context';
 import { SignedLinks } from '../common/signed-link';
 import { API_CONFIG, ApiConfig } from '../config';
+import { Transactions } from '../database/transactions';
+import { RegistriesRepository } from './registries.repository';
 import { SaveRegistryDto } from './registry.dto';
 import { SecretBox } from './secret-box';
 
@@ -22,7 +22,8 @@ export class RegistriesService {
   private readonly links: SignedLinks;
 
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
+    private readonly logins: RegistriesRepository,
+    private readonly tx: Transactions,
     @Inject(API_CONFIG) config: ApiConfig,
   ) {
     this.box = new SecretBox(config.secret, 'registry credentials');
@@ -37,9 +38,8 @@ export class RegistriesService {
       throw new InvalidArgumentError(message, [{ field: dto.password === undefined ? 'password' : 'token', message }], 'InvalidCredentials');
     }
     const secret = (dto.password ?? dto.token)!;
-    return this.db.transaction(async (tx) => {
-      const repo = tx.getRepository(RegistryCredential);
-      const existing = await repo.findOneBy({ teamId: auth.teamId, server });
+    return this.tx.run(async () => {
+      const existing = await this.logins.findByServer(auth, server);
       const now = new Date();
       const id = existing?.id ?? newId('registry');
       const credential = Object.assign(new RegistryCredential(), {
@@ -51,38 +51,37 @@ export class RegistriesService {
         createdAt: existing?.createdAt ?? now,
         updatedAt: now,
       });
-      await repo.save(credential);
+      await this.logins.save(auth, credential);
       return { credential, created: !existing };
     });
   }
 
-  list(auth: AuthContext): Promise<RegistryCredential[]> {
-    return this.db.getRepository(RegistryCredential).find({ where: { teamId: auth.teamId }, order: { server: 'ASC' } });
+  list(scope: TeamScope): Promise<RegistryCredential[]> {
+    return this.logins.list(scope);
   }
 
-  async get(auth: AuthContext, idOrServer: string): Promise<RegistryCredential> {
-    const repo = this.db.getRepository(RegistryCredential);
+  async get(scope: TeamScope, idOrServer: string): Promise<RegistryCredential> {
     const found = /^reg_/.test(idOrServer)
-      ? await repo.findOneBy({ teamId: auth.teamId, id: idOrServer })
-      : await repo.findOneBy({ teamId: auth.teamId, server: normalizeRegistryServer(idOrServer, 'id') });
+      ? await this.logins.findById(scope, idOrServer)
+      : await this.logins.findByServer(scope, normalizeRegistryServer(idOrServer, 'id'));
     if (!found) throw new NotFoundError(`registry login ${idOrServer} not found`, 'RegistryNotFound');
     return found;
   }
 
-  async remove(auth: AuthContext, idOrServer: string): Promise<void> {
-    const found = await this.get(auth, idOrServer);
-    await this.db.getRepository(RegistryCredential).delete({ id: found.id, teamId: auth.teamId });
+  async remove(scope: TeamScope, idOrServer: string): Promise<void> {
+    const found = await this.get(scope, idOrServer);
+    await this.logins.delete(scope, found.id);
   }
 
   /** The signed link a worker fetches the team's login for `server` from; undefined when the team has none. */
   async loginPathFor(teamId: string, server: string): Promise<string | undefined> {
-    const found = await this.db.getRepository(RegistryCredential).findOneBy({ teamId, server });
+    const found = await this.logins.findByServer({ teamId }, server);
     return found ? this.links.path(LOGIN_LINK_BASE, found.id) : undefined;
   }
 
   /** Opens a login for a worker that presented a valid link. */
   async openLogin(id: string, expires: string, sig: string): Promise<RegistryLogin> {
-    const found = this.links.verify(id, expires, sig) ? await this.db.getRepository(RegistryCredential).findOneBy({ id }) : null;
+    const found = this.links.verify(id, expires, sig) ? await this.logins.findForLink(id) : null;
     if (!found) throw new NotFoundError('no such registry login, or the link expired', 'RegistryLoginNotFound');
     return { server: found.server, username: found.username, password: this.box.open(found.secretSealed, sealContext(found.teamId, found.id)) };
   }
