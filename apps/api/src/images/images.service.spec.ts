@@ -181,6 +181,13 @@ describe('ImagesService (in-memory SQLite)', () => {
       expect((await rowsOf(teamB))[0].references).toEqual([BUSYBOX]);
     });
 
+    it('opens no transaction of its own, so it finishes inside a caller’s (SQLite transactions take turns)', async () => {
+      const inside = db.transaction(() => service.recordLoaded(teamA.id, h1.id, [loadedImage(digestOf('a'), [BUSYBOX])]));
+      const stuck = new Promise((resolve) => setTimeout(() => resolve('stuck'), 3000));
+      await expect(Promise.race([inside.then(() => 'done'), stuck])).resolves.toBe('done');
+      await expect(rowsOf(teamA)).resolves.toHaveLength(1);
+    });
+
     it('joins the caller’s transaction: when it fails, nothing is recorded', async () => {
       const failing = tx.run(async () => {
         await service.recordLoaded(teamA.id, h1.id, [loadedImage(digestOf('a'), [BUSYBOX])]);

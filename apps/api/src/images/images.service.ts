@@ -112,39 +112,39 @@ export class ImagesService {
 
   /**
    * Records what a worker loaded or pulled for a team; a reference moves to the newest
-   * image that carries it. Joins the caller's transaction (the report's).
+   * image that carries it. Opens no transaction of its own: it joins the caller's (the
+   * report's), and on SQLite, where transactions take turns, one of its own would wait
+   * for the caller's to end.
    */
   async recordLoaded(teamId: string, hostId: string, images: LoadedImage[]): Promise<void> {
     const scope: TeamScope = { teamId };
-    await this.tx.run(async () => {
-      const incoming = new Set(images.flatMap((i) => i.references));
-      for (const other of await this.images.listOnHost(scope, hostId)) {
-        const kept = other.references.filter((r) => !incoming.has(r));
-        if (kept.length !== other.references.length && !images.some((i) => i.digest === other.digest)) {
-          await this.images.update(scope, other.id, { references: kept });
-        }
+    const incoming = new Set(images.flatMap((i) => i.references));
+    for (const other of await this.images.listOnHost(scope, hostId)) {
+      const kept = other.references.filter((r) => !incoming.has(r));
+      if (kept.length !== other.references.length && !images.some((i) => i.digest === other.digest)) {
+        await this.images.update(scope, other.id, { references: kept });
       }
-      for (const img of images) {
-        const existing = await this.images.findOnHost(scope, hostId, img.digest);
-        if (existing) {
-          await this.images.update(scope, existing.id, {
-            references: [...new Set([...existing.references, ...img.references])],
-            history: img.history ?? existing.history,
-          });
-          continue;
-        }
-        await this.images.insert(scope, newId('image'), hostId, {
-          digest: img.digest,
-          configDigest: img.configDigest,
-          references: img.references,
-          sizeBytes: img.sizeBytes,
-          config: img.config,
-          os: img.os,
-          architecture: img.architecture,
-          history: img.history ?? null,
+    }
+    for (const img of images) {
+      const existing = await this.images.findOnHost(scope, hostId, img.digest);
+      if (existing) {
+        await this.images.update(scope, existing.id, {
+          references: [...new Set([...existing.references, ...img.references])],
+          history: img.history ?? existing.history,
         });
+        continue;
       }
-    });
+      await this.images.insert(scope, newId('image'), hostId, {
+        digest: img.digest,
+        configDigest: img.configDigest,
+        references: img.references,
+        sizeBytes: img.sizeBytes,
+        config: img.config,
+        os: img.os,
+        architecture: img.architecture,
+        history: img.history ?? null,
+      });
+    }
   }
 }
 
