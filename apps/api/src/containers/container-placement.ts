@@ -27,7 +27,7 @@ export class ContainerPlacement {
    * volumes' host, else the scheduler's choice (a host that has the image, else the least loaded).
    */
   async place(auth: AuthContext, wanted: string | undefined, mounts: ContainerMount[], image: string): Promise<Placement> {
-    const imageDigest = await this.imageDigest(auth, image);
+    const imageDigest = await this.images.resolveDigest(auth, image);
     const volumeHostId = await this.volumes.hostOfVolumes(auth, mounts);
     return { host: await this.host(auth, wanted, volumeHostId, imageDigest), imageDigest };
   }
@@ -48,12 +48,5 @@ export class ContainerPlacement {
       throw new FailedPreconditionError(`the volumes the container mounts live on another host than ${host.name}`, 'HostConflict');
     }
     return this.hosts.assertReady(host);
-  }
-
-  /** A reference pinned by digest names it; otherwise the team's own mapping of the reference, if any. */
-  private async imageDigest(auth: AuthContext, reference: string): Promise<string | undefined> {
-    const at = reference.indexOf('@');
-    if (at >= 0) return reference.slice(at + 1);
-    return this.images.digestOf(auth, reference);
   }
 }

@@ -39,7 +39,7 @@ describe('ContainersCreateService (in-memory SQLite)', () => {
   let service: ContainersCreateService;
   const hosts = strictMock<HostsService>({ byId: jest.fn(), get: jest.fn(), schedule: jest.fn(), assertReady: jest.fn() });
   const volumes = strictMock<VolumesService>({ hostOfVolumes: jest.fn(), settleMounts: jest.fn() });
-  const images = strictMock<ImagesService>({ digestOf: jest.fn() });
+  const images = strictMock<ImagesService>({ resolveDigest: jest.fn() });
   const registries = strictMock<RegistriesService>({ sealedLoginFor: jest.fn() });
   const networks = strictMock<NetworksService>({ allocate: jest.fn(), assertPortsFree: jest.fn(), flushSyncs: jest.fn() });
   const operations = strictMock<OperationsService>({ insert: jest.fn() });
@@ -54,7 +54,7 @@ describe('ContainersCreateService (in-memory SQLite)', () => {
     hosts.schedule.mockResolvedValue(host);
     hosts.assertReady.mockImplementation((h) => h);
     volumes.hostOfVolumes.mockResolvedValue(undefined);
-    images.digestOf.mockResolvedValue(undefined);
+    images.resolveDigest.mockResolvedValue(undefined);
     registries.sealedLoginFor.mockResolvedValue(undefined);
     networks.allocate.mockResolvedValue([defaultNetwork]);
     networks.assertPortsFree.mockResolvedValue(undefined);
@@ -117,17 +117,18 @@ describe('ContainersCreateService (in-memory SQLite)', () => {
   });
 
   it('places by the team’s image: the scheduler is given the digest the team has for the reference', async () => {
-    images.digestOf.mockResolvedValue('sha256:abc');
+    images.resolveDigest.mockResolvedValue('sha256:abc');
     const change = await create({ image: 'busybox:1.36' });
-    expect(images.digestOf).toHaveBeenCalledWith(auth, 'docker.io/library/busybox:1.36');
+    expect(images.resolveDigest).toHaveBeenCalledWith(auth, 'docker.io/library/busybox:1.36');
     expect(hosts.schedule).toHaveBeenCalledWith(auth, 'sha256:abc');
     expect(change.container.spec.imageDigest).toBe('sha256:abc');
   });
 
-  it('a reference pinned by digest is its own digest; the team’s images are not asked', async () => {
+  it('a reference pinned by digest keeps its digest, as the images feature resolves it', async () => {
     const digest = 'sha256:' + 'a'.repeat(64);
+    images.resolveDigest.mockResolvedValue(digest);
     const change = await create({ image: `busybox@${digest}` });
-    expect(images.digestOf).not.toHaveBeenCalled();
+    expect(images.resolveDigest).toHaveBeenCalledWith(auth, `docker.io/library/busybox@${digest}`);
     expect(change.container.spec.imageDigest).toBe(digest);
   });
 

@@ -4,6 +4,7 @@ import type { Request, Response } from 'express';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { Host, NotFoundError, familiarImageReference, parseImageReference } from '@berth/domain';
+import { accepted } from '../common/accepted';
 import { Auth, AuthContext, Public } from '../common/auth-context';
 import { Endpoint } from '../common/endpoint.decorator';
 import { HostsService } from '../hosts/hosts.service';
@@ -24,7 +25,9 @@ import {
   TagImageDto,
   toImageDto,
 } from './image.dto';
-import { ImagesService, RemovedImages } from './images.service';
+import { ImagesRemovalService, RemovedImages } from './images-removal.service';
+import { ImagesTransferService } from './images-transfer.service';
+import { ImagesService } from './images.service';
 import { UploadStore } from './upload-store';
 
 const REF_NOTE = 'URL-encode a reference that has slashes.';
@@ -35,6 +38,8 @@ const REF_NOTE = 'URL-encode a reference that has slashes.';
 export class ImagesController {
   constructor(
     private readonly images: ImagesService,
+    private readonly transfers: ImagesTransferService,
+    private readonly removals: ImagesRemovalService,
     private readonly hosts: HostsService,
     private readonly rpc: WorkerRpc,
   ) {}
@@ -55,9 +60,8 @@ export class ImagesController {
     @Req() req: Request,
     @Res({ passthrough: true }) res: Response,
   ): Promise<ImageLoadAcceptedDto> {
-    const { operation, sizeBytes, sha256 } = await this.images.load(auth, req, q.host);
-    res.setHeader('Location', `/v1/operations/${operation.id}`);
-    return { operation: toOperationDto(operation), sizeBytes, sha256 };
+    const { operation, sizeBytes, sha256 } = await this.transfers.load(auth, req, q.host);
+    return accepted(res, operation.id, { operation: toOperationDto(operation), sizeBytes, sha256 });
   }
 
   @Post('pull')
@@ -72,9 +76,8 @@ export class ImagesController {
     errors: [400, 404, 503],
   })
   async pull(@Auth() auth: AuthContext, @Body() dto: PullImageDto, @Res({ passthrough: true }) res: Response): Promise<ImageOperationDto> {
-    const operation = await this.images.pull(auth, dto.reference, { host: dto.host, platform: dto.platform });
-    res.setHeader('Location', `/v1/operations/${operation.id}`);
-    return { operation: toOperationDto(operation) };
+    const operation = await this.transfers.pull(auth, dto.reference, { host: dto.host, platform: dto.platform });
+    return accepted(res, operation.id, { operation: toOperationDto(operation) });
   }
 
   @Post('prune')
@@ -84,7 +87,7 @@ export class ImagesController {
     type: RemovedImagesDto,
   })
   async prune(@Auth() auth: AuthContext, @Body() dto: PruneImagesDto): Promise<RemovedImagesDto> {
-    return toRemovedDto(await this.images.prune(auth, dto.all === true));
+    return toRemovedDto(await this.removals.prune(auth, dto.all === true));
   }
 
   @Get()
@@ -161,9 +164,8 @@ export class ImagesController {
     @Body() dto: PushImageDto,
     @Res({ passthrough: true }) res: Response,
   ): Promise<ImageOperationDto> {
-    const operation = await this.images.push(auth, ref, dto.reference);
-    res.setHeader('Location', `/v1/operations/${operation.id}`);
-    return { operation: toOperationDto(operation) };
+    const operation = await this.transfers.push(auth, ref, dto.reference);
+    return accepted(res, operation.id, { operation: toOperationDto(operation) });
   }
 
   @Delete(':ref')
@@ -175,7 +177,7 @@ export class ImagesController {
     errors: [400, 404, 409],
   })
   async remove(@Auth() auth: AuthContext, @Param('ref') ref: string, @Query() q: ForceQueryDto): Promise<RemovedImagesDto> {
-    return toRemovedDto(await this.images.remove(auth, ref, q.force === true));
+    return toRemovedDto(await this.removals.remove(auth, ref, q.force === true));
   }
 
   private async hostMap(auth: AuthContext): Promise<Map<string, Host>> {

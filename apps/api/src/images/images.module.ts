@@ -3,14 +3,18 @@ import { HostsModule } from '../hosts/hosts.module';
 import { OperationsModule } from '../operations/operations.module';
 import { RegistriesModule } from '../registries/registries.module';
 import { RpcModule } from '../rpc/rpc.module';
+import { ImageJobs } from './image-jobs';
 import { ImagesController, UploadsController } from './images.controller';
+import { ImagesRemovalService } from './images-removal.service';
+import { ImagesRepository } from './images.repository';
 import { ImagesService } from './images.service';
+import { ImagesTransferService } from './images-transfer.service';
 import { UploadStore } from './upload-store';
 
 @Module({
   imports: [HostsModule, OperationsModule, RegistriesModule, RpcModule],
   controllers: [ImagesController, UploadsController],
-  providers: [ImagesService, UploadStore],
+  providers: [ImagesRepository, ImagesService, ImagesTransferService, ImagesRemovalService, ImageJobs, UploadStore],
   exports: [ImagesService, UploadStore],
 })
 export class ImagesModule {}

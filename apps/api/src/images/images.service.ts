@@ -1,30 +1,20 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager, In, Not } from 'typeorm';
 import {
-  Container,
-  FailedPreconditionError,
   Host,
   Image,
-  ImagePullJob,
   InvalidArgumentError,
-  JobName,
   LoadedImage,
   NotFoundError,
-  Operation,
   UnavailableError,
   isDigest,
   newId,
   normalizeImageReference,
   parseImageReference,
 } from '@berth/domain';
-import { AuthContext } from '../common/auth-context';
+import { TeamScope } from '../common/auth-context';
+import { Transactions } from '../database/transactions';
 import { HostsService } from '../hosts/hosts.service';
-import { OperationsService } from '../operations/operations.service';
-import { JobProducer } from '../operations/job-producer';
-import { JobSpec, jobFor } from '../operations/operation-queue';
-import { RegistriesService } from '../registries/registries.service';
-import { UploadStore } from './upload-store';
+import { ImagesRepository } from './images.repository';
 
 /** One image of a team, as stored on one or more hosts (one row per host). */
 export interface TeamImage {
@@ -36,187 +26,22 @@ export interface TeamImage {
   hostIds: string[];
 }
 
-export interface RemovedImages {
-  untagged: string[];
-  deleted: string[];
-  operations: Operation[];
-}
-
-const PLATFORM = /^[a-z0-9]+\/[a-z0-9_]+(?:\/[a-z0-9]+)?$/;
-
+/**
+ * The team's image catalogue: what its hosts hold, found by id, digest or
+ * reference, and the references that name them. Other features resolve images
+ * here; the transfers (load, pull, push) and removals have services of their own.
+ */
 @Injectable()
 export class ImagesService {
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
+    private readonly images: ImagesRepository,
+    private readonly tx: Transactions,
     private readonly hosts: HostsService,
-    private readonly operations: OperationsService,
-    private readonly producer: JobProducer,
-    private readonly uploads: UploadStore,
-    private readonly registries: RegistriesService,
   ) {}
 
-  /** Stores the uploaded tar, then asks a host's worker to load it. */
-  async load(auth: AuthContext, body: NodeJS.ReadableStream, hostRef?: string): Promise<{ operation: Operation; sizeBytes: number; sha256: string }> {
-    const host = await this.readyHost(auth, hostRef);
-    const upload = await this.uploads.save(body);
-    try {
-      const operation = await this.enqueue(auth, host, 'image.load', upload.id, (operationId) =>
-        jobFor(JobName.ImageLoad, host.name, {
-          operationId,
-          teamId: auth.teamId,
-          uploadId: upload.id,
-          downloadPath: this.uploads.signedPath(upload.id),
-          sizeBytes: upload.sizeBytes,
-          sha256: upload.sha256,
-        }),
-      );
-      return { operation, sizeBytes: upload.sizeBytes, sha256: upload.sha256 };
-    } catch (err) {
-      await this.uploads.remove(upload.id);
-      throw err;
-    }
-  }
-
-  /** Asks a host's worker to pull `reference` from its registry, with the team's login for that registry if it has one. */
-  async pull(auth: AuthContext, reference: string, options: { host?: string; platform?: string } = {}): Promise<Operation> {
-    const normalized = normalizeImageReference(reference, 'reference');
-    if (options.platform !== undefined && !PLATFORM.test(options.platform)) {
-      const message = 'platform must be os/architecture[/variant], e.g. linux/arm64 or linux/arm/v7';
-      throw new InvalidArgumentError(message, [{ field: 'platform', message }], 'InvalidPlatform');
-    }
-    const host = await this.readyHost(auth, options.host);
-    const payload: Omit<ImagePullJob, 'operationId'> = {
-      teamId: auth.teamId,
-      reference: normalized,
-      platform: options.platform,
-      login: await this.registries.sealedLoginFor(auth.teamId, parseImageReference(normalized).registry, host),
-    };
-    return this.enqueue(auth, host, 'image.pull', normalized, (operationId) => jobFor(JobName.ImagePull, host.name, { operationId, ...payload }));
-  }
-
-  /** Pushes the image `ref` names to `target` (default: `ref` itself, which must then be a reference). */
-  async push(auth: AuthContext, ref: string, target?: string): Promise<Operation> {
-    const image = await this.get(auth, ref);
-    const reference = normalizeImageReference(target ?? (isReference(ref) ? ref : ''), target ? 'reference' : 'ref');
-    const host = await this.hostHolding(auth, image);
-    const login = await this.registries.sealedLoginFor(auth.teamId, parseImageReference(reference).registry, host);
-    return this.enqueue(auth, host, 'image.push', reference, (operationId) =>
-      jobFor(JobName.ImagePush, host.name, { operationId, teamId: auth.teamId, digest: image.digest, reference, login }),
-    );
-  }
-
-  /** Gives the image another reference; a reference another image of the team had moves here (docker tag). */
-  async tag(auth: AuthContext, ref: string, reference: string): Promise<TeamImage> {
-    const normalized = normalizeImageReference(reference, 'reference');
-    if (parseImageReference(normalized).digest) {
-      const message = 'a tag cannot name a digest';
-      throw new InvalidArgumentError(message, [{ field: 'reference', message }], 'InvalidReference');
-    }
-    const image = await this.get(auth, ref);
-    await this.db.transaction(async (tx) => {
-      const repo = tx.getRepository(Image);
-      for (const row of await repo.find({ where: { teamId: auth.teamId } })) {
-        const has = row.references.includes(normalized);
-        if (row.digest === image.digest && !has) await repo.update({ id: row.id }, { references: [...row.references, normalized] });
-        if (row.digest !== image.digest && has) await repo.update({ id: row.id }, { references: row.references.filter((r) => r !== normalized) });
-      }
-    });
-    return this.get(auth, image.digest);
-  }
-
-  /**
-   * docker rmi: a reference of an image that has others is only untagged; otherwise
-   * the team's image goes (refused while a container of the team uses it, unless
-   * forced), and hosts no team holds it on any more drop it from their stores.
-   */
-  async remove(auth: AuthContext, ref: string, force: boolean): Promise<RemovedImages> {
-    const image = await this.get(auth, ref);
-    if (isReference(ref) && image.references.length > 1) {
-      const normalized = normalizeImageReference(ref, 'ref');
-      await this.db.transaction(async (tx) => {
-        for (const row of image.rows) await tx.getRepository(Image).update({ id: row.id }, { references: row.references.filter((r) => r !== normalized) });
-      });
-      return { untagged: [normalized], deleted: [], operations: [] };
-    }
-    if (!force) {
-      const users = await this.containersUsing(auth.teamId, [image.digest]);
-      if (users.length) {
-        throw new FailedPreconditionError(
-          `image ${ref} is used by container(s) ${users.map((c) => c.name).join(', ')}: delete them first, or delete with force=true`,
-          'ImageInUse',
-        );
-      }
-    }
-    await this.db.getRepository(Image).delete({ teamId: auth.teamId, digest: image.digest });
-    const operations = await this.cleanHosts(auth, image.hostIds, { digests: [image.digest] });
-    return { untagged: image.references, deleted: [image.digest], operations };
-  }
-
-  /**
-   * docker image prune: drops the team's untagged images (every image no container
-   * of the team uses, with `all`), then has every ready host collect what no team
-   * holds any more: records, blobs and unpacked layers.
-   */
-  async prune(auth: AuthContext, all: boolean): Promise<RemovedImages> {
-    const images = await this.list(auth);
-    const used = new Set(
-      (
-        await this.containersUsing(
-          auth.teamId,
-          images.map((i) => i.digest),
-        )
-      ).map((c) => c.spec.imageDigest),
-    );
-    const doomed = images.filter((i) => !used.has(i.digest) && (all || i.references.length === 0));
-    if (doomed.length) await this.db.getRepository(Image).delete({ teamId: auth.teamId, digest: In(doomed.map((i) => i.digest)) });
-    const hosts = (await this.hosts.list(auth)).filter((h) => h.status === 'ready');
-    const operations = await this.cleanHosts(
-      auth,
-      hosts.map((h) => h.id),
-      { keep: true },
-    );
-    return { untagged: doomed.flatMap((i) => i.references), deleted: doomed.map((i) => i.digest), operations };
-  }
-
-  /** Records what a worker loaded or pulled for a team; a reference moves to the newest image that carries it. */
-  async recordLoaded(tx: EntityManager, teamId: string, hostId: string, images: LoadedImage[]): Promise<void> {
-    const repo = tx.getRepository(Image);
-    const incoming = new Set(images.flatMap((i) => i.references));
-    for (const other of await repo.find({ where: { teamId, hostId } })) {
-      const kept = other.references.filter((r) => !incoming.has(r));
-      if (kept.length !== other.references.length && !images.some((i) => i.digest === other.digest)) {
-        await repo.update({ id: other.id }, { references: kept });
-      }
-    }
-    for (const img of images) {
-      const existing = await repo.findOneBy({ teamId, hostId, digest: img.digest });
-      if (existing) {
-        await repo.update(
-          { id: existing.id },
-          { references: [...new Set([...existing.references, ...img.references])], history: img.history ?? existing.history },
-        );
-        continue;
-      }
-      await repo.insert({
-        id: newId('image'),
-        teamId,
-        hostId,
-        digest: img.digest,
-        configDigest: img.configDigest,
-        references: img.references,
-        sizeBytes: img.sizeBytes,
-        config: img.config,
-        os: img.os,
-        architecture: img.architecture,
-        history: img.history ?? null,
-        createdAt: new Date(),
-      });
-    }
-  }
-
   /** The team's images, one per digest, newest first. */
-  async list(auth: AuthContext): Promise<TeamImage[]> {
-    const rows = await this.db.getRepository(Image).find({ where: { teamId: auth.teamId }, order: { createdAt: 'ASC' } });
+  async list(scope: TeamScope): Promise<TeamImage[]> {
+    const rows = await this.images.list(scope);
     const byDigest = new Map<string, Image[]>();
     for (const row of rows) byDigest.set(row.digest, [...(byDigest.get(row.digest) ?? []), row]);
     return [...byDigest.values()]
@@ -225,8 +50,8 @@ export class ImagesService {
   }
 
   /** By id, digest or reference, within the team. */
-  async get(auth: AuthContext, ref: string): Promise<TeamImage> {
-    const images = await this.list(auth);
+  async get(scope: TeamScope, ref: string): Promise<TeamImage> {
+    const images = await this.list(scope);
     let found: TeamImage | undefined;
     if (/^img_/.test(ref)) found = images.find((i) => i.rows.some((r) => r.id === ref));
     else if (isDigest(ref)) found = images.find((i) => i.digest === ref);
@@ -239,14 +64,20 @@ export class ImagesService {
     return found;
   }
 
-  /** The digest of the team's newest image known by this (normalized) reference; undefined when the team has none (containers go where their image is). */
-  async digestOf(auth: AuthContext, reference: string): Promise<string | undefined> {
-    const images = await this.db.getRepository(Image).find({ where: { teamId: auth.teamId }, order: { createdAt: 'DESC' } });
-    return images.find((i) => i.references.includes(reference))?.digest;
+  /**
+   * The digest a (normalized) reference names for the team: the one it carries after
+   * `@`, else that of the newest of the team's images that has the reference;
+   * undefined when the team has none (the host pulls it).
+   */
+  async resolveDigest(scope: TeamScope, reference: string): Promise<string | undefined> {
+    const at = reference.indexOf('@');
+    if (at >= 0) return reference.slice(at + 1);
+    const rows = await this.images.list(scope, 'DESC');
+    return rows.find((i) => i.references.includes(reference))?.digest;
   }
 
   /** A ready host that holds the image, for reads that need its bytes (export, push). */
-  async hostHolding(auth: AuthContext, image: TeamImage): Promise<Host> {
+  async hostHolding(scope: TeamScope, image: TeamImage): Promise<Host> {
     for (const id of image.hostIds) {
       const host = await this.hosts.byId(id);
       if (host.status === 'ready') return host;
@@ -254,62 +85,66 @@ export class ImagesService {
     throw new UnavailableError(`no ready host holds image ${image.digest}`, 'HostNotReady');
   }
 
-  private async readyHost(auth: AuthContext, hostRef?: string): Promise<Host> {
-    return this.hosts.assertReady(hostRef ? await this.hosts.get(auth, hostRef) : await this.hosts.schedule(auth));
+  /** Gives the image another reference; a reference another image of the team had moves here (docker tag). */
+  async tag(scope: TeamScope, ref: string, reference: string): Promise<TeamImage> {
+    const normalized = normalizeImageReference(reference, 'reference');
+    if (parseImageReference(normalized).digest) {
+      const message = 'a tag cannot name a digest';
+      throw new InvalidArgumentError(message, [{ field: 'reference', message }], 'InvalidReference');
+    }
+    const image = await this.get(scope, ref);
+    await this.tx.run(async () => {
+      for (const row of await this.images.list(scope)) {
+        const has = row.references.includes(normalized);
+        if (row.digest === image.digest && !has) await this.images.update(scope, row.id, { references: [...row.references, normalized] });
+        if (row.digest !== image.digest && has) await this.images.update(scope, row.id, { references: row.references.filter((r) => r !== normalized) });
+      }
+    });
+    return this.get(scope, image.digest);
   }
 
-  private async enqueue(auth: AuthContext, host: Host, kind: Operation['kind'], target: string, job: (operationId: string) => JobSpec): Promise<Operation> {
-    const operationId = newId('operation');
-    const operation = await this.db.transaction((tx) =>
-      this.operations.insert({
-        id: operationId,
-        teamId: auth.teamId,
-        kind,
-        targetKind: 'image',
-        targetId: target.slice(0, 80),
-        hostId: host.id,
-        job: job(operationId),
-      }),
-    );
-    await this.producer.enqueue(operation);
-    return operation;
+  /** Takes one (normalized) reference away from the image, on every host; the image stays. */
+  async untag(scope: TeamScope, image: TeamImage, reference: string): Promise<void> {
+    await this.tx.run(async () => {
+      for (const row of image.rows) await this.images.update(scope, row.id, { references: row.references.filter((r) => r !== reference) });
+    });
   }
 
   /**
-   * One removal job per host: either the digests just deleted that no team holds
-   * on the host any more, or (`keep`) the full list of what teams still hold there.
+   * Records what a worker loaded or pulled for a team; a reference moves to the newest
+   * image that carries it. Opens no transaction of its own: it joins the caller's (the
+   * report's), and on SQLite, where transactions take turns, one of its own would wait
+   * for the caller's to end.
    */
-  private async cleanHosts(auth: AuthContext, hostIds: string[], what: { digests: string[] } | { keep: true }): Promise<Operation[]> {
-    const operations: Operation[] = [];
-    const at = new Date().toISOString();
-    for (const hostId of [...new Set(hostIds)]) {
-      const host = await this.hosts.byId(hostId);
-      if (host.status !== 'ready') continue; // a host that is away is cleaned by the next prune
-      const held = await this.db.getRepository(Image).find({ where: { hostId }, select: { digest: true } });
-      const heldDigests = [...new Set(held.map((r) => r.digest))];
-      let scope: { digests: string[] } | { keep: string[] };
-      if ('digests' in what) {
-        const gone = what.digests.filter((d) => !heldDigests.includes(d));
-        if (!gone.length) continue;
-        scope = { digests: gone };
-      } else {
-        scope = { keep: heldDigests };
+  async recordLoaded(teamId: string, hostId: string, images: LoadedImage[]): Promise<void> {
+    const scope: TeamScope = { teamId };
+    const incoming = new Set(images.flatMap((i) => i.references));
+    for (const other of await this.images.listOnHost(scope, hostId)) {
+      const kept = other.references.filter((r) => !incoming.has(r));
+      if (kept.length !== other.references.length && !images.some((i) => i.digest === other.digest)) {
+        await this.images.update(scope, other.id, { references: kept });
       }
-      operations.push(
-        await this.enqueue(auth, host, 'image.remove', host.name, (operationId) =>
-          jobFor(JobName.ImageRemove, host.name, { operationId, teamId: auth.teamId, at, ...scope }),
-        ),
-      );
     }
-    return operations;
-  }
-
-  private containersUsing(teamId: string, digests: string[]): Promise<Container[]> {
-    if (!digests.length) return Promise.resolve([]);
-    return this.db
-      .getRepository(Container)
-      .find({ where: { teamId, status: Not('failed') } })
-      .then((all) => all.filter((c) => c.spec.imageDigest !== undefined && digests.includes(c.spec.imageDigest)));
+    for (const img of images) {
+      const existing = await this.images.findOnHost(scope, hostId, img.digest);
+      if (existing) {
+        await this.images.update(scope, existing.id, {
+          references: [...new Set([...existing.references, ...img.references])],
+          history: img.history ?? existing.history,
+        });
+        continue;
+      }
+      await this.images.insert(scope, newId('image'), hostId, {
+        digest: img.digest,
+        configDigest: img.configDigest,
+        references: img.references,
+        sizeBytes: img.sizeBytes,
+        config: img.config,
+        os: img.os,
+        architecture: img.architecture,
+        history: img.history ?? null,
+      });
+    }
   }
 }
 
@@ -324,6 +159,6 @@ function teamImage(rows: Image[]): TeamImage {
 }
 
 /** A reference (as opposed to an image id or a bare digest). */
-function isReference(ref: string): boolean {
+export function isReference(ref: string): boolean {
   return !/^img_/.test(ref) && !isDigest(ref);
 }

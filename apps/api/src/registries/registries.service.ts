@@ -1,6 +1,4 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import {
   FailedPreconditionError,
   Host,
@@ -12,8 +10,10 @@ import {
   normalizeRegistryServer,
   sealLogin,
 } from '@berth/domain';
-import { AuthContext } from '../common/auth-context';
+import { AuthContext, TeamScope } from '../common/auth-context';
 import { API_CONFIG, ApiConfig } from '../config';
+import { Transactions } from '../database/transactions';
+import { RegistriesRepository } from './registries.repository';
 import { SaveRegistryDto } from './registry.dto';
 import { SecretBox } from './secret-box';
 
@@ -27,7 +27,8 @@ export class RegistriesService {
   private readonly box: SecretBox;
 
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
+    private readonly logins: RegistriesRepository,
+    private readonly tx: Transactions,
     @Inject(API_CONFIG) config: ApiConfig,
   ) {
     this.box = new SecretBox(config.secret, 'registry credentials');
@@ -41,9 +42,8 @@ export class RegistriesService {
       throw new InvalidArgumentError(message, [{ field: dto.password === undefined ? 'password' : 'token', message }], 'InvalidCredentials');
     }
     const secret = (dto.password ?? dto.token)!;
-    return this.db.transaction(async (tx) => {
-      const repo = tx.getRepository(RegistryCredential);
-      const existing = await repo.findOneBy({ teamId: auth.teamId, server });
+    return this.tx.run(async () => {
+      const existing = await this.logins.findByServer(auth, server);
       const now = new Date();
       const id = existing?.id ?? newId('registry');
       const credential = Object.assign(new RegistryCredential(), {
@@ -55,27 +55,26 @@ export class RegistriesService {
         createdAt: existing?.createdAt ?? now,
         updatedAt: now,
       });
-      await repo.save(credential);
+      await this.logins.save(auth, credential);
       return { credential, created: !existing };
     });
   }
 
-  list(auth: AuthContext): Promise<RegistryCredential[]> {
-    return this.db.getRepository(RegistryCredential).find({ where: { teamId: auth.teamId }, order: { server: 'ASC' } });
+  list(scope: TeamScope): Promise<RegistryCredential[]> {
+    return this.logins.list(scope);
   }
 
-  async get(auth: AuthContext, idOrServer: string): Promise<RegistryCredential> {
-    const repo = this.db.getRepository(RegistryCredential);
+  async get(scope: TeamScope, idOrServer: string): Promise<RegistryCredential> {
     const found = /^reg_/.test(idOrServer)
-      ? await repo.findOneBy({ teamId: auth.teamId, id: idOrServer })
-      : await repo.findOneBy({ teamId: auth.teamId, server: normalizeRegistryServer(idOrServer, 'id') });
+      ? await this.logins.findById(scope, idOrServer)
+      : await this.logins.findByServer(scope, normalizeRegistryServer(idOrServer, 'id'));
     if (!found) throw new NotFoundError(`registry login ${idOrServer} not found`, 'RegistryNotFound');
     return found;
   }
 
-  async remove(auth: AuthContext, idOrServer: string): Promise<void> {
-    const found = await this.get(auth, idOrServer);
-    await this.db.getRepository(RegistryCredential).delete({ id: found.id, teamId: auth.teamId });
+  async remove(scope: TeamScope, idOrServer: string): Promise<void> {
+    const found = await this.get(scope, idOrServer);
+    await this.logins.delete(scope, found.id);
   }
 
   /**
@@ -84,7 +83,7 @@ export class RegistriesService {
    * be given one (FailedPrecondition), and nothing is enqueued.
    */
   async sealedLoginFor(teamId: string, server: string, host: Host): Promise<SealedLogin | undefined> {
-    const found = await this.db.getRepository(RegistryCredential).findOneBy({ teamId, server });
+    const found = await this.logins.findByServer({ teamId }, server);
     if (!found) return undefined;
     if (!host.info?.sealingKey) {
       throw new FailedPreconditionError(

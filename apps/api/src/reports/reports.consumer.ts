@@ -78,7 +78,7 @@ export class ReportsConsumer implements OnModuleInit, OnApplicationShutdown {
         case 'images.loaded': {
           const op = await tx.getRepository(Operation).findOneBy({ id: report.operationId });
           if (!op) return;
-          await this.images.recordLoaded(tx, op.teamId, op.hostId, report.images);
+          await this.images.recordLoaded(op.teamId, op.hostId, report.images);
           await tx.getRepository(Operation).update({ id: op.id }, { result: { ...(op.result ?? {}), images: report.images } });
           if (op.kind === 'image.load') afterCommit.push(() => this.uploads.remove(op.targetId));
           if (op.targetKind === 'container' && report.images[0]) await this.recordPulledDigest(tx, op.targetId, report.images[0].digest);
