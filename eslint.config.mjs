@@ -68,7 +68,7 @@ export default tseslint.config(
           pathGroups: [{ pattern: '@berth/**', group: 'internal' }],
           pathGroupsExcludedImportTypes: ['builtin'],
           alphabetize: { order: 'asc', caseInsensitive: true },
-          'newlines-between': 'never',
+          'newlines-between': 'ignore',
         },
       ],
       'import-x/no-cycle': ['error', { ignoreExternal: true }],

@@ -5,9 +5,9 @@ import { SwaggerModule } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { AppModule } from './app.module';
 import { AuthService } from './auth/auth.service';
-import { ExecSocketServer } from './containers/exec-socket.server';
 import { createLogger, PinoNestLogger } from './common/logger';
 import { loadApiConfig } from './config';
+import { ExecSocketServer } from './containers/exec-socket.server';
 import { configureHttpApp } from './http-app';
 import { buildOpenApiDocument } from './openapi';
 

@@ -16,13 +16,13 @@ import {
   shouldRestart,
 } from '@berth/domain';
 import type { ContainerInfo, ContainerRuntime, ImageStore } from '@berth/runtime';
+import type { ContainerNetworking } from './container-networking';
 import { ContainerStateStore } from './container-state-store';
 import type { HealthMonitor } from './health-monitor';
-import type { RegistryImages } from './registry-images';
-import type { VolumeStore } from './volume-store';
-import type { ContainerNetworking } from './container-networking';
 import { KeyedMutex } from './keyed-mutex';
+import type { RegistryImages } from './registry-images';
 import { ContainerReports, observedFrom } from './reporter';
+import type { VolumeStore } from './volume-store';
 
 /**
  * Brings a container on this host to the state a job asks for. Level-triggered:

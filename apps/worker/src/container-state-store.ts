@@ -1,7 +1,7 @@
-import type { NetworkMetadata } from './container-networking';
 import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DesiredState } from '@berth/domain';
+import type { NetworkMetadata } from './container-networking';
 
 /** What the worker remembers of a container, beyond what the runtime knows. */
 export interface WorkerContainerState {

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
+import type { Logger } from 'pino';
 import { HostInfo, InventoryEntry } from '@berth/domain';
 import type { ContainerRuntime } from '@berth/runtime';
-import type { Logger } from 'pino';
 import { ContainerStateStore } from './container-state-store';
 import { Reporter, observedFrom } from './reporter';
 

@@ -1,6 +1,6 @@
 import { UnrecoverableError, type Job } from 'bullmq';
-import { JOB_NAMES, JobName, UnavailableError, newId, type SerializedError } from '@berth/domain';
 import type { Logger } from 'pino';
+import { JOB_NAMES, JobName, UnavailableError, newId, type SerializedError } from '@berth/domain';
 import { JobHandlers, JobProcessor } from './job-processor';
 
 const operationId = newId('operation');

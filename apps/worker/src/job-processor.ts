@@ -1,6 +1,6 @@
 import { Job, UnrecoverableError } from 'bullmq';
-import { JOB_NAMES, JobName, JobPayloads, UnavailableError, id, isJobName, parseJob, serializeError } from '@berth/domain';
 import type { Logger } from 'pino';
+import { JOB_NAMES, JobName, JobPayloads, UnavailableError, id, isJobName, parseJob, serializeError } from '@berth/domain';
 import type { Reporter } from './reporter';
 
 /** A handler may answer what its job produced; it becomes the operation's result. */

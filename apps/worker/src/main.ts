@@ -1,23 +1,23 @@
 import 'reflect-metadata';
+import { join } from 'node:path';
 import { Worker } from 'bullmq';
 import IORedis from 'ioredis';
-import { join } from 'node:path';
 import pino from 'pino';
 import { JobName, UnavailableError, hostQueueName, redisOptionsFromUrl } from '@berth/domain';
 import { HostNetworks, ImageStore, RuncRuntime } from '@berth/runtime';
 import { loadWorkerConfig } from './config';
 import { ContainerConverger } from './container-converger';
+import { ContainerNetworking, type OverlaySettings } from './container-networking';
 import { ContainerStateStore } from './container-state-store';
 import { HealthMonitor } from './health-monitor';
 import { HostHeartbeat } from './host-heartbeat';
 import { ImageLoader } from './image-loader';
-import { RegistryImages } from './registry-images';
-import { VolumeStore } from './volume-store';
-import { ContainerNetworking, type OverlaySettings } from './container-networking';
 import { JobProcessor } from './job-processor';
+import { RegistryImages } from './registry-images';
 import { Reporter } from './reporter';
 import { RpcServer } from './rpc-server';
 import { SealingKey } from './sealing-key';
+import { VolumeStore } from './volume-store';
 
 /** This host's overlay address and the MTU it leaves containers, or undefined when networks do not span to it. */
 async function overlaySettings(networks: HostNetworks, configured: string): Promise<OverlaySettings | undefined> {

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { ContainerRuntime } from '@berth/runtime';
 import { hostRpcKey, newId, rpcReplyKey } from '@berth/domain';
+import type { ContainerRuntime } from '@berth/runtime';
 import { RpcServer } from './rpc-server';
 
 /** A host's request list holding `raw`, a reply client that records, and a runtime that fails the test if touched. */

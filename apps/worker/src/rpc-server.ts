@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
 import {
   ExportRequest,
   FailedPreconditionError,
@@ -18,7 +19,6 @@ import {
 } from '@berth/domain';
 import type { ContainerRuntime, ImageStore } from '@berth/runtime';
 import type { VolumeStore } from './volume-store';
-import type { Logger } from 'pino';
 
 const BATCH_LINES = 500;
 const FLUSH_MS = 50;

@@ -1,5 +1,5 @@
-import { ConflictError, FailedPreconditionError } from './errors';
 import type { ObservedStatus } from './container-spec';
+import { ConflictError, FailedPreconditionError } from './errors';
 
 /**
  * The status the API shows. `pending` until a worker has created the container,

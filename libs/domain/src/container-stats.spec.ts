@@ -1,5 +1,5 @@
-import type { ContainerStats } from './protocol';
 import { withCpuPercent } from './container-stats';
+import type { ContainerStats } from './protocol';
 
 const sample = (usageNanos: number, systemNanos?: number): ContainerStats => ({
   read: '2026-11-23T00:00:00Z',

@@ -6,8 +6,8 @@ import { jobFor } from '../operations/operation-queue';
 import { createControllerHarness, TEAM_AUTH } from '../testing/controller-harness';
 import { strictMock } from '../testing/strict-mock';
 import { ContainerNetworksController } from './container-networks.controller';
-import { containerOfTeam, operationOf } from './containers.fixtures';
 import { ContainersLifecycleService } from './containers-lifecycle.service';
+import { containerOfTeam, operationOf } from './containers.fixtures';
 
 const container = containerOfTeam();
 const operation = operationOf({

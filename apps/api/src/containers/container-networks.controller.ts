@@ -7,8 +7,8 @@ import { Endpoint } from '../common/endpoint.decorator';
 import { NetworksService } from '../networks/networks.service';
 import { ConnectContainerDto, DisconnectContainerDto } from './container-networks.dto';
 import { ContainerOperationDto } from './container-response.dto';
-import { accepted } from './containers.controller';
 import { ContainersLifecycleService } from './containers-lifecycle.service';
+import { accepted } from './containers.controller';
 
 /** Joining and leaving networks: changes of a container, under the networks' paths. */
 @ApiTags('networks')

@@ -9,8 +9,8 @@ import { OperationsService } from '../operations/operations.service';
 import { strictMock } from '../testing/strict-mock';
 import { createTestDatabase, seedHost, seedTeam } from '../testing/test-database';
 import { ContainerJobs } from './container-jobs';
-import { operationOf, seedContainer } from './containers.fixtures';
 import { ContainersLifecycleService } from './containers-lifecycle.service';
+import { operationOf, seedContainer } from './containers.fixtures';
 import { ContainersRepository } from './containers.repository';
 
 const backend: ContainerNetwork = {

@@ -5,8 +5,8 @@ import { HostsService } from '../hosts/hosts.service';
 import { WorkerRpc } from '../rpc/worker-rpc.service';
 import { strictMock } from '../testing/strict-mock';
 import { createTestDatabase, seedHost, seedTeam } from '../testing/test-database';
-import { seedContainer } from './containers.fixtures';
 import { ContainersObservationService } from './containers-observation.service';
+import { seedContainer } from './containers.fixtures';
 import { ContainersRepository } from './containers.repository';
 
 describe('ContainersObservationService (in-memory SQLite)', () => {

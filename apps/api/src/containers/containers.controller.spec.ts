@@ -5,11 +5,11 @@ import { jobFor } from '../operations/operation-queue';
 import { createControllerHarness, TEAM_AUTH } from '../testing/controller-harness';
 import { strictMock } from '../testing/strict-mock';
 import { ContainerChange } from './container-jobs';
-import { containerOfTeam, operationOf } from './containers.fixtures';
-import { ContainersController } from './containers.controller';
 import { ContainersCreateService } from './containers-create.service';
 import { ContainersLifecycleService } from './containers-lifecycle.service';
 import { ContainersObservationService } from './containers-observation.service';
+import { ContainersController } from './containers.controller';
+import { containerOfTeam, operationOf } from './containers.fixtures';
 import { ContainersService } from './containers.service';
 
 const container = containerOfTeam({

@@ -2,9 +2,9 @@ import { Body, Controller, Delete, Get, Param, Post, Query, Req, Res } from '@ne
 import { ApiBearerAuth, ApiExtraModels, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { withCpuPercent } from '@berth/domain';
-import { Auth, AuthContext } from '../common/auth-context';
 import { clientGone } from '../common/abort';
 import { accepted as acceptedOperation } from '../common/accepted';
+import { Auth, AuthContext } from '../common/auth-context';
 import { Endpoint } from '../common/endpoint.decorator';
 import { toOperationDto } from '../operations/operation.dto';
 import { CreateContainerDto } from './container-create.dto';

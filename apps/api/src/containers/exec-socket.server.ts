@@ -1,6 +1,6 @@
-import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { WebSocket, WebSocketServer } from 'ws';
 import { DomainError, InvalidArgumentError, TtyRequest, serializeError } from '@berth/domain';
 import { AuthService } from '../auth/auth.service';

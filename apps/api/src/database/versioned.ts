@@ -1,5 +1,5 @@
-import { ConflictError } from '@berth/domain';
 import type { FindOptionsWhere, Repository } from 'typeorm';
+import { ConflictError } from '@berth/domain';
 
 /** A row under optimistic locking: every change is conditional on the version read. */
 export interface Versioned {

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { RESOURCE_NAME, RESOURCE_NAME_RULE } from '@berth/domain';
 import { ArrayMaxSize, IsArray, IsBoolean, IsIn, IsObject, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { RESOURCE_NAME, RESOURCE_NAME_RULE } from '@berth/domain';
 
 export class CreateNetworkDto {
   @ApiProperty({ example: 'backend' })

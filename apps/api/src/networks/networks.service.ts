@@ -16,8 +16,8 @@ import { AuthContext, TeamScope } from '../common/auth-context';
 import { isUniqueViolation } from '../common/unique-violation';
 import { API_CONFIG, ApiConfig } from '../config';
 import { Transactions } from '../database/transactions';
-import { NetworkSyncs } from './network-syncs.service';
 import { createNetwork } from './network-allocation';
+import { NetworkSyncs } from './network-syncs.service';
 import { CreateNetworkDto } from './network.dto';
 import { NamedEndpoint, NetworksRepository } from './networks.repository';
 

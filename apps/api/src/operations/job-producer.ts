@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
-import { OperationQueue } from './operation-queue';
 import { RedisConnections } from '../common/redis';
+import { OperationQueue } from './operation-queue';
 import { OperationsRepository } from './operations.repository';
 
 /** The API's producer: the operation queue, on the API's Redis and database. */

@@ -1,12 +1,12 @@
-import { Queue } from 'bullmq';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { Queue } from 'bullmq';
 import { DataSource } from 'typeorm';
 import { JobName, Operation, Team, hostQueueName, newId, redisOptionsFromUrl } from '@berth/domain';
 import { openDatabase } from '../../../../migrations/data-source';
 import { Transactions } from '../database/transactions';
-import { OperationsRepository } from './operations.repository';
 import { OperationQueue, jobFor } from './operation-queue';
+import { OperationsRepository } from './operations.repository';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const stack = require('../../../../scripts/lib/stack.cjs');

@@ -1,8 +1,8 @@
 import { Controller, Get, Param, Query, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
-import { Auth, AuthContext } from '../common/auth-context';
 import { clientGone } from '../common/abort';
+import { Auth, AuthContext } from '../common/auth-context';
 import { Endpoint } from '../common/endpoint.decorator';
 import { OperationDto, WaitQueryDto, toOperationDto } from './operation.dto';
 import { OperationsService } from './operations.service';

@@ -5,8 +5,8 @@ import { HostsService } from '../hosts/hosts.service';
 import { seedContainer } from '../networks/testing/network-fixtures';
 import { JobProducer } from '../operations/job-producer';
 import { NewOperation, OperationsService } from '../operations/operations.service';
-import { createTestDatabase, seedHost, seedTeam } from '../testing/test-database';
 import { strictMock } from '../testing/strict-mock';
+import { createTestDatabase, seedHost, seedTeam } from '../testing/test-database';
 import { VolumeRemovals } from './volume-removals.service';
 import { VolumesRepository } from './volumes.repository';
 

@@ -1,11 +1,11 @@
 import { Body, Controller, Delete, Get, Param, Post, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { Endpoint } from '../common/endpoint.decorator';
 import { Auth, AuthContext } from '../common/auth-context';
+import { Endpoint } from '../common/endpoint.decorator';
 import { toOperationDto } from '../operations/operation.dto';
-import { CreateVolumeDto, VolumeDto, VolumeListDto, VolumeRemovedDto } from './volume.dto';
 import { VolumeRemovals } from './volume-removals.service';
+import { CreateVolumeDto, VolumeDto, VolumeListDto, VolumeRemovedDto } from './volume.dto';
 import { VolumeView, VolumesService } from './volumes.service';
 
 @ApiTags('volumes')

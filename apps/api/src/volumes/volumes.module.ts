@@ -2,8 +2,8 @@ import { Module } from '@nestjs/common';
 import { HostsModule } from '../hosts/hosts.module';
 import { OperationsModule } from '../operations/operations.module';
 import { RpcModule } from '../rpc/rpc.module';
-import { VolumesController } from './volumes.controller';
 import { VolumeRemovals } from './volume-removals.service';
+import { VolumesController } from './volumes.controller';
 import { VolumesRepository } from './volumes.repository';
 import { VolumesService } from './volumes.service';
 

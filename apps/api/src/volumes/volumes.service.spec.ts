@@ -4,8 +4,8 @@ import { Transactions } from '../database/transactions';
 import { HostsService } from '../hosts/hosts.service';
 import { seedContainer } from '../networks/testing/network-fixtures';
 import { WorkerRpc } from '../rpc/worker-rpc.service';
-import { createTestDatabase, seedHost, seedTeam } from '../testing/test-database';
 import { strictMock } from '../testing/strict-mock';
+import { createTestDatabase, seedHost, seedTeam } from '../testing/test-database';
 import { VolumesRepository } from './volumes.repository';
 import { VolumesService } from './volumes.service';
 

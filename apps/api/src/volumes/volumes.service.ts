@@ -1,5 +1,5 @@
-import { Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
 import { AlreadyExistsError, ContainerMount, FailedPreconditionError, Host, Volume, newId } from '@berth/domain';
 import { AuthContext } from '../common/auth-context';
 import { isUniqueViolation } from '../common/unique-violation';

@@ -1,6 +1,6 @@
 import { Column, Entity, ForeignKey, Index, PrimaryColumn } from 'typeorm';
-import { Team } from './team.entity';
 import { timestampColumn } from './column-types';
+import { Team } from './team.entity';
 
 /** A bearer token. Only its SHA-256 is stored; the secret is shown once. */
 @Entity({ name: 'api_tokens' })

@@ -1,10 +1,10 @@
 import { Column, Entity, ForeignKey, Index, PrimaryColumn, VersionColumn } from 'typeorm';
-import { Host } from './host.entity';
-import { Team } from './team.entity';
 import type { ContainerHealth, ContainerSpec } from '../container-spec';
 import type { ContainerStatus, DesiredState } from '../container-state';
 import type { SerializedError } from '../errors';
 import { bigintColumn, jsonColumn, timestampColumn } from './column-types';
+import { Host } from './host.entity';
+import { Team } from './team.entity';
 
 @Entity({ name: 'containers' })
 @Index('IDX_containers_team_name', ['teamId', 'name'], { unique: true })

@@ -1,7 +1,7 @@
 import { Column, Entity, ForeignKey, Index, PrimaryColumn } from 'typeorm';
-import { Team } from './team.entity';
 import type { HostInfo } from '../protocol';
 import { jsonColumn, timestampColumn } from './column-types';
+import { Team } from './team.entity';
 
 export const HostStatus = ['ready', 'unreachable', 'down'] as const;
 export type HostStatus = (typeof HostStatus)[number];

@@ -1,8 +1,8 @@
 import { Column, Entity, ForeignKey, Index, PrimaryColumn } from 'typeorm';
-import { Host } from './host.entity';
-import { Team } from './team.entity';
 import type { ImageConfigSummary, ImageHistoryEntry } from '../protocol';
 import { bigintColumn, jsonColumn, timestampColumn } from './column-types';
+import { Host } from './host.entity';
+import { Team } from './team.entity';
 
 /**
  * An image a team holds on a host. The reference → digest mapping is the team's

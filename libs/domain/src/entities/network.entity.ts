@@ -1,6 +1,6 @@
 import { Column, Entity, ForeignKey, Index, PrimaryColumn } from 'typeorm';
-import { Team } from './team.entity';
 import { jsonColumn, timestampColumn } from './column-types';
+import { Team } from './team.entity';
 
 /** The first VXLAN network identifier networks get (lower ones are left to whatever else a host runs). */
 export const FIRST_VNI = 4096;

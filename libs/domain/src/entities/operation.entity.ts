@@ -1,8 +1,8 @@
 import { Column, Entity, ForeignKey, Index, PrimaryColumn } from 'typeorm';
-import { Team } from './team.entity';
 import type { SerializedError } from '../errors';
 import type { OperationKind, OperationProgress, OperationStatus, TargetKind } from '../operation';
 import { jsonColumn, timestampColumn } from './column-types';
+import { Team } from './team.entity';
 
 /** A unit of work a worker carries out. Its id is the BullMQ job id. */
 @Entity({ name: 'operations' })

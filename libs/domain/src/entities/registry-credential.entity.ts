@@ -1,6 +1,6 @@
 import { Column, Entity, ForeignKey, Index, PrimaryColumn } from 'typeorm';
-import { Team } from './team.entity';
 import { timestampColumn } from './column-types';
+import { Team } from './team.entity';
 
 /**
  * A team's login to a registry. The secret (password or token) is kept encrypted

@@ -1,7 +1,7 @@
 import { Column, Entity, ForeignKey, Index, PrimaryColumn } from 'typeorm';
+import { jsonColumn, timestampColumn } from './column-types';
 import { Host } from './host.entity';
 import { Team } from './team.entity';
-import { jsonColumn, timestampColumn } from './column-types';
 
 /**
  * A named volume: a directory the worker of its host owns, outliving the

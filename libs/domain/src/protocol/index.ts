@@ -8,11 +8,11 @@ import {
   ContainerSignalJobSchema,
   ContainerUpdateJobSchema,
 } from './container-jobs';
+import { RpcRequest, RpcRequestSchema, TtyInput, TtyInputSchema } from './host-rpc';
 import { ImageLoadJobSchema, ImagePullJobSchema, ImagePushJobSchema, ImageRemoveJobSchema } from './image-jobs';
 import { NetworkSyncJobSchema } from './network-jobs';
-import { VolumeRemoveJobSchema } from './volume-jobs';
 import { Report, ReportSchema } from './reports';
-import { RpcRequest, RpcRequestSchema, TtyInput, TtyInputSchema } from './host-rpc';
+import { VolumeRemoveJobSchema } from './volume-jobs';
 
 /**
  * The host protocol: every message between the API and a host's worker, each a

@@ -1,7 +1,7 @@
-import { newId } from '../ids';
 import { InvalidArgumentError } from '../errors';
-import { JOB_NAMES, JOB_SCHEMAS, JobName, JobPayloads, parseJob, parseReport, parseRpcRequest, parseTtyInput } from './index';
+import { newId } from '../ids';
 import { newSealingKeyPair, sealLogin } from './sealing';
+import { JOB_NAMES, JOB_SCHEMAS, JobName, JobPayloads, parseJob, parseReport, parseRpcRequest, parseTtyInput } from './index';
 
 const D = (c: string) => `sha256:${c.repeat(64)}`;
 const op = newId('operation');
