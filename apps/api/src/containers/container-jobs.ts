@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { Container, ContainerConvergeJob, JobName, Operation, OperationKind, newId } from '@berth/domain';
+import { Container, ContainerConvergeJob, JobName, Operation, OperationKind, newId, JobSpec, jobFor } from '@berth/domain';
 import { HostsService } from '../hosts/hosts.service';
-import { JobProducer } from '../operations/job-producer';
-import { JobSpec, jobFor } from '../operations/operation-queue';
+import { JobProducer } from '../operations/job-producer.service';
 import { OperationsService } from '../operations/operations.service';
 
 /** A change of a container: the container as recorded, and the operation that carries the change out. */

@@ -1,13 +1,12 @@
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
-import { AlreadyExistsError, JobName, NotFoundError } from '@berth/domain';
+import { AlreadyExistsError, JobName, NotFoundError, jobFor } from '@berth/domain';
 import { NetworksService } from '../networks/networks.service';
-import { jobFor } from '../operations/operation-queue';
 import { createControllerHarness, TEAM_AUTH } from '../testing/controller-harness';
 import { strictMock } from '../testing/strict-mock';
 import { ContainerNetworksController } from './container-networks.controller';
 import { ContainersLifecycleService } from './containers-lifecycle.service';
-import { containerOfTeam, operationOf } from './containers.fixtures';
+import { containerOfTeam, operationOf } from './testing/containers.fixtures';
 
 const container = containerOfTeam();
 const operation = operationOf({

@@ -4,7 +4,7 @@ import { Transactions } from '../database/transactions';
 import { HostsService } from '../hosts/hosts.service';
 import { ImagesService } from '../images/images.service';
 import { NetworksService } from '../networks/networks.service';
-import { JobProducer } from '../operations/job-producer';
+import { JobProducer } from '../operations/job-producer.service';
 import { OperationsService } from '../operations/operations.service';
 import { RegistriesService } from '../registries/registries.service';
 import { strictMock } from '../testing/strict-mock';
@@ -15,8 +15,8 @@ import { CreateContainerDto } from './container-create.dto';
 import { ContainerJobs } from './container-jobs';
 import { ContainerPlacement } from './container-placement';
 import { ContainersCreateService } from './containers-create.service';
-import { operationOf, seedContainer } from './containers.fixtures';
 import { ContainersRepository } from './containers.repository';
+import { operationOf, seedContainer } from './testing/containers.fixtures';
 
 const defaultNetwork: ContainerNetwork = {
   networkId: 'net_01jd8x6w3q0000000000000001',

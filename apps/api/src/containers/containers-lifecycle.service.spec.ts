@@ -4,14 +4,14 @@ import { Transactions } from '../database/transactions';
 import { EventBus } from '../events/event-bus';
 import { HostsService } from '../hosts/hosts.service';
 import { NetworksService } from '../networks/networks.service';
-import { JobProducer } from '../operations/job-producer';
+import { JobProducer } from '../operations/job-producer.service';
 import { OperationsService } from '../operations/operations.service';
 import { strictMock } from '../testing/strict-mock';
 import { createTestDatabase, seedHost, seedTeam } from '../testing/test-database';
 import { ContainerJobs } from './container-jobs';
 import { ContainersLifecycleService } from './containers-lifecycle.service';
-import { operationOf, seedContainer } from './containers.fixtures';
 import { ContainersRepository } from './containers.repository';
+import { operationOf, seedContainer } from './testing/containers.fixtures';
 
 const backend: ContainerNetwork = {
   networkId: 'net_01jd8x6w3q0000000000000001',

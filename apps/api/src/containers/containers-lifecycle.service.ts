@@ -10,12 +10,13 @@ import {
   NotFoundError,
   OperationKind,
   assertActionAllowed,
+  JobSpec,
+  jobFor,
 } from '@berth/domain';
 import { AuthContext } from '../common/auth-context';
 import { Transactions } from '../database/transactions';
 import { EventBus } from '../events/event-bus';
 import { NetworksService } from '../networks/networks.service';
-import { JobSpec, jobFor } from '../operations/operation-queue';
 import { ContainerChange, ContainerJobBase, ContainerJobs, DEFAULT_STOP_TIMEOUT_SEC } from './container-jobs';
 import { ContainersRepository, nameInUse } from './containers.repository';
 

@@ -6,8 +6,8 @@ import { WorkerRpc } from '../rpc/worker-rpc.service';
 import { strictMock } from '../testing/strict-mock';
 import { createTestDatabase, seedHost, seedTeam } from '../testing/test-database';
 import { ContainersObservationService } from './containers-observation.service';
-import { seedContainer } from './containers.fixtures';
 import { ContainersRepository } from './containers.repository';
+import { seedContainer } from './testing/containers.fixtures';
 
 describe('ContainersObservationService (in-memory SQLite)', () => {
   let db: DataSource;

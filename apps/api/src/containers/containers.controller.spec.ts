@@ -1,7 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
-import { ConflictError, Container, FailedPreconditionError, JobName, NotFoundError, Operation } from '@berth/domain';
-import { jobFor } from '../operations/operation-queue';
+import { ConflictError, Container, FailedPreconditionError, JobName, NotFoundError, Operation, jobFor } from '@berth/domain';
 import { createControllerHarness, TEAM_AUTH } from '../testing/controller-harness';
 import { strictMock } from '../testing/strict-mock';
 import { ContainerChange } from './container-jobs';
@@ -9,8 +8,8 @@ import { ContainersCreateService } from './containers-create.service';
 import { ContainersLifecycleService } from './containers-lifecycle.service';
 import { ContainersObservationService } from './containers-observation.service';
 import { ContainersController } from './containers.controller';
-import { containerOfTeam, operationOf } from './containers.fixtures';
 import { ContainersService } from './containers.service';
+import { containerOfTeam, operationOf } from './testing/containers.fixtures';
 
 const container = containerOfTeam({
   spec: { name: 'web', image: 'docker.io/library/busybox:latest', env: [], labels: { app: 'web' } },
@@ -341,6 +340,7 @@ describe('ContainersController', () => {
 
     it('answers problem+json when the stream fails before the first lines, 400 for an unknown format', async () => {
       observation.logs.mockImplementation(async () =>
+        // eslint-disable-next-line require-yield -- a stream that fails before its first line
         (async function* (): AsyncGenerator<typeof lines> {
           throw new NotFoundError('container web not found', 'ContainerNotFound');
         })(),

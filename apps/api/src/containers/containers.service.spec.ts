@@ -3,9 +3,9 @@ import { Container, Host, InvalidArgumentError, NotFoundError, Team } from '@ber
 import { encodeCursor } from '../common/cursor';
 import { Transactions } from '../database/transactions';
 import { createTestDatabase, seedHost, seedTeam } from '../testing/test-database';
-import { seedContainer } from './containers.fixtures';
 import { ContainersRepository } from './containers.repository';
 import { ContainersService } from './containers.service';
+import { seedContainer } from './testing/containers.fixtures';
 
 const scope = (t: Team) => ({ teamId: t.id });
 

@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { NetworksService } from '../networks/networks.service';
-import { JobProducer } from '../operations/job-producer';
+import { JobProducer } from '../operations/job-producer.service';
 
 /** Every few seconds, enqueues operations accepted, and network syncs held back, while Redis was unreachable. */
 @Injectable()

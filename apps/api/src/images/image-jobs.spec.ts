@@ -1,11 +1,10 @@
 import { DataSource } from 'typeorm';
-import { Host, JobName, Team } from '@berth/domain';
+import { Host, JobName, Team, jobFor } from '@berth/domain';
 import { Transactions } from '../database/transactions';
-import { JobProducer } from '../operations/job-producer';
-import { jobFor } from '../operations/operation-queue';
+import { JobProducer } from '../operations/job-producer.service';
 import { OperationsService } from '../operations/operations.service';
-import { createTestDatabase, seedHost, seedTeam } from '../testing/test-database';
 import { strictMock } from '../testing/strict-mock';
+import { createTestDatabase, seedHost, seedTeam } from '../testing/test-database';
 import { ImageJobs } from './image-jobs';
 import { operationFor } from './testing/image-fixtures';
 

@@ -1,9 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { Host, Operation, newId } from '@berth/domain';
+import { Host, Operation, newId, JobSpec } from '@berth/domain';
 import { TeamScope } from '../common/auth-context';
 import { Transactions } from '../database/transactions';
-import { JobProducer } from '../operations/job-producer';
-import { JobSpec } from '../operations/operation-queue';
+import { JobProducer } from '../operations/job-producer.service';
 import { OperationsService } from '../operations/operations.service';
 
 /** Work on an image that a host's worker carries out: an operation, committed, then its job on the host's queue. */

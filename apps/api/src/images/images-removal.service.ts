@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { FailedPreconditionError, JobName, Operation, normalizeImageReference } from '@berth/domain';
+import { FailedPreconditionError, JobName, Operation, normalizeImageReference, jobFor } from '@berth/domain';
 import { AuthContext } from '../common/auth-context';
 import { HostsService } from '../hosts/hosts.service';
-import { jobFor } from '../operations/operation-queue';
 import { ImageJobs } from './image-jobs';
 import { ImagesRepository } from './images.repository';
 import { ImagesService, isReference } from './images.service';

@@ -8,15 +8,15 @@ import { AuthContext } from '../common/auth-context';
 import { ApiConfig } from '../config';
 import { Transactions } from '../database/transactions';
 import { HostsService } from '../hosts/hosts.service';
-import { JobProducer } from '../operations/job-producer';
+import { JobProducer } from '../operations/job-producer.service';
 import { OperationsService } from '../operations/operations.service';
 import { RegistriesService } from '../registries/registries.service';
-import { createTestDatabase, seedHost, seedTeam } from '../testing/test-database';
 import { strictMock } from '../testing/strict-mock';
+import { createTestDatabase, seedHost, seedTeam } from '../testing/test-database';
 import { ImageJobs } from './image-jobs';
+import { ImagesTransferService } from './images-transfer.service';
 import { ImagesRepository } from './images.repository';
 import { ImagesService } from './images.service';
-import { ImagesTransferService } from './images-transfer.service';
 import { digestOf, operationFor, seedImage } from './testing/image-fixtures';
 import { UploadStore } from './upload-store';
 

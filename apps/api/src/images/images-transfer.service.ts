@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { Host, ImagePullJob, InvalidArgumentError, JobName, Operation, normalizeImageReference, parseImageReference } from '@berth/domain';
+import { Host, ImagePullJob, InvalidArgumentError, JobName, Operation, normalizeImageReference, parseImageReference, jobFor } from '@berth/domain';
 import { AuthContext } from '../common/auth-context';
 import { HostsService } from '../hosts/hosts.service';
-import { jobFor } from '../operations/operation-queue';
 import { RegistriesService } from '../registries/registries.service';
 import { ImageJobs } from './image-jobs';
 import { ImagesService, isReference } from './images.service';

@@ -1,6 +1,6 @@
-import type { INestApplication } from '@nestjs/common';
 import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
+import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { FailedPreconditionError, Host, Image, JobName, NotFoundError, Operation, UnavailableError } from '@berth/domain';
 import { HostsService } from '../hosts/hosts.service';
@@ -8,9 +8,9 @@ import { WorkerRpc } from '../rpc/worker-rpc.service';
 import { createControllerHarness, TEAM_AUTH } from '../testing/controller-harness';
 import { strictMock } from '../testing/strict-mock';
 import { testHostInfo } from '../testing/test-database';
-import { ImagesController, UploadsController } from './images.controller';
 import { ImagesRemovalService } from './images-removal.service';
 import { ImagesTransferService } from './images-transfer.service';
+import { ImagesController, UploadsController } from './images.controller';
 import { ImagesService, TeamImage } from './images.service';
 import { digestOf, operationFor } from './testing/image-fixtures';
 import { UploadStore } from './upload-store';

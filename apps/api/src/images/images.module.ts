@@ -4,11 +4,11 @@ import { OperationsModule } from '../operations/operations.module';
 import { RegistriesModule } from '../registries/registries.module';
 import { RpcModule } from '../rpc/rpc.module';
 import { ImageJobs } from './image-jobs';
-import { ImagesController, UploadsController } from './images.controller';
 import { ImagesRemovalService } from './images-removal.service';
+import { ImagesTransferService } from './images-transfer.service';
+import { ImagesController, UploadsController } from './images.controller';
 import { ImagesRepository } from './images.repository';
 import { ImagesService } from './images.service';
-import { ImagesTransferService } from './images-transfer.service';
 import { UploadStore } from './upload-store';
 
 @Module({

@@ -3,8 +3,8 @@ import { Host, Image, InvalidArgumentError, NotFoundError, Team, UnavailableErro
 import { TeamScope } from '../common/auth-context';
 import { Transactions } from '../database/transactions';
 import { HostsService } from '../hosts/hosts.service';
-import { createTestDatabase, seedHost, seedTeam } from '../testing/test-database';
 import { strictMock } from '../testing/strict-mock';
+import { createTestDatabase, seedHost, seedTeam } from '../testing/test-database';
 import { ImagesRepository } from './images.repository';
 import { ImagesService } from './images.service';
 import { digestOf, loadedImage, seedImage } from './testing/image-fixtures';

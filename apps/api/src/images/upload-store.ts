@@ -1,13 +1,13 @@
-import { Inject, Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { Inject, Injectable } from '@nestjs/common';
 import { InvalidArgumentError, NotFoundError, newId } from '@berth/domain';
-import { API_CONFIG, ApiConfig } from '../config';
 import { SignedLinks } from '../common/signed-link';
+import { API_CONFIG, ApiConfig } from '../config';
 
 export interface StoredUpload {
   id: string;

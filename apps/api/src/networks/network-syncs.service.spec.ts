@@ -3,12 +3,12 @@ import { DataSource } from 'typeorm';
 import { Host, JobName, Network, Team } from '@berth/domain';
 import { Transactions } from '../database/transactions';
 import { HostsService } from '../hosts/hosts.service';
-import { JobProducer } from '../operations/job-producer';
+import { JobProducer } from '../operations/job-producer.service';
 import { strictMock } from '../testing/strict-mock';
-import { createTestDatabase, seedHost, seedTeam } from '../testing/test-database';
+import { createTestDatabase, seedHost, seedTeam, seedContainer } from '../testing/test-database';
 import { NetworkSyncs } from './network-syncs.service';
 import { NetworksRepository } from './networks.repository';
-import { networksService, seedContainer } from './testing/network-fixtures';
+import { networksService } from './testing/network-fixtures';
 
 describe('NetworkSyncs (in-memory SQLite)', () => {
   let db: DataSource;

@@ -1,9 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { Host, JobName } from '@berth/domain';
+import { Host, JobName, jobFor } from '@berth/domain';
 import { Transactions } from '../database/transactions';
 import { HostsService } from '../hosts/hosts.service';
-import { JobProducer } from '../operations/job-producer';
-import { jobFor } from '../operations/operation-queue';
+import { JobProducer } from '../operations/job-producer.service';
 import { NetworksRepository } from './networks.repository';
 
 /**

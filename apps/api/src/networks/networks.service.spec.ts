@@ -1,9 +1,9 @@
 import { DataSource } from 'typeorm';
 import { Host, Network, NetworkEndpoint, Team } from '@berth/domain';
 import { Transactions } from '../database/transactions';
-import { createTestDatabase, seedHost, seedTeam } from '../testing/test-database';
+import { createTestDatabase, seedHost, seedTeam, seedContainer } from '../testing/test-database';
 import { DEFAULT_NETWORK_NAME, NetworksService } from './networks.service';
-import { networksService, seedContainer } from './testing/network-fixtures';
+import { networksService } from './testing/network-fixtures';
 
 describe('NetworksService: the team’s networks (in-memory SQLite)', () => {
   let db: DataSource;

@@ -2,10 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { DataSource } from 'typeorm';
-import { JobName, Operation, Team, hostQueueName, newId, redisOptionsFromUrl } from '@berth/domain';
+import { JobName, Operation, Team, hostQueueName, newId, redisOptionsFromUrl, jobFor } from '@berth/domain';
 import { openDatabase } from '../../../../migrations/data-source';
 import { Transactions } from '../database/transactions';
-import { OperationQueue, jobFor } from './operation-queue';
+import { OperationQueue } from './operation-queue';
 import { OperationsRepository } from './operations.repository';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports

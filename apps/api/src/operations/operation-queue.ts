@@ -1,16 +1,6 @@
 import { ConnectionOptions, Queue } from 'bullmq';
-import { JobName, JobPayloads, Operation, hostQueueName } from '@berth/domain';
+import { JobSpec, Operation } from '@berth/domain';
 import type { OperationsRepository } from './operations.repository';
-
-export interface JobSpec<N extends JobName = JobName> {
-  name: N;
-  queue: string;
-  payload: JobPayloads[N];
-}
-
-export function jobFor<N extends JobName>(name: N, hostName: string, payload: JobPayloads[N]): JobSpec<N> {
-  return { name, queue: hostQueueName(hostName), payload };
-}
 
 /**
  * Puts operations' jobs on their host's queue. The job id is the operation id, so

@@ -1,10 +1,9 @@
 import { DataSource } from 'typeorm';
-import { JobName, NotFoundError, Team } from '@berth/domain';
+import { JobName, NotFoundError, Team, jobFor } from '@berth/domain';
 import { Transactions } from '../database/transactions';
 import { EventBus } from '../events/event-bus';
 import { strictMock } from '../testing/strict-mock';
 import { createTestDatabase, seedTeam } from '../testing/test-database';
-import { jobFor } from './operation-queue';
 import { OperationsRepository } from './operations.repository';
 import { NewOperation, OperationsService } from './operations.service';
 

@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { NotFoundError, Operation, OperationKind, TargetKind, isFinished, newId } from '@berth/domain';
+import { NotFoundError, Operation, OperationKind, TargetKind, isFinished, newId, JobSpec } from '@berth/domain';
 import { TeamScope } from '../common/auth-context';
 import { EventBus } from '../events/event-bus';
-import { JobSpec } from './operation-queue';
 import { OperationsRepository } from './operations.repository';
 
 export interface NewOperation {

@@ -1,5 +1,5 @@
 import { DataSource } from 'typeorm';
-import { Host, HostInfo, Team, newId } from '@berth/domain';
+import { Container, ContainerSpec, Host, HostInfo, Team, newId } from '@berth/domain';
 import { dataSourceOptions, initializeDataSource } from '../../../../migrations/data-source';
 import { Transactions } from '../database/transactions';
 
@@ -50,4 +50,32 @@ export function testHostInfo(name: string): HostInfo {
     workerVersion: '0.1.0',
     startedAt: new Date().toISOString(),
   };
+}
+
+/** A container row of `team` on `host` (other features read its name, published ports and mounts). */
+export async function seedContainer(db: DataSource, team: Team, host: Host, name: string, spec: Partial<ContainerSpec> = {}, status = 'running') {
+  const now = new Date();
+  const row = Object.assign(new Container(), {
+    id: newId('container'),
+    teamId: team.id,
+    name,
+    hostId: host.id,
+    spec: { name, image: 'busybox', env: [], labels: {}, ...spec },
+    desiredState: 'running' as const,
+    generation: 1,
+    status,
+    exitCode: null,
+    pid: null,
+    oomKilled: false,
+    restartCount: 0,
+    health: null,
+    error: null,
+    reportSeq: 0,
+    startedAt: null,
+    finishedAt: null,
+    createdAt: now,
+    updatedAt: now,
+  });
+  await db.getRepository(Container).insert(row as Container);
+  return row as Container;
 }

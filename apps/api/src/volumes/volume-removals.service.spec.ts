@@ -2,11 +2,10 @@ import { DataSource } from 'typeorm';
 import { Host, JobName, Operation, Team, Volume } from '@berth/domain';
 import { Transactions } from '../database/transactions';
 import { HostsService } from '../hosts/hosts.service';
-import { seedContainer } from '../networks/testing/network-fixtures';
-import { JobProducer } from '../operations/job-producer';
+import { JobProducer } from '../operations/job-producer.service';
 import { NewOperation, OperationsService } from '../operations/operations.service';
 import { strictMock } from '../testing/strict-mock';
-import { createTestDatabase, seedHost, seedTeam } from '../testing/test-database';
+import { seedContainer, createTestDatabase, seedHost, seedTeam } from '../testing/test-database';
 import { VolumeRemovals } from './volume-removals.service';
 import { VolumesRepository } from './volumes.repository';
 

@@ -1,10 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { FailedPreconditionError, JobName, Operation, Volume, newId } from '@berth/domain';
+import { FailedPreconditionError, JobName, Operation, Volume, newId, jobFor } from '@berth/domain';
 import { AuthContext } from '../common/auth-context';
 import { Transactions } from '../database/transactions';
 import { HostsService } from '../hosts/hosts.service';
-import { JobProducer } from '../operations/job-producer';
-import { jobFor } from '../operations/operation-queue';
+import { JobProducer } from '../operations/job-producer.service';
 import { OperationsService } from '../operations/operations.service';
 import { VolumesRepository } from './volumes.repository';
 

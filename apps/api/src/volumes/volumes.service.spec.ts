@@ -2,10 +2,9 @@ import { DataSource } from 'typeorm';
 import { ContainerMount, Host, Team, Volume } from '@berth/domain';
 import { Transactions } from '../database/transactions';
 import { HostsService } from '../hosts/hosts.service';
-import { seedContainer } from '../networks/testing/network-fixtures';
 import { WorkerRpc } from '../rpc/worker-rpc.service';
 import { strictMock } from '../testing/strict-mock';
-import { createTestDatabase, seedHost, seedTeam } from '../testing/test-database';
+import { seedContainer, createTestDatabase, seedHost, seedTeam } from '../testing/test-database';
 import { VolumesRepository } from './volumes.repository';
 import { VolumesService } from './volumes.service';
 

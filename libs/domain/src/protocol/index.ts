@@ -112,6 +112,18 @@ export const REPORTS_QUEUE = 'berth-reports';
 export function hostQueueName(hostName: string): string {
   return `berth-host-${hostName}`;
 }
+
+/** A job as the API keeps it on its operation and puts it on a host's queue. */
+export interface JobSpec<N extends JobName = JobName> {
+  name: N;
+  queue: string;
+  payload: JobPayloads[N];
+}
+
+/** The job `name` with `payload` for the host named `hostName`. */
+export function jobFor<N extends JobName>(name: N, hostName: string, payload: JobPayloads[N]): JobSpec<N> {
+  return { name, queue: hostQueueName(hostName), payload };
+}
 /** A host's request list for synchronous calls (logs); replies go to a stream per request. */
 export function hostRpcKey(hostName: string): string {
   return `berth:rpc:${hostName}`;

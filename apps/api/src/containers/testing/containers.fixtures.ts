@@ -1,7 +1,7 @@
 import { DataSource } from 'typeorm';
 import { Container, Host, Operation, Team, newId } from '@berth/domain';
-import type { NewOperation } from '../operations/operations.service';
-import { TEAM_AUTH } from '../testing/controller-harness';
+import type { NewOperation } from '../../operations/operations.service';
+import { TEAM_AUTH } from '../../testing/controller-harness';
 
 /** A container row of `team` on `host`, running unless told otherwise; for specs. */
 export async function seedContainer(db: DataSource, team: Team, host: Host, changes: Partial<Container> = {}): Promise<Container> {
