@@ -54,7 +54,7 @@ export class ReportsConsumer implements OnModuleInit, OnApplicationShutdown {
     await this.db.transaction(async (tx) => {
       switch (report.kind) {
         case 'host.heartbeat': {
-          const { host, previous } = await this.hosts.heartbeat(tx, report.host, new Date(report.at));
+          const { host, previous } = await this.hosts.heartbeat(report.host, new Date(report.at));
           // A restarted worker, or one reached at a new address: the hosts of its networks hear of it again.
           if (report.inventory || previous?.overlayAddress !== report.host.overlayAddress) {
             await this.networks.touch(tx, await this.networks.networksOf(tx, { hostId: host.id }));
