@@ -1,10 +1,12 @@
 import { Module } from '@nestjs/common';
 import { HealthController } from './health.controller';
+import { HealthRepository } from './health.repository';
+import { HealthService } from './health.service';
 
 @Module({
   imports: [],
   controllers: [HealthController],
-  providers: [],
+  providers: [HealthRepository, HealthService],
   exports: [],
 })
 export class HealthModule {}

@@ -1,6 +1,6 @@
 import { Controller, Delete, Get, HttpCode, Param, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { Auth, AuthContext } from '../common/auth-context';
+import { AdminOnly, Auth, AuthContext } from '../common/auth-context';
 import { Endpoint } from '../common/endpoint.decorator';
 import { DeleteHostQueryDto, HostDto, HostListDto, toHostDto } from './host.dto';
 import { HostsService } from './hosts.service';
@@ -24,6 +24,7 @@ export class HostsController {
   }
 
   @Delete(':id')
+  @AdminOnly('remove hosts')
   @HttpCode(204)
   @Endpoint({
     operationId: 'deleteHost',
