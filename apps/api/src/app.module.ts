@@ -1,5 +1,4 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { AuthModule } from './auth/auth.module';
 import { CommonModule } from './common/common.module';
 import { ApiConfig } from './config';
 import { ContainersModule } from './containers/containers.module';
@@ -13,6 +12,7 @@ import { NetworksModule } from './networks/networks.module';
 import { OperationsModule } from './operations/operations.module';
 import { RegistriesModule } from './registries/registries.module';
 import { ReportsModule } from './reports/reports.module';
+import { TeamsModule } from './teams/teams.module';
 import { VolumesModule } from './volumes/volumes.module';
 
 export interface AppModuleOptions {
@@ -31,7 +31,7 @@ export class AppModule {
         CommonModule.forRoot(config),
         DatabaseModule.forRoot({ databaseUrl: config.databaseUrl, sqlitePath: config.sqlitePath, migrationsRun: background }),
         HealthModule,
-        AuthModule,
+        TeamsModule,
         HostsModule,
         ContainersModule,
         ImagesModule,

@@ -4,12 +4,12 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { SwaggerModule } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { AppModule } from './app.module';
-import { AuthService } from './auth/auth.service';
 import { createLogger, PinoNestLogger } from './common/logger';
 import { loadApiConfig } from './config';
 import { ExecSocketServer } from './containers/exec-socket.server';
 import { configureHttpApp } from './http-app';
 import { buildOpenApiDocument } from './openapi';
+import { AuthService } from './teams/auth.service';
 
 async function bootstrap(): Promise<void> {
   const config = loadApiConfig();

@@ -1,5 +1,4 @@
-import { createHmac } from 'node:crypto';
-import { safeEqual } from '../auth/tokens';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 
 /**
  * Links the API hands to workers instead of tokens: `<path>?expires=…&sig=…`,
@@ -25,4 +24,11 @@ export class SignedLinks {
   private sign(id: string, expires: number): string {
     return createHmac('sha256', this.secret).update(`${this.purpose}:${id}:${expires}`).digest('base64url');
   }
+}
+
+/** Compares two strings in time that does not depend on where they differ. */
+export function safeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
 }

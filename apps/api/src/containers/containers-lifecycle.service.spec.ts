@@ -1,7 +1,7 @@
 import { DataSource } from 'typeorm';
 import { ConflictError, Container, ContainerNetwork, FailedPreconditionError, Host, JobName, NotFoundError, Team } from '@berth/domain';
 import { Transactions } from '../database/transactions';
-import { EventBus } from '../events/event-bus';
+import { EventBus } from '../events/event-bus.service';
 import { HostsService } from '../hosts/hosts.service';
 import { NetworksService } from '../networks/networks.service';
 import { JobProducer } from '../operations/job-producer.service';

@@ -15,7 +15,7 @@ import {
 } from '@berth/domain';
 import { AuthContext } from '../common/auth-context';
 import { Transactions } from '../database/transactions';
-import { EventBus } from '../events/event-bus';
+import { EventBus } from '../events/event-bus.service';
 import { NetworksService } from '../networks/networks.service';
 import { ContainerChange, ContainerJobBase, ContainerJobs, DEFAULT_STOP_TIMEOUT_SEC } from './container-jobs';
 import { ContainersRepository, nameInUse } from './containers.repository';

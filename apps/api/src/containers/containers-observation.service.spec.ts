@@ -1,6 +1,6 @@
 import { DataSource } from 'typeorm';
 import { Container, FailedPreconditionError, Host, LogLine, NotFoundError, Team } from '@berth/domain';
-import { EventBus } from '../events/event-bus';
+import { EventBus } from '../events/event-bus.service';
 import { HostsService } from '../hosts/hosts.service';
 import { WorkerRpc } from '../rpc/worker-rpc.service';
 import { strictMock } from '../testing/strict-mock';

@@ -13,7 +13,7 @@ import {
   waitOutcome,
 } from '@berth/domain';
 import { AuthContext } from '../common/auth-context';
-import { EventBus } from '../events/event-bus';
+import { EventBus } from '../events/event-bus.service';
 import { HostsService } from '../hosts/hosts.service';
 import { WorkerRpc } from '../rpc/worker-rpc.service';
 import { toLogParams } from './container-logs';

@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { AuthModule } from '../auth/auth.module';
 import { EventsModule } from '../events/events.module';
 import { HostsModule } from '../hosts/hosts.module';
 import { ImagesModule } from '../images/images.module';
@@ -7,6 +6,7 @@ import { NetworksModule } from '../networks/networks.module';
 import { OperationsModule } from '../operations/operations.module';
 import { RegistriesModule } from '../registries/registries.module';
 import { RpcModule } from '../rpc/rpc.module';
+import { TeamsModule } from '../teams/teams.module';
 import { VolumesModule } from '../volumes/volumes.module';
 import { ContainerAttachments } from './container-attachments';
 import { ContainerJobs } from './container-jobs';
@@ -21,7 +21,7 @@ import { ContainersService } from './containers.service';
 import { ExecSocketServer } from './exec-socket.server';
 
 @Module({
-  imports: [AuthModule, HostsModule, OperationsModule, EventsModule, RpcModule, RegistriesModule, VolumesModule, NetworksModule, ImagesModule],
+  imports: [TeamsModule, HostsModule, OperationsModule, EventsModule, RpcModule, RegistriesModule, VolumesModule, NetworksModule, ImagesModule],
   controllers: [ContainersController, ContainerNetworksController],
   providers: [
     ContainersRepository,

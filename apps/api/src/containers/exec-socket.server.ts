@@ -3,9 +3,9 @@ import type { Duplex } from 'node:stream';
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { WebSocket, WebSocketServer } from 'ws';
 import { DomainError, InvalidArgumentError, TtyRequest, serializeError } from '@berth/domain';
-import { AuthService } from '../auth/auth.service';
 import { STATUS_BY_CLASS, TITLE_BY_STATUS, problemType } from '../common/problem';
 import { WorkerRpc } from '../rpc/worker-rpc.service';
+import { AuthService } from '../teams/auth.service';
 import { ContainersObservationService } from './containers-observation.service';
 
 const PATH = /^\/v1\/containers\/([^/]+)\/exec\/ws$/;

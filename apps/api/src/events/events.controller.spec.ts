@@ -1,10 +1,10 @@
-import type { INestApplication } from '@nestjs/common';
 import { get, IncomingMessage } from 'node:http';
 import type { AddressInfo, Server } from 'node:net';
+import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { createControllerHarness, TEAM_AUTH } from '../testing/controller-harness';
 import { strictMock } from '../testing/strict-mock';
-import { BerthEvent, EventBus } from './event-bus';
+import { BerthEvent, EventBus } from './event-bus.service';
 import { EventsController } from './events.controller';
 
 describe('EventsController', () => {

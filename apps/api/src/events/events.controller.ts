@@ -1,11 +1,11 @@
 import { Controller, Get, Query, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { Auth, AuthContext } from '../common/auth-context';
 import { clientGone } from '../common/abort';
+import { Auth, AuthContext } from '../common/auth-context';
 import { Endpoint } from '../common/endpoint.decorator';
+import { BerthEvent, EventBus } from './event-bus.service';
 import { EventDto, EventsQueryDto } from './event.dto';
-import { BerthEvent, EventBus } from './event-bus';
 
 const KEEPALIVE_MS = 15_000;
 

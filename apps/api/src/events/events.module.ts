@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { EventBus } from './event-bus';
+import { EventBus } from './event-bus.service';
 import { EventsController } from './events.controller';
 
 @Module({

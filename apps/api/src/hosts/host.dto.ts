@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsOptional } from 'class-validator';
-import { ToBoolean } from '../common/query-boolean';
 import { Host, HostStatus } from '@berth/domain';
+import { ToBoolean } from '../common/query-boolean';
 
 export class HostDto {
   @ApiProperty({ example: 'host_01jd8x6w3q0000000000000000' }) id: string;

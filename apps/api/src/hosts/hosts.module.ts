@@ -1,11 +1,11 @@
 import { Module } from '@nestjs/common';
-import { AuthModule } from '../auth/auth.module';
+import { TeamsModule } from '../teams/teams.module';
 import { HostsController } from './hosts.controller';
 import { HostsRepository } from './hosts.repository';
 import { HostsService } from './hosts.service';
 
 @Module({
-  imports: [AuthModule],
+  imports: [TeamsModule],
   controllers: [HostsController],
   providers: [HostsRepository, HostsService],
   exports: [HostsService],

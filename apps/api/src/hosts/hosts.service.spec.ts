@@ -1,10 +1,10 @@
 import { DataSource } from 'typeorm';
 import { Container, Host, Image, Team, Volume, newId } from '@berth/domain';
-import { AuthService } from '../auth/auth.service';
 import { AuthContext } from '../common/auth-context';
 import { Transactions } from '../database/transactions';
-import { createTestDatabase, seedHost, seedTeam, testHostInfo } from '../testing/test-database';
+import { AuthService } from '../teams/auth.service';
 import { strictMock } from '../testing/strict-mock';
+import { createTestDatabase, seedHost, seedTeam, testHostInfo } from '../testing/test-database';
 import { HostsRepository } from './hosts.repository';
 import { DOWN_AFTER_MS, HostsService, UNREACHABLE_AFTER_MS } from './hosts.service';
 

@@ -2,7 +2,7 @@ import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs
 import { FailedPreconditionError, Host, HostInfo, NotFoundError, UnavailableError, newId } from '@berth/domain';
 import { AuthContext, TeamScope } from '../common/auth-context';
 import { Transactions } from '../database/transactions';
-import { AuthService } from '../auth/auth.service';
+import { AuthService } from '../teams/auth.service';
 import { HostsRepository } from './hosts.repository';
 
 /** A host is unreachable after this long without a heartbeat, and down after the second. */

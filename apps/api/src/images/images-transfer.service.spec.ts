@@ -18,7 +18,7 @@ import { ImagesTransferService } from './images-transfer.service';
 import { ImagesRepository } from './images.repository';
 import { ImagesService } from './images.service';
 import { digestOf, operationFor, seedImage } from './testing/image-fixtures';
-import { UploadStore } from './upload-store';
+import { UploadStore } from './upload-store.service';
 
 /** What the registries feature answers for a team with a login: the login sealed for the host (its contents are the registries' concern). */
 const SEALED_LOGIN = { v: 1 as const, epk: 'ZXBr', iv: 'aXY=', box: 'Ym94' };

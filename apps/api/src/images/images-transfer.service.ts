@@ -5,7 +5,7 @@ import { HostsService } from '../hosts/hosts.service';
 import { RegistriesService } from '../registries/registries.service';
 import { ImageJobs } from './image-jobs';
 import { ImagesService, isReference } from './images.service';
-import { UploadStore } from './upload-store';
+import { UploadStore } from './upload-store.service';
 
 const PLATFORM = /^[a-z0-9]+\/[a-z0-9_]+(?:\/[a-z0-9]+)?$/;
 

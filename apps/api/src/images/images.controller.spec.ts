@@ -13,7 +13,7 @@ import { ImagesTransferService } from './images-transfer.service';
 import { ImagesController, UploadsController } from './images.controller';
 import { ImagesService, TeamImage } from './images.service';
 import { digestOf, operationFor } from './testing/image-fixtures';
-import { UploadStore } from './upload-store';
+import { UploadStore } from './upload-store.service';
 
 const BUSYBOX = 'docker.io/library/busybox:latest';
 const host = Object.assign(new Host(), {

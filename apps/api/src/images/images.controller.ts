@@ -28,7 +28,7 @@ import {
 import { ImagesRemovalService, RemovedImages } from './images-removal.service';
 import { ImagesTransferService } from './images-transfer.service';
 import { ImagesService } from './images.service';
-import { UploadStore } from './upload-store';
+import { UploadStore } from './upload-store.service';
 
 const REF_NOTE = 'URL-encode a reference that has slashes.';
 

@@ -9,7 +9,7 @@ import { ImagesTransferService } from './images-transfer.service';
 import { ImagesController, UploadsController } from './images.controller';
 import { ImagesRepository } from './images.repository';
 import { ImagesService } from './images.service';
-import { UploadStore } from './upload-store';
+import { UploadStore } from './upload-store.service';
 
 @Module({
   imports: [HostsModule, OperationsModule, RegistriesModule, RpcModule],

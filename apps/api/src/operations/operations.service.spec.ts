@@ -1,7 +1,7 @@
 import { DataSource } from 'typeorm';
 import { JobName, NotFoundError, Team, jobFor } from '@berth/domain';
 import { Transactions } from '../database/transactions';
-import { EventBus } from '../events/event-bus';
+import { EventBus } from '../events/event-bus.service';
 import { strictMock } from '../testing/strict-mock';
 import { createTestDatabase, seedTeam } from '../testing/test-database';
 import { OperationsRepository } from './operations.repository';

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { NotFoundError, Operation, OperationKind, TargetKind, isFinished, newId, JobSpec } from '@berth/domain';
 import { TeamScope } from '../common/auth-context';
-import { EventBus } from '../events/event-bus';
+import { EventBus } from '../events/event-bus.service';
 import { OperationsRepository } from './operations.repository';
 
 export interface NewOperation {

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Operation } from '@berth/domain';
 import { ImagesService } from '../images/images.service';
-import { UploadStore } from '../images/upload-store';
+import { UploadStore } from '../images/upload-store.service';
 import { ContainerReportsRepository } from './container-reports.repository';
 import { OperationReportsRepository } from './operation-reports.repository';
 import { ReportOf, ReportOutcome } from './report-outcome';

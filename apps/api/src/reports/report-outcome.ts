@@ -1,5 +1,5 @@
 import { Report } from '@berth/domain';
-import { BerthEvent } from '../events/event-bus';
+import { BerthEvent } from '../events/event-bus.service';
 
 export type PendingEvent = Omit<BerthEvent, 'at'>;
 export type ReportOf<K extends Report['kind']> = Extract<Report, { kind: K }>;

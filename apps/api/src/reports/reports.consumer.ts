@@ -1,13 +1,13 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { Job, Worker } from 'bullmq';
 import { REPORTS_QUEUE, Report } from '@berth/domain';
-import { Transactions } from '../database/transactions';
-import { EventBus } from '../events/event-bus';
 import { RedisConnections } from '../common/redis';
+import { Transactions } from '../database/transactions';
+import { EventBus } from '../events/event-bus.service';
 import { HostReports } from './host-reports.service';
 import { OperationReports } from './operation-reports.service';
-import { ReportOutcome } from './report-outcome';
 import { checkedReport } from './report-intake';
+import { ReportOutcome } from './report-outcome';
 
 /**
  * Applies what workers observed. One report at a time per API process (BullMQ

@@ -1,9 +1,9 @@
 import { DataSource } from 'typeorm';
 import { ApiToken, DEFAULT_TEAM_POLICY, Team } from '@berth/domain';
-import { AuthService } from '../auth/auth.service';
 import { Transactions } from '../database/transactions';
-import { createTestDatabase, seedTeam } from '../testing/test-database';
 import { strictMock } from '../testing/strict-mock';
+import { createTestDatabase, seedTeam } from '../testing/test-database';
+import { AuthService } from './auth.service';
 import { TeamsRepository } from './teams.repository';
 import { TeamsService } from './teams.service';
 

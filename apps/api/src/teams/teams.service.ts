@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { AlreadyExistsError, DEFAULT_TEAM_POLICY, NotFoundError, Team, TeamPolicy, newId, normalizeHostPath } from '@berth/domain';
 import { TeamScope } from '../common/auth-context';
 import { Transactions } from '../database/transactions';
-import { AuthService } from '../auth/auth.service';
+import { AuthService } from './auth.service';
 import { TeamsRepository } from './teams.repository';
 
 /** Teams: creating one with its first token, and what its containers may ask for (admins decide; the auth guard checks). */

@@ -3,11 +3,11 @@ import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
 import { UnauthenticatedError } from '@berth/domain';
-import { AuthGuard } from '../auth/auth.guard';
-import { AuthService } from '../auth/auth.service';
 import { AuthContext } from '../common/auth-context';
 import { ProblemFilter } from '../common/problem.filter';
 import { configureHttpApp } from '../http-app';
+import { AuthGuard } from '../teams/auth.guard';
+import { AuthService } from '../teams/auth.service';
 
 /** Bearer tokens the harness knows: `Authorization: Bearer team` is an ordinary team, `Bearer admin` the admin team. */
 export const TEAM_AUTH: AuthContext = { teamId: 'team_00000000000000000000000001', tokenId: 'tok_00000000000000000000000001', admin: false };

@@ -2,9 +2,9 @@ import { DataSource } from 'typeorm';
 import { ApiToken, Team } from '@berth/domain';
 import { ApiConfig } from '../config';
 import { Transactions } from '../database/transactions';
-import { TeamsRepository } from '../teams/teams.repository';
 import { createTestDatabase, seedTeam } from '../testing/test-database';
 import { ADMIN_TEAM_NAME, AuthService } from './auth.service';
+import { TeamsRepository } from './teams.repository';
 import { hashToken } from './tokens';
 import { TokensRepository } from './tokens.repository';
 

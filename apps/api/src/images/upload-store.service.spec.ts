@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import { InvalidArgumentError, NotFoundError } from '@berth/domain';
 import { ApiConfig } from '../config';
-import { UploadStore } from './upload-store';
+import { UploadStore } from './upload-store.service';
 
 describe('UploadStore (on a temp dir)', () => {
   let dir: string;

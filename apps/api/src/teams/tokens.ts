@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 const TOKEN_PREFIX = 'berth_';
 
@@ -14,10 +14,4 @@ export function hashToken(token: string): string {
 
 export function tokenDisplayPrefix(token: string): string {
   return token.slice(0, 12);
-}
-
-export function safeEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
 }

@@ -1,8 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ApiToken, InvalidArgumentError, Team, UnauthenticatedError, newId } from '@berth/domain';
-import { API_CONFIG, ApiConfig } from '../config';
 import { AuthContext, TeamScope } from '../common/auth-context';
-import { TeamsRepository } from '../teams/teams.repository';
+import { API_CONFIG, ApiConfig } from '../config';
+import { TeamsRepository } from './teams.repository';
 import { generateToken, hashToken, tokenDisplayPrefix } from './tokens';
 import { TokensRepository } from './tokens.repository';
 
