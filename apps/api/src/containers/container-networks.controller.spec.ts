@@ -2,14 +2,15 @@ import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { AlreadyExistsError, JobName, NotFoundError, jobFor } from '@berth/domain';
 import { NetworksService } from '../networks/networks.service';
+import { newOperation } from '../operations/operations.service';
 import { createControllerHarness, TEAM_AUTH } from '../testing/controller-harness';
 import { strictMock } from '../testing/strict-mock';
 import { ContainerNetworksController } from './container-networks.controller';
 import { ContainersLifecycleService } from './containers-lifecycle.service';
-import { containerOfTeam, operationOf } from './testing/containers.fixtures';
+import { containerOfTeam } from './testing/containers.fixtures';
 
 const container = containerOfTeam();
-const operation = operationOf({
+const operation = newOperation({
   teamId: TEAM_AUTH.teamId,
   kind: 'container.connect',
   targetKind: 'container',

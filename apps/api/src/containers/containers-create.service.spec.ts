@@ -5,10 +5,10 @@ import { HostsService } from '../hosts/hosts.service';
 import { ImagesService } from '../images/images.service';
 import { NetworksService } from '../networks/networks.service';
 import { JobProducer } from '../operations/job-producer.service';
-import { OperationsService } from '../operations/operations.service';
+import { OperationsService, newOperation } from '../operations/operations.service';
 import { RegistriesService } from '../registries/registries.service';
 import { strictMock } from '../testing/strict-mock';
-import { createTestDatabase, seedHost, seedTeam } from '../testing/test-database';
+import { createTestDatabase, seedHost, seedTeam, seedContainer } from '../testing/test-database';
 import { VolumesService } from '../volumes/volumes.service';
 import { ContainerAttachments } from './container-attachments';
 import { CreateContainerDto } from './container-create.dto';
@@ -16,7 +16,6 @@ import { ContainerJobs } from './container-jobs';
 import { ContainerPlacement } from './container-placement';
 import { ContainersCreateService } from './containers-create.service';
 import { ContainersRepository } from './containers.repository';
-import { operationOf, seedContainer } from './testing/containers.fixtures';
 
 const defaultNetwork: ContainerNetwork = {
   networkId: 'net_01jd8x6w3q0000000000000001',
@@ -59,7 +58,7 @@ describe('ContainersCreateService (in-memory SQLite)', () => {
     networks.allocate.mockResolvedValue([defaultNetwork]);
     networks.assertPortsFree.mockResolvedValue(undefined);
     networks.flushSyncs.mockResolvedValue(0);
-    operations.insert.mockImplementation(async (input) => operationOf(input));
+    operations.insert.mockImplementation(async (input) => newOperation(input));
     producer.enqueue.mockResolvedValue(true);
     const repository = new ContainersRepository(tx);
     service = new ContainersCreateService(
@@ -206,7 +205,7 @@ describe('ContainersCreateService (in-memory SQLite)', () => {
 
   it('the operation written is the one enqueued', async () => {
     let written: Operation | undefined;
-    operations.insert.mockImplementation(async (input) => (written = operationOf(input)));
+    operations.insert.mockImplementation(async (input) => (written = newOperation(input)));
     const change = await create({});
     expect(producer.enqueue).toHaveBeenCalledWith(written);
     expect(change.operation).toBe(written);

@@ -5,13 +5,12 @@ import { EventBus } from '../events/event-bus.service';
 import { HostsService } from '../hosts/hosts.service';
 import { NetworksService } from '../networks/networks.service';
 import { JobProducer } from '../operations/job-producer.service';
-import { OperationsService } from '../operations/operations.service';
+import { OperationsService, newOperation } from '../operations/operations.service';
 import { strictMock } from '../testing/strict-mock';
-import { createTestDatabase, seedHost, seedTeam } from '../testing/test-database';
+import { createTestDatabase, seedHost, seedTeam, seedContainer } from '../testing/test-database';
 import { ContainerJobs } from './container-jobs';
 import { ContainersLifecycleService } from './containers-lifecycle.service';
 import { ContainersRepository } from './containers.repository';
-import { operationOf, seedContainer } from './testing/containers.fixtures';
 
 const backend: ContainerNetwork = {
   networkId: 'net_01jd8x6w3q0000000000000001',
@@ -46,7 +45,7 @@ describe('ContainersLifecycleService (in-memory SQLite)', () => {
     host = await seedHost(db, team, 'h1');
     auth = { teamId: team.id, tokenId: 'tok_1', admin: false };
     hosts.byId.mockResolvedValue(host);
-    operations.insert.mockImplementation(async (input) => operationOf(input));
+    operations.insert.mockImplementation(async (input) => newOperation(input));
     producer.enqueue.mockResolvedValue(true);
     networks.flushSyncs.mockResolvedValue(0);
     events.publish.mockResolvedValue(undefined);

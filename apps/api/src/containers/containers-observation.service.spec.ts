@@ -4,10 +4,9 @@ import { EventBus } from '../events/event-bus.service';
 import { HostsService } from '../hosts/hosts.service';
 import { WorkerRpc } from '../rpc/worker-rpc.service';
 import { strictMock } from '../testing/strict-mock';
-import { createTestDatabase, seedHost, seedTeam } from '../testing/test-database';
+import { createTestDatabase, seedHost, seedTeam, seedContainer } from '../testing/test-database';
 import { ContainersObservationService } from './containers-observation.service';
 import { ContainersRepository } from './containers.repository';
-import { seedContainer } from './testing/containers.fixtures';
 
 describe('ContainersObservationService (in-memory SQLite)', () => {
   let db: DataSource;

@@ -1,6 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { ConflictError, Container, FailedPreconditionError, JobName, NotFoundError, Operation, jobFor } from '@berth/domain';
+import { newOperation } from '../operations/operations.service';
 import { createControllerHarness, TEAM_AUTH } from '../testing/controller-harness';
 import { strictMock } from '../testing/strict-mock';
 import { ContainerChange } from './container-jobs';
@@ -9,7 +10,7 @@ import { ContainersLifecycleService } from './containers-lifecycle.service';
 import { ContainersObservationService } from './containers-observation.service';
 import { ContainersController } from './containers.controller';
 import { ContainersService } from './containers.service';
-import { containerOfTeam, operationOf } from './testing/containers.fixtures';
+import { containerOfTeam } from './testing/containers.fixtures';
 
 const container = containerOfTeam({
   spec: { name: 'web', image: 'docker.io/library/busybox:latest', env: [], labels: { app: 'web' } },
@@ -19,7 +20,7 @@ const container = containerOfTeam({
 });
 
 const operation: Operation = {
-  ...operationOf({
+  ...newOperation({
     id: 'op_01jd8x6w3q0000000000000000',
     teamId: TEAM_AUTH.teamId,
     kind: 'container.start',

@@ -2,10 +2,9 @@ import { DataSource } from 'typeorm';
 import { Container, Host, InvalidArgumentError, NotFoundError, Team } from '@berth/domain';
 import { encodeCursor } from '../common/cursor';
 import { Transactions } from '../database/transactions';
-import { createTestDatabase, seedHost, seedTeam } from '../testing/test-database';
+import { createTestDatabase, seedHost, seedTeam, seedContainer } from '../testing/test-database';
 import { ContainersRepository } from './containers.repository';
 import { ContainersService } from './containers.service';
-import { seedContainer } from './testing/containers.fixtures';
 
 const scope = (t: Team) => ({ teamId: t.id });
 

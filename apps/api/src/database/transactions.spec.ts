@@ -1,6 +1,6 @@
 import { DataSource } from 'typeorm';
 import { ConflictError, Container, Team } from '@berth/domain';
-import { createTestDatabase, seedHost, seedTeam } from '../testing/test-database';
+import { createTestDatabase, seedContainer, seedHost, seedTeam } from '../testing/test-database';
 import { Transactions } from './transactions';
 import { updateVersioned } from './versioned';
 
@@ -53,29 +53,7 @@ describe('updateVersioned', () => {
     try {
       const team = await seedTeam(db);
       const host = await seedHost(db, team);
-      const now = new Date();
-      const row = Object.assign(new Container(), {
-        id: 'ctr_00000000000000000000000001',
-        teamId: team.id,
-        name: 'c1',
-        hostId: host.id,
-        spec: { name: 'c1', image: 'busybox', env: [], labels: {} },
-        desiredState: 'running' as const,
-        generation: 1,
-        status: 'pending' as const,
-        exitCode: null,
-        pid: null,
-        oomKilled: false,
-        restartCount: 0,
-        health: null,
-        error: null,
-        reportSeq: 0,
-        startedAt: null,
-        finishedAt: null,
-        createdAt: now,
-        updatedAt: now,
-      });
-      await db.getRepository(Container).insert(row);
+      const row = await seedContainer(db, team, host, { name: 'c1', status: 'pending' });
       const first = await db.getRepository(Container).findOneByOrFail({ id: row.id });
       const second = await db.getRepository(Container).findOneByOrFail({ id: row.id });
       const updated = await updateVersioned(db.getRepository(Container), first, { name: 'c2' }, 'container');

@@ -1,10 +1,10 @@
 import { DataSource } from 'typeorm';
-import { Container, Host, Image, Team, Volume, newId } from '@berth/domain';
+import { Host, Image, Team, Volume, newId } from '@berth/domain';
 import { AuthContext } from '../common/auth-context';
 import { Transactions } from '../database/transactions';
 import { AuthService } from '../teams/auth.service';
 import { strictMock } from '../testing/strict-mock';
-import { createTestDatabase, seedHost, seedTeam, testHostInfo } from '../testing/test-database';
+import { createTestDatabase, seedContainer, seedHost, seedTeam, testHostInfo } from '../testing/test-database';
 import { HostsRepository } from './hosts.repository';
 import { DOWN_AFTER_MS, HostsService, UNREACHABLE_AFTER_MS } from './hosts.service';
 
@@ -173,32 +173,6 @@ describe('HostsService (in-memory SQLite)', () => {
     });
   });
 });
-
-async function seedContainer(db: DataSource, team: Team, host: Host): Promise<void> {
-  const now = new Date();
-  const name = `c-${newId('container').slice(-8)}`;
-  await db.getRepository(Container).insert({
-    id: newId('container'),
-    teamId: team.id,
-    name,
-    hostId: host.id,
-    spec: { name, image: 'busybox', env: [], labels: {} },
-    desiredState: 'running',
-    generation: 1,
-    status: 'running',
-    exitCode: null,
-    pid: null,
-    oomKilled: false,
-    restartCount: 0,
-    health: null,
-    error: null,
-    reportSeq: 0,
-    startedAt: null,
-    finishedAt: null,
-    createdAt: now,
-    updatedAt: now,
-  });
-}
 
 async function seedVolume(db: DataSource, team: Team, host: Host): Promise<void> {
   await db

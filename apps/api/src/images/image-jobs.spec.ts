@@ -2,11 +2,10 @@ import { DataSource } from 'typeorm';
 import { Host, JobName, Team, jobFor } from '@berth/domain';
 import { Transactions } from '../database/transactions';
 import { JobProducer } from '../operations/job-producer.service';
-import { OperationsService } from '../operations/operations.service';
+import { OperationsService, newOperation } from '../operations/operations.service';
 import { strictMock } from '../testing/strict-mock';
 import { createTestDatabase, seedHost, seedTeam } from '../testing/test-database';
 import { ImageJobs } from './image-jobs';
-import { operationFor } from './testing/image-fixtures';
 
 describe('ImageJobs', () => {
   let db: DataSource;
@@ -28,7 +27,7 @@ describe('ImageJobs', () => {
     let inTransaction = false;
     operations.insert.mockImplementation(async (input) => {
       inTransaction = tx.inTransaction;
-      return operationFor(input);
+      return newOperation(input);
     });
     producer.enqueue.mockResolvedValue(true);
     const jobs = new ImageJobs(operations, producer, tx);

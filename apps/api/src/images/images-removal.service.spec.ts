@@ -4,14 +4,14 @@ import { AuthContext } from '../common/auth-context';
 import { Transactions } from '../database/transactions';
 import { HostsService } from '../hosts/hosts.service';
 import { JobProducer } from '../operations/job-producer.service';
-import { OperationsService } from '../operations/operations.service';
+import { OperationsService, newOperation } from '../operations/operations.service';
 import { strictMock } from '../testing/strict-mock';
-import { createTestDatabase, seedHost, seedTeam } from '../testing/test-database';
+import { createTestDatabase, seedHost, seedTeam, seedContainer } from '../testing/test-database';
 import { ImageJobs } from './image-jobs';
 import { ImagesRemovalService } from './images-removal.service';
 import { ImagesRepository } from './images.repository';
 import { ImagesService } from './images.service';
-import { digestOf, operationFor, seedContainer, seedImage } from './testing/image-fixtures';
+import { digestOf, seedImage } from './testing/image-fixtures';
 
 const BUSYBOX = 'docker.io/library/busybox:latest';
 const APP = 'registry.example.com:5000/team/app:1';
@@ -37,7 +37,7 @@ describe('ImagesRemovalService (in-memory SQLite)', () => {
     jest.resetAllMocks();
     hosts.byId.mockImplementation(async (id) => [h1, h2].find((h) => h.id === id)!);
     hosts.list.mockResolvedValue([h1, h2]);
-    operations.insert.mockImplementation(async (input) => operationFor(input));
+    operations.insert.mockImplementation(async (input) => newOperation(input));
     producer.enqueue.mockResolvedValue(true);
     const repository = new ImagesRepository(tx);
     service = new ImagesRemovalService(new ImagesService(repository, tx, hosts), repository, hosts, new ImageJobs(operations, producer, tx));
@@ -77,7 +77,7 @@ describe('ImagesRemovalService (in-memory SQLite)', () => {
 
     it('refuses (ImageInUse) while a container of the team uses the image, unless forced', async () => {
       await seedImage(db, teamA, h1, digestOf('a'), [BUSYBOX]);
-      await seedContainer(db, teamA, h1, 'web', digestOf('a'));
+      await seedContainer(db, teamA, h1, { name: 'web', spec: { imageDigest: digestOf('a') } });
       await expect(service.remove(auth, 'busybox', false)).rejects.toMatchObject({ reason: 'ImageInUse', message: expect.stringContaining('web') });
       await expect(digestsOf(teamA)).resolves.toEqual([digestOf('a')]);
       await expect(service.remove(auth, 'busybox', true)).resolves.toMatchObject({ deleted: [digestOf('a')] });
@@ -85,8 +85,8 @@ describe('ImagesRemovalService (in-memory SQLite)', () => {
 
     it('does not count failed containers or other teams’ containers as users', async () => {
       await seedImage(db, teamA, h1, digestOf('a'), [BUSYBOX]);
-      await seedContainer(db, teamA, h1, 'broken', digestOf('a'), 'failed');
-      await seedContainer(db, teamB, h1, 'theirs', digestOf('a'));
+      await seedContainer(db, teamA, h1, { name: 'broken', spec: { imageDigest: digestOf('a') }, status: 'failed' });
+      await seedContainer(db, teamB, h1, { name: 'theirs', spec: { imageDigest: digestOf('a') } });
       await expect(service.remove(auth, 'busybox', false)).resolves.toMatchObject({ deleted: [digestOf('a')] });
     });
 
@@ -102,7 +102,7 @@ describe('ImagesRemovalService (in-memory SQLite)', () => {
       await seedImage(db, teamA, h1, digestOf('a'), []); // untagged, unused
       await seedImage(db, teamA, h1, digestOf('b'), [BUSYBOX]); // tagged, unused
       await seedImage(db, teamA, h2, digestOf('c'), []); // untagged, used
-      await seedContainer(db, teamA, h2, 'web', digestOf('c'));
+      await seedContainer(db, teamA, h2, { name: 'web', spec: { imageDigest: digestOf('c') } });
       await seedImage(db, teamB, h2, digestOf('d'), []); // another team's
     });
 

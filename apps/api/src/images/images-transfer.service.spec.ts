@@ -9,7 +9,7 @@ import { ApiConfig } from '../config';
 import { Transactions } from '../database/transactions';
 import { HostsService } from '../hosts/hosts.service';
 import { JobProducer } from '../operations/job-producer.service';
-import { OperationsService } from '../operations/operations.service';
+import { OperationsService, newOperation } from '../operations/operations.service';
 import { RegistriesService } from '../registries/registries.service';
 import { strictMock } from '../testing/strict-mock';
 import { createTestDatabase, seedHost, seedTeam } from '../testing/test-database';
@@ -17,7 +17,7 @@ import { ImageJobs } from './image-jobs';
 import { ImagesTransferService } from './images-transfer.service';
 import { ImagesRepository } from './images.repository';
 import { ImagesService } from './images.service';
-import { digestOf, operationFor, seedImage } from './testing/image-fixtures';
+import { digestOf, seedImage } from './testing/image-fixtures';
 import { UploadStore } from './upload-store.service';
 
 /** What the registries feature answers for a team with a login: the login sealed for the host (its contents are the registries' concern). */
@@ -48,7 +48,7 @@ describe('ImagesTransferService (in-memory SQLite, uploads on a temp dir)', () =
     hosts.get.mockResolvedValue(h1);
     hosts.byId.mockResolvedValue(h1);
     hosts.assertReady.mockImplementation((h) => h);
-    operations.insert.mockImplementation(async (input) => operationFor(input));
+    operations.insert.mockImplementation(async (input) => newOperation(input));
     producer.enqueue.mockResolvedValue(true);
     registries.sealedLoginFor.mockResolvedValue(undefined);
     uploads = new UploadStore({ dataDir: dir, secret: 's'.repeat(40), maxUploadBytes: 1024 } as ApiConfig);

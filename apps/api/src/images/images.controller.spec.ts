@@ -4,6 +4,7 @@ import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { FailedPreconditionError, Host, Image, JobName, NotFoundError, Operation, UnavailableError } from '@berth/domain';
 import { HostsService } from '../hosts/hosts.service';
+import { newOperation } from '../operations/operations.service';
 import { WorkerRpc } from '../rpc/worker-rpc.service';
 import { createControllerHarness, TEAM_AUTH } from '../testing/controller-harness';
 import { strictMock } from '../testing/strict-mock';
@@ -12,7 +13,7 @@ import { ImagesRemovalService } from './images-removal.service';
 import { ImagesTransferService } from './images-transfer.service';
 import { ImagesController, UploadsController } from './images.controller';
 import { ImagesService, TeamImage } from './images.service';
-import { digestOf, operationFor } from './testing/image-fixtures';
+import { digestOf } from './testing/image-fixtures';
 import { UploadStore } from './upload-store.service';
 
 const BUSYBOX = 'docker.io/library/busybox:latest';
@@ -54,7 +55,7 @@ const imageBody = {
   createdAt: '2026-12-01T10:00:00.000Z',
 };
 const operation = (kind: Operation['kind']): Operation =>
-  operationFor({
+  newOperation({
     id: 'op_01jd8x6w3q0000000000000000',
     teamId: TEAM_AUTH.teamId,
     kind,

@@ -34,7 +34,7 @@ describe('NetworkSyncs (in-memory SQLite)', () => {
   async function twoMembers(): Promise<Network> {
     const networks = networksService(tx, syncs);
     const net = await networks.create({ teamId: team.id, tokenId: 't', admin: false }, { name: 'front' });
-    const [web, db1] = [await seedContainer(db, team, h2, 'web'), await seedContainer(db, team, h1, 'db')];
+    const [web, db1] = [await seedContainer(db, team, h2, { name: 'web' }), await seedContainer(db, team, h1, { name: 'db' })];
     await tx.run(() => networks.allocate(team.id, h2.id, web.id, [{ network: 'front', aliases: ['www'] }]));
     await tx.run(() => networks.allocate(team.id, h1.id, db1.id, [{ network: 'front', aliases: [] }]));
     return net;

@@ -26,7 +26,7 @@ describe('NetworksService: containers on networks (in-memory SQLite)', () => {
 
   describe('allocate', () => {
     it('puts a container that names no network on the team’s default network, made on first use', async () => {
-      const [c1, c2] = [await seedContainer(db, teamA, host, 'c1'), await seedContainer(db, teamA, host, 'c2')];
+      const [c1, c2] = [await seedContainer(db, teamA, host, { name: 'c1' }), await seedContainer(db, teamA, host, { name: 'c2' })];
       const first = await tx.run(() => service.allocate(teamA.id, host.id, c1.id, []));
       const second = await tx.run(() => service.allocate(teamA.id, host.id, c2.id, []));
       expect(first).toEqual([
@@ -40,7 +40,7 @@ describe('NetworksService: containers on networks (in-memory SQLite)', () => {
     it('gives the networks asked for, with fixed addresses and aliases', async () => {
       const front = await service.create(a(), { name: 'front', subnet: '10.50.0.0/24' });
       const back = await service.create(a(), { name: 'back' });
-      const c = await seedContainer(db, teamA, host, 'c');
+      const c = await seedContainer(db, teamA, host, { name: 'c' });
       const joined = await tx.run(() =>
         service.allocate(teamA.id, host.id, c.id, [
           { network: 'front', ipAddress: '10.50.0.9', aliases: ['web'] },
@@ -64,7 +64,7 @@ describe('NetworksService: containers on networks (in-memory SQLite)', () => {
 
     it('concurrent allocations on one network never share an address', async () => {
       const net = await service.create(a(), { name: 'front' });
-      const containers = await Promise.all(Array.from({ length: 8 }, (_, i) => seedContainer(db, teamA, host, `c${i}`)));
+      const containers = await Promise.all(Array.from({ length: 8 }, (_, i) => seedContainer(db, teamA, host, { name: `c${i}` })));
       const got = await Promise.all(containers.map((c) => tx.run(() => service.allocate(teamA.id, host.id, c.id, [{ network: 'front', aliases: [] }]))));
       expect(new Set(got.map(([n]) => n.ipAddress)).size).toBe(8);
       await expect(addresses(net.id)).resolves.toHaveLength(8);
@@ -72,7 +72,7 @@ describe('NetworksService: containers on networks (in-memory SQLite)', () => {
 
     it('refuses an address that is taken, or that the network cannot give, naming the field', async () => {
       await service.create(a(), { name: 'front', subnet: '10.50.0.0/24' });
-      const [c1, c2] = [await seedContainer(db, teamA, host, 'c1'), await seedContainer(db, teamA, host, 'c2')];
+      const [c1, c2] = [await seedContainer(db, teamA, host, { name: 'c1' }), await seedContainer(db, teamA, host, { name: 'c2' })];
       await tx.run(() => service.allocate(teamA.id, host.id, c1.id, [{ network: 'front', ipAddress: '10.50.0.9', aliases: [] }]));
       await expect(tx.run(() => service.allocate(teamA.id, host.id, c2.id, [{ network: 'front', ipAddress: '10.50.0.9', aliases: [] }]))).rejects.toMatchObject(
         {
@@ -90,7 +90,7 @@ describe('NetworksService: containers on networks (in-memory SQLite)', () => {
     it('refuses a network named twice, and another team’s network, and leaves nothing behind', async () => {
       const front = await service.create(a(), { name: 'front' });
       await service.create({ teamId: teamB.id, tokenId: 't', admin: false }, { name: 'theirs' });
-      const c = await seedContainer(db, teamA, host, 'c');
+      const c = await seedContainer(db, teamA, host, { name: 'c' });
       const twice = [
         { network: 'front', aliases: [] },
         { network: front.id, aliases: [] },
@@ -109,7 +109,7 @@ describe('NetworksService: containers on networks (in-memory SQLite)', () => {
 
     it('joins the caller’s transaction: a create that fails later frees the address', async () => {
       const front = await service.create(a(), { name: 'front' });
-      const c = await seedContainer(db, teamA, host, 'c');
+      const c = await seedContainer(db, teamA, host, { name: 'c' });
       const failing = tx.run(async () => {
         await service.allocate(teamA.id, host.id, c.id, [{ network: 'front', aliases: [] }]);
         throw new Error('the container could not be written');
@@ -123,7 +123,7 @@ describe('NetworksService: containers on networks (in-memory SQLite)', () => {
     it('free a container’s addresses and bump the revisions of the networks it left', async () => {
       const front = await service.create(a(), { name: 'front' });
       const back = await service.create(a(), { name: 'back' });
-      const [c1, c2] = [await seedContainer(db, teamA, host, 'c1'), await seedContainer(db, teamA, host, 'c2')];
+      const [c1, c2] = [await seedContainer(db, teamA, host, { name: 'c1' }), await seedContainer(db, teamA, host, { name: 'c2' })];
       const both = [
         { network: 'front', aliases: [] },
         { network: 'back', aliases: [] },
@@ -153,7 +153,7 @@ describe('NetworksService: containers on networks (in-memory SQLite)', () => {
     const tcp = (hostPort: number, hostIp?: string) => ({ hostPort, containerPort: 80, protocol: 'tcp' as const, ...(hostIp ? { hostIp } : {}) });
 
     it('refuses a port the team’s container on the host publishes, naming it', async () => {
-      await seedContainer(db, teamA, host, 'web', { ports: [tcp(8080)] });
+      await seedContainer(db, teamA, host, { name: 'web', spec: { ports: [tcp(8080)] } });
       await expect(service.assertPortsFree(teamA.id, host.id, [tcp(8080, '127.0.0.1')])).rejects.toMatchObject({
         reason: 'PortInUse',
         message: 'port 8080/tcp on this host is already published by container web',
@@ -161,7 +161,7 @@ describe('NetworksService: containers on networks (in-memory SQLite)', () => {
     });
 
     it('refuses a port another team’s container publishes, without naming it', async () => {
-      await seedContainer(db, teamB, host, 'secret', { ports: [tcp(8080)] });
+      await seedContainer(db, teamB, host, { name: 'secret', spec: { ports: [tcp(8080)] } });
       await expect(service.assertPortsFree(teamA.id, host.id, [tcp(9090), tcp(8080)])).rejects.toMatchObject({
         reason: 'PortInUse',
         message: 'port 8080/tcp on this host is already published by another team’s container',
@@ -170,9 +170,9 @@ describe('NetworksService: containers on networks (in-memory SQLite)', () => {
 
     it('lets through free ports, ports on another host or address, and ports of failed containers', async () => {
       const other = await seedHost(db, teamA, 'h2');
-      await seedContainer(db, teamA, other, 'elsewhere', { ports: [tcp(8080)] });
-      await seedContainer(db, teamA, host, 'local', { ports: [tcp(8081, '127.0.0.1')] });
-      await seedContainer(db, teamA, host, 'dead', { ports: [tcp(8082)] }, 'failed');
+      await seedContainer(db, teamA, other, { name: 'elsewhere', spec: { ports: [tcp(8080)] } });
+      await seedContainer(db, teamA, host, { name: 'local', spec: { ports: [tcp(8081, '127.0.0.1')] } });
+      await seedContainer(db, teamA, host, { name: 'dead', spec: { ports: [tcp(8082)] }, status: 'failed' });
       await expect(service.assertPortsFree(teamA.id, host.id, [tcp(8080), tcp(8081, '10.0.0.1'), tcp(8082)])).resolves.toBeUndefined();
       await expect(service.assertPortsFree(teamA.id, host.id, [])).resolves.toBeUndefined();
     });

@@ -73,7 +73,7 @@ describe('NetworksService: the team’s networks (in-memory SQLite)', () => {
     it('answer the team’s networks only, with their containers and addresses', async () => {
       const front = await service.create(a(), { name: 'front' });
       await service.create(b(), { name: 'theirs' });
-      const web = await seedContainer(db, teamA, host, 'web');
+      const web = await seedContainer(db, teamA, host, { name: 'web' });
       await tx.run(() => service.allocate(teamA.id, host.id, web.id, [{ network: 'front', aliases: ['www'] }]));
       const views = await service.list(a());
       expect(views.map((v) => v.network.name)).toEqual(['front']);
@@ -107,7 +107,7 @@ describe('NetworksService: the team’s networks (in-memory SQLite)', () => {
 
     it('is refused while a container is on it', async () => {
       await service.create(a(), { name: 'front' });
-      const web = await seedContainer(db, teamA, host, 'web');
+      const web = await seedContainer(db, teamA, host, { name: 'web' });
       await tx.run(() => service.allocate(teamA.id, host.id, web.id, [{ network: 'front', aliases: [] }]));
       await expect(service.remove(a(), 'front')).rejects.toMatchObject({ reason: 'NetworkInUse', message: expect.stringContaining('1 container(s)') });
       await expect(service.get(a(), 'front')).resolves.toBeDefined();
@@ -125,8 +125,8 @@ describe('NetworksService: the team’s networks (in-memory SQLite)', () => {
       await service.create(a(), { name: 'idle' });
       await service.create(a(), { name: 'busy' });
       await service.create(b(), { name: 'theirs' });
-      const web = await seedContainer(db, teamA, host, 'web');
-      const job = await seedContainer(db, teamA, host, 'job');
+      const web = await seedContainer(db, teamA, host, { name: 'web' });
+      const job = await seedContainer(db, teamA, host, { name: 'job' });
       await tx.run(() => service.allocate(teamA.id, host.id, web.id, [{ network: 'busy', aliases: [] }]));
       await tx.run(() => service.allocate(teamA.id, host.id, job.id, [])); // makes the default network
       await db.getRepository(NetworkEndpoint).delete({ containerId: job.id }); // the default one is idle now

@@ -23,23 +23,7 @@ export class OperationsService {
 
   /** Writes a queued operation; inside `Transactions.run` it commits with the desired state it carries out. */
   async insert(input: NewOperation): Promise<Operation> {
-    const op = Object.assign(new Operation(), {
-      id: input.id ?? newId('operation'),
-      teamId: input.teamId,
-      kind: input.kind,
-      targetKind: input.targetKind,
-      targetId: input.targetId,
-      hostId: input.hostId,
-      status: 'queued',
-      error: null,
-      job: input.job,
-      result: null,
-      progress: null,
-      createdAt: new Date(),
-      enqueuedAt: null,
-      startedAt: null,
-      finishedAt: null,
-    } satisfies Operation);
+    const op = newOperation(input);
     await this.operations.insert(op);
     return op;
   }
@@ -63,4 +47,25 @@ export class OperationsService {
     );
     return found ?? this.get(scope, id);
   }
+}
+
+/** The row of a new, queued operation (what `insert` writes; specs use it for what a mocked insert answers). */
+export function newOperation(input: NewOperation): Operation {
+  return Object.assign(new Operation(), {
+    id: input.id ?? newId('operation'),
+    teamId: input.teamId,
+    kind: input.kind,
+    targetKind: input.targetKind,
+    targetId: input.targetId,
+    hostId: input.hostId,
+    status: 'queued',
+    error: null,
+    job: input.job,
+    result: null,
+    progress: null,
+    createdAt: new Date(),
+    enqueuedAt: null,
+    startedAt: null,
+    finishedAt: null,
+  } satisfies Operation);
 }

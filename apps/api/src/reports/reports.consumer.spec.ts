@@ -8,7 +8,7 @@ import { ImagesService } from '../images/images.service';
 import { UploadStore } from '../images/upload-store.service';
 import { NetworksService } from '../networks/networks.service';
 import { strictMock } from '../testing/strict-mock';
-import { createTestDatabase, seedHost, seedTeam, testHostInfo } from '../testing/test-database';
+import { createTestDatabase, seedContainer, seedHost, seedTeam, testHostInfo } from '../testing/test-database';
 import { ContainerReportsRepository } from './container-reports.repository';
 import { HostReports } from './host-reports.service';
 import { OperationReportsRepository } from './operation-reports.repository';
@@ -91,9 +91,9 @@ describe('ReportsConsumer (in-memory SQLite)', () => {
     it('with an inventory applies each entry, fails what the host lost and deletes what it was removing', async () => {
       hosts.heartbeat.mockResolvedValue({ host });
       const [kept, lost, removing] = [
-        await seedContainer(db, team, host, 'created'),
+        await seedContainer(db, team, host, { status: 'created' }),
         await seedContainer(db, team, host),
-        await seedContainer(db, team, host, 'removing'),
+        await seedContainer(db, team, host, { status: 'removing' }),
       ];
       await consumer.apply({
         kind: 'host.heartbeat',
@@ -117,7 +117,7 @@ describe('ReportsConsumer (in-memory SQLite)', () => {
 
   describe('container', () => {
     it('applies an observation and publishes what changed', async () => {
-      const c = await seedContainer(db, team, host, 'created');
+      const c = await seedContainer(db, team, host, { status: 'created' });
       await consumer.apply({
         kind: 'container',
         hostName: 'node-1',
@@ -128,13 +128,13 @@ describe('ReportsConsumer (in-memory SQLite)', () => {
       });
       await expect(containerRow(c.id)).resolves.toMatchObject({ status: 'running', pid: 7, reportSeq: 3, startedAt: new Date(at), version: c.version + 1 });
       expect(published()).toEqual([
-        { type: 'container.running', id: c.id, teamId: team.id, attributes: { name: c.name, image: 'busybox' } },
+        { type: 'container.running', id: c.id, teamId: team.id, attributes: { name: c.name, image: c.spec.image } },
         { type: 'container.health_status', id: c.id, teamId: team.id, attributes: { name: c.name, status: 'starting', failingStreak: 0 } },
       ]);
     });
 
     it('records an exit with its code, and wakes waiters with container.updated when only the pid moved', async () => {
-      const c = await seedContainer(db, team, host, 'running');
+      const c = await seedContainer(db, team, host, { status: 'running' });
       await consumer.apply({ kind: 'container', hostName: 'node-1', containerId: c.id, seq: 1, observed: { status: 'running', pid: 8 }, at });
       expect(publishedTypes()).toEqual(['container.updated']);
       await consumer.apply({
@@ -150,7 +150,7 @@ describe('ReportsConsumer (in-memory SQLite)', () => {
     });
 
     it('ignores a stale report (a sequence number already applied)', async () => {
-      const c = await seedContainer(db, team, host, 'running', 5);
+      const c = await seedContainer(db, team, host, { status: 'running', reportSeq: 5 });
       await consumer.apply({ kind: 'container', hostName: 'node-1', containerId: c.id, seq: 5, observed: { status: 'exited', exitCode: 1 }, at });
       await consumer.apply({ kind: 'container', hostName: 'node-1', containerId: c.id, seq: 4, observed: { status: 'exited', exitCode: 1 }, at });
       await expect(containerRow(c.id)).resolves.toMatchObject({ status: 'running', reportSeq: 5, version: c.version });
@@ -163,7 +163,7 @@ describe('ReportsConsumer (in-memory SQLite)', () => {
     });
 
     it('deletes a removed container, frees its addresses and syncs its networks after the commit', async () => {
-      const c = await seedContainer(db, team, host, 'removing');
+      const c = await seedContainer(db, team, host, { status: 'removing' });
       await consumer.apply({ kind: 'container', hostName: 'node-1', containerId: c.id, seq: 1, observed: { status: 'removed' }, at });
       await expect(containerRow(c.id)).resolves.toBeNull();
       expect(networks.release).toHaveBeenCalledWith(c.id);
@@ -172,7 +172,7 @@ describe('ReportsConsumer (in-memory SQLite)', () => {
     });
 
     it('writes nothing and publishes nothing when part of the report fails', async () => {
-      const c = await seedContainer(db, team, host, 'removing');
+      const c = await seedContainer(db, team, host, { status: 'removing' });
       networks.release.mockRejectedValue(new Error('the network rows are locked'));
       await expect(consumer.apply({ kind: 'container', hostName: 'node-1', containerId: c.id, seq: 1, observed: { status: 'removed' }, at })).rejects.toThrow(
         'locked',
@@ -203,7 +203,7 @@ describe('ReportsConsumer (in-memory SQLite)', () => {
     });
 
     it('a failed create fails its pending container with the reason', async () => {
-      const c = await seedContainer(db, team, host, 'pending');
+      const c = await seedContainer(db, team, host, { status: 'pending' });
       const op = await seedOperation(db, team, host, 'container.create', 'container', c.id);
       const error = { class: 'NotFound', reason: 'ImageNotFound', message: 'no such image' } as const;
       await consumer.apply({ kind: 'operation', operationId: op.id, status: 'failed', error, at });
@@ -254,10 +254,10 @@ describe('ReportsConsumer (in-memory SQLite)', () => {
     });
 
     it('a create that pulled its image names the digest in the container’s spec', async () => {
-      const c = await seedContainer(db, team, host, 'pending');
+      const c = await seedContainer(db, team, host, { status: 'pending' });
       const op = await seedOperation(db, team, host, 'container.create', 'container', c.id);
       await consumer.apply({ kind: 'images.loaded', operationId: op.id, teamId: team.id, hostName: 'node-1', images: [loaded], at });
-      await expect(containerRow(c.id)).resolves.toMatchObject({ spec: { image: 'busybox', imageDigest: 'sha256:abc' } });
+      await expect(containerRow(c.id)).resolves.toMatchObject({ spec: { image: c.spec.image, imageDigest: 'sha256:abc' } });
       expect(uploads.remove).not.toHaveBeenCalled();
     });
 
@@ -268,34 +268,6 @@ describe('ReportsConsumer (in-memory SQLite)', () => {
     });
   });
 });
-
-async function seedContainer(db: DataSource, team: Team, host: Host, status: Container['status'] = 'running', reportSeq = 0): Promise<Container> {
-  const now = new Date();
-  const name = `c-${newId('container').slice(-8)}`;
-  const row = Object.assign(new Container(), {
-    id: newId('container'),
-    teamId: team.id,
-    name,
-    hostId: host.id,
-    spec: { name, image: 'busybox', env: [], labels: {} },
-    desiredState: 'running' as const,
-    generation: 1,
-    status,
-    exitCode: null,
-    pid: null,
-    oomKilled: false,
-    restartCount: 0,
-    health: null,
-    error: null,
-    reportSeq,
-    startedAt: null,
-    finishedAt: null,
-    createdAt: now,
-    updatedAt: now,
-  });
-  await db.getRepository(Container).insert(row);
-  return db.getRepository(Container).findOneByOrFail({ id: row.id });
-}
 
 async function seedOperation(
   db: DataSource,

@@ -52,18 +52,22 @@ export function testHostInfo(name: string): HostInfo {
   };
 }
 
-/** A container row of `team` on `host` (other features read its name, published ports and mounts). */
-export async function seedContainer(db: DataSource, team: Team, host: Host, name: string, spec: Partial<ContainerSpec> = {}, status = 'running') {
+/** What a spec may set on a seeded container; `spec` is merged over a minimal busybox spec. */
+export type ContainerSeed = Partial<Omit<Container, 'spec'>> & { spec?: Partial<ContainerSpec> };
+
+/** A container row of `team` on `host`, running unless told otherwise (other features read its name, spec, ports and mounts). */
+export async function seedContainer(db: DataSource, team: Team, host: Host, seed: ContainerSeed = {}): Promise<Container> {
   const now = new Date();
+  const { spec, ...changes } = seed;
+  const name = changes.name ?? `c-${newId('container').slice(-8)}`;
   const row = Object.assign(new Container(), {
     id: newId('container'),
     teamId: team.id,
     name,
     hostId: host.id,
-    spec: { name, image: 'busybox', env: [], labels: {}, ...spec },
     desiredState: 'running' as const,
     generation: 1,
-    status,
+    status: 'running' as const,
     exitCode: null,
     pid: null,
     oomKilled: false,
@@ -75,7 +79,9 @@ export async function seedContainer(db: DataSource, team: Team, host: Host, name
     finishedAt: null,
     createdAt: now,
     updatedAt: now,
+    ...changes,
+    spec: { name, image: 'docker.io/library/busybox:latest', env: [], labels: {}, ...spec },
   });
-  await db.getRepository(Container).insert(row as Container);
-  return row as Container;
+  await db.getRepository(Container).insert(row);
+  return db.getRepository(Container).findOneByOrFail({ id: row.id });
 }

@@ -68,7 +68,7 @@ describe('VolumeRemovals (in-memory SQLite)', () => {
 
   it('remove is refused while a container of the team mounts it, naming the containers', async () => {
     const vol = await volume(teamA, h1, 'pgdata');
-    await seedContainer(db, teamA, h1, 'pg', { mounts: [{ type: 'volume', source: 'pgdata', target: '/data', volumeId: vol.id }] });
+    await seedContainer(db, teamA, h1, { name: 'pg', spec: { mounts: [{ type: 'volume', source: 'pgdata', target: '/data', volumeId: vol.id }] } });
     await expect(removals.remove(a(), 'pgdata')).rejects.toMatchObject({ reason: 'VolumeInUse', message: 'volume pgdata is in use by container(s) pg' });
     await expect(names(teamA)).resolves.toEqual(['pgdata']);
     expect(operations.insert).not.toHaveBeenCalled();
@@ -92,7 +92,7 @@ describe('VolumeRemovals (in-memory SQLite)', () => {
     const used = await volume(teamA, h1, 'used');
     const [x, y, z] = [await volume(teamA, h1, 'x'), await volume(teamA, h1, 'y'), await volume(teamA, h2, 'z')];
     await volume(teamB, h1, 'theirs');
-    await seedContainer(db, teamA, h1, 'app', { mounts: [{ type: 'volume', source: 'used', target: '/data', volumeId: used.id }] });
+    await seedContainer(db, teamA, h1, { name: 'app', spec: { mounts: [{ type: 'volume', source: 'used', target: '/data', volumeId: used.id }] } });
     const pruned = await removals.prune(a());
     expect(pruned.deleted.sort()).toEqual(['x', 'y', 'z']);
     expect(pruned.operations.map((op) => [op.hostId, (op.job.payload as { volumeIds: string[] }).volumeIds])).toEqual([

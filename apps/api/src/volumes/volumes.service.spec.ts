@@ -64,7 +64,7 @@ describe('VolumesService (in-memory SQLite)', () => {
       await new Promise((r) => setTimeout(r, 5));
       const newer = await service.insert(teamA.id, h2.id, 'newer', {});
       await service.insert(teamB.id, h1.id, 'theirs', {});
-      const web = await seedContainer(db, teamA, h1, 'web', { mounts: [{ ...volumeMount('older'), volumeId: older.id }] });
+      const web = await seedContainer(db, teamA, h1, { name: 'web', spec: { mounts: [{ ...volumeMount('older'), volumeId: older.id }] } });
       const views = await service.list(a());
       expect(views.map((v) => v.volume.id)).toEqual([newer.id, older.id]);
       expect(views[1]).toMatchObject({ host: h1, usedBy: [{ id: web.id, name: 'web' }], sizeBytes: null });
