@@ -93,6 +93,8 @@ export class EventBus implements OnModuleInit, OnApplicationShutdown {
       const safety = setInterval(onEvent, 2000);
       this.local.on(id, onEvent);
       signal?.addEventListener('abort', onAbort);
+      // The caller may have gone away during the first check: no 'abort' event comes after that.
+      if (signal?.aborted) onAbort();
     });
   }
 
