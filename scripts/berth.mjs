@@ -185,11 +185,13 @@ async function start() {
   }
 }
 
-/** The checks that keep the code's shape, before any test runs: types (specs included), lint, format. */
+/** The checks that keep the code's shape, before any test runs: types (specs included), lint, format, the OpenAPI document. */
 const CHECKS = [
   ['types', ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json', '--noEmit']],
   ['lint', ['node_modules/eslint/bin/eslint.js', '.']],
   ['format', ['node_modules/prettier/bin/prettier.cjs', '--check', '--log-level', 'warn', '.']],
+  // The checked-in contract matches the code (regenerate with npm run openapi).
+  ['contract', ['dist/apps/api/apps/api/src/openapi-sync.js', '--check']],
 ];
 
 function test() {
