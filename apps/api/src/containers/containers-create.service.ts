@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import {
-  Container,
+  newContainer,
   ContainerSpec,
   DesiredState,
   PublishedPort,
@@ -58,27 +58,7 @@ export class ContainersCreateService {
     const change = await this.tx.run(async () => {
       if (await this.containers.nameTaken(auth, name)) throw nameInUse(name);
       Object.assign(spec, await this.attachments.attach(auth, host.id, id, { mounts, networkMode, networkRequests, ports }));
-      const container = Object.assign(new Container(), {
-        id,
-        teamId: auth.teamId,
-        name,
-        hostId: host.id,
-        spec,
-        desiredState: desired,
-        generation: 1,
-        status: 'pending',
-        exitCode: null,
-        pid: null,
-        oomKilled: false,
-        restartCount: 0,
-        health: null,
-        error: null,
-        reportSeq: 0,
-        startedAt: null,
-        finishedAt: null,
-        createdAt: now,
-        updatedAt: now,
-      });
+      const container = newContainer({ id, teamId: auth.teamId, name, hostId: host.id, spec, desiredState: desired }, now);
       await this.containers.insert(auth, container);
       const operation = await this.jobs.converge(container, 'container.create', DEFAULT_STOP_TIMEOUT_SEC, { hostName: host.name, pull });
       return { container: await this.containers.get(auth, id), operation };

@@ -1,5 +1,5 @@
 import { DataSource } from 'typeorm';
-import { Container, ContainerSpec, Host, HostInfo, Team, newId } from '@berth/domain';
+import { Container, ContainerSpec, Host, HostInfo, Team, newContainer, newId } from '@berth/domain';
 import { dataSourceOptions, initializeDataSource } from '../../../../migrations/data-source';
 import { Transactions } from '../database/transactions';
 
@@ -60,28 +60,18 @@ export async function seedContainer(db: DataSource, team: Team, host: Host, seed
   const now = new Date();
   const { spec, ...changes } = seed;
   const name = changes.name ?? `c-${newId('container').slice(-8)}`;
-  const row = Object.assign(new Container(), {
-    id: newId('container'),
-    teamId: team.id,
-    name,
-    hostId: host.id,
-    desiredState: 'running' as const,
-    generation: 1,
-    status: 'running' as const,
-    exitCode: null,
-    pid: null,
-    oomKilled: false,
-    restartCount: 0,
-    health: null,
-    error: null,
-    reportSeq: 0,
-    startedAt: null,
-    finishedAt: null,
-    createdAt: now,
-    updatedAt: now,
-    ...changes,
-    spec: { name, image: 'docker.io/library/busybox:latest', env: [], labels: {}, ...spec },
-  });
+  const fresh = newContainer(
+    {
+      id: newId('container'),
+      teamId: team.id,
+      name,
+      hostId: host.id,
+      spec: { name, image: 'docker.io/library/busybox:latest', env: [], labels: {}, ...spec },
+      desiredState: 'running',
+    },
+    now,
+  );
+  const row = Object.assign(fresh, { status: 'running' as const }, changes);
   await db.getRepository(Container).insert(row);
   return db.getRepository(Container).findOneByOrFail({ id: row.id });
 }

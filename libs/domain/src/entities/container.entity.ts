@@ -78,3 +78,26 @@ export class Container {
   @VersionColumn()
   version: number;
 }
+
+/** What a new container is given; everything else starts as nothing observed yet. */
+export type NewContainer = Pick<Container, 'id' | 'teamId' | 'name' | 'hostId' | 'spec' | 'desiredState'>;
+
+/** A container as the control plane first writes it: `pending` at generation 1, until its host reports. */
+export function newContainer(fields: NewContainer, now = new Date()): Container {
+  return Object.assign(new Container(), {
+    ...fields,
+    generation: 1,
+    status: 'pending' as const,
+    exitCode: null,
+    pid: null,
+    oomKilled: false,
+    restartCount: 0,
+    health: null,
+    error: null,
+    reportSeq: 0,
+    startedAt: null,
+    finishedAt: null,
+    createdAt: now,
+    updatedAt: now,
+  });
+}

@@ -11,6 +11,7 @@ import { Volume } from './volume.entity';
 export * from './column-types';
 export { ApiToken, Container, Host, Image, Operation, Network, NetworkEndpoint, RegistryCredential, Team, Volume };
 export { FIRST_VNI } from './network.entity';
+export { newContainer, type NewContainer } from './container.entity';
 export * from './host.entity';
 export * from './team.entity';
 
