@@ -76,12 +76,16 @@ describe('migrations on PostgreSQL', () => {
   });
 
   it('give concurrent network creates subnets that never overlap, and distinct VNIs', async () => {
-    const { insertNetwork } = await import('../apps/api/src/networks/network-allocation');
+    const { createNetwork } = await import('../apps/api/src/networks/network-allocation');
+    const { NetworksRepository } = await import('../apps/api/src/networks/networks.repository');
+    const { Transactions } = await import('../apps/api/src/database/transactions');
+    const tx = new Transactions(ds);
+    const networks = new NetworksRepository(tx);
     const teamId = 'team_pgnetworks';
     await ds.query('INSERT INTO "teams" ("id", "name", "admin", "createdAt") VALUES ($1, $2, false, now())', [teamId, 'pg-networks']);
     const service = {
       create: (_: unknown, request: { name: string; subnet?: string }) =>
-        ds.transaction((tx) => insertNetwork(tx, { teamId, pool: '10.240.0.0/16', request, isDefault: false })),
+        tx.run(() => createNetwork(networks, { teamId, pool: '10.240.0.0/16', request, isDefault: false })),
     };
     const auth = undefined;
     // Different subnets that all overlap 10.77.0.0/16: exactly one may be created.

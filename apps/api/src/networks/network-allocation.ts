@@ -1,4 +1,3 @@
-import type { EntityManager } from 'typeorm';
 import { AlreadyExistsError, FIRST_VNI, Network, newId, planNetworkAddressing } from '@berth/domain';
 import { isUniqueViolation } from '../common/unique-violation';
 import { NetworksRepository } from './networks.repository';
@@ -57,9 +56,4 @@ export async function createNetwork(networks: NetworksRepository, { teamId, pool
     throw isUniqueViolation(err) ? new AlreadyExistsError(`network "${request.name}" or its subnet already exists`, 'NetworkNameInUse') : err;
   });
   return network;
-}
-
-/** `createNetwork` inside a transaction opened with TypeORM (framework-free, as the PostgreSQL test drives it). */
-export function insertNetwork(manager: EntityManager, input: NewNetwork): Promise<Network> {
-  return createNetwork(NetworksRepository.joining(manager), input);
 }

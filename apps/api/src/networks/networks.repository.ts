@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { EntityManager, EntityTarget, In, ObjectLiteral, Repository } from 'typeorm';
+import { In } from 'typeorm';
 import { Container, Network, NetworkEndpoint, PublishedPort } from '@berth/domain';
 import { TeamScope, teamIdOf } from '../common/auth-context';
 import { Transactions } from '../database/transactions';
@@ -43,11 +43,6 @@ export class NetworksRepository {
   ] as const;
 
   constructor(private readonly tx: Transactions) {}
-
-  /** A repository on a transaction someone else opened with TypeORM (the plain `insertNetwork` entry). */
-  static joining(manager: EntityManager): NetworksRepository {
-    return new NetworksRepository(new JoinedTransaction(manager));
-  }
 
   private get networks() {
     return this.tx.repository(Network);
@@ -181,28 +176,5 @@ export class NetworksRepository {
     const containers = await this.tx.repository(Container).find({ where: { id: In(ids), ...(teamId ? { teamId } : {}) }, select: { id: true, name: true } });
     const names = new Map(containers.map((c) => [c.id, c.name]));
     return endpoints.map((e) => ({ ...e, containerName: names.get(e.containerId) ?? e.containerId }));
-  }
-}
-
-/** The unit of work of a transaction opened outside `Transactions.run`: every repository call joins it. */
-class JoinedTransaction extends Transactions {
-  constructor(private readonly joined: EntityManager) {
-    super(joined.connection);
-  }
-
-  override run<T>(fn: () => Promise<T>): Promise<T> {
-    return fn();
-  }
-
-  override repository<E extends ObjectLiteral>(entity: EntityTarget<E>): Repository<E> {
-    return this.joined.getRepository(entity);
-  }
-
-  override get manager(): EntityManager {
-    return this.joined;
-  }
-
-  override get inTransaction(): boolean {
-    return true;
   }
 }
