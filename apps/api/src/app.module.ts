@@ -4,6 +4,7 @@ import { ApiConfig } from './config';
 import { ContainersModule } from './containers/containers.module';
 import { DatabaseModule } from './database/database.module';
 import { DispatcherModule } from './dispatcher/dispatcher.module';
+import { DocsModule } from './docs/docs.module';
 import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
 import { HostsModule } from './hosts/hosts.module';
@@ -31,6 +32,7 @@ export class AppModule {
         CommonModule.forRoot(config),
         DatabaseModule.forRoot({ databaseUrl: config.databaseUrl, sqlitePath: config.sqlitePath, migrationsRun: background }),
         HealthModule,
+        DocsModule,
         TeamsModule,
         HostsModule,
         ContainersModule,

@@ -2,10 +2,10 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { SwaggerModule } from '@nestjs/swagger';
-import type { Request, Response } from 'express';
 import { AppModule } from './app.module';
 import { createLogger, PinoNestLogger } from './common/logger';
 import { loadApiConfig } from './config';
+import { ApiDocumentService } from './docs/api-document.service';
 import { ExecSocketServer } from './containers/exec-socket.server';
 import { configureHttpApp } from './http-app';
 import { buildOpenApiDocument } from './openapi';
@@ -21,12 +21,10 @@ async function bootstrap(): Promise<void> {
   configureHttpApp(app);
   app.enableShutdownHooks();
 
-  const document = buildOpenApiDocument(app);
-  app
-    .getHttpAdapter()
-    .getInstance()
-    .get('/openapi.json', (_req: Request, res: Response) => res.json(document));
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: '/docs/openapi.json' });
+  const document = buildOpenApiDocument(app, config.publicUrl);
+  app.get(ApiDocumentService).set(document);
+  // The reference UI (Swagger UI, served from this process: no outside assets), over the same document.
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: '/docs/openapi.json', customSiteTitle: 'Berth API' });
 
   app.get(ExecSocketServer).attach(app.getHttpServer());
   const { generatedToken } = await app.get(AuthService).bootstrap();

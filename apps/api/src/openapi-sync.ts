@@ -24,7 +24,7 @@ async function main(): Promise<number> {
   try {
     const config = loadApiConfig({ BERTH_DATA_DIR: dataDir, REDIS_URL: 'redis://127.0.0.1:1', BERTH_SECRET: 'openapi-'.repeat(8) });
     const app = await NestFactory.create(AppModule.forRoot({ config, background: false }), { logger: false });
-    const text = `${JSON.stringify(buildOpenApiDocument(app), null, 2)}\n`;
+    const text = `${JSON.stringify(buildOpenApiDocument(app, config.publicUrl), null, 2)}\n`;
     if (!process.argv.includes('--check')) {
       mkdirSync(dirname(target), { recursive: true });
       writeFileSync(target, text);

@@ -1,19 +1,22 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
 import type { ErrorClass } from '@berth/domain';
 
 /** A domain error as it is kept on an operation or a container. */
+@ApiSchema({ name: 'ErrorInfo' })
 export class ErrorDto {
   @ApiProperty({ example: 'NotFound', description: 'The error class' }) class: string;
   @ApiProperty({ example: 'ImageNotFound', description: 'A stable reason code' }) reason: string;
   @ApiProperty({ example: 'image docker.io/library/nope:latest is not on host h1; load it first' }) message: string;
 }
 
+@ApiSchema({ name: 'FieldViolation' })
 export class FieldViolationDto {
   @ApiProperty({ example: 'cmd' }) field: string;
   @ApiProperty({ example: 'each value in cmd must be a string' }) message: string;
 }
 
 /** RFC 9457 problem details, the body of every error. */
+@ApiSchema({ name: 'Problem' })
 export class ProblemDto {
   @ApiProperty({ example: 'https://berth.dev/problems/invalid-argument' }) type: string;
   @ApiProperty({ example: 'Invalid argument' }) title: string;

@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiExtraModels, ApiProperty, ApiPropertyOptional, ApiSchema, getSchemaPath } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   Allow,
@@ -18,7 +18,18 @@ import {
 } from 'class-validator';
 import { NetworkMode, PullPolicy, RESOURCE_NAME, RESOURCE_NAME_RULE } from '@berth/domain';
 import { ContainerResourcesDto, ContainerSecurityDto } from './container-limits.dto';
-import { DnsDto, HealthcheckDto, MountDto, PortDto, RestartPolicyDto } from './container-parts.dto';
+import {
+  BindMountSchema,
+  DnsDto,
+  HealthcheckDto,
+  MOUNT_SCHEMA,
+  MountDto,
+  NetworkAttachmentDto,
+  PortDto,
+  RestartPolicyDto,
+  TmpfsMountSchema,
+  VolumeMountSchema,
+} from './container-parts.dto';
 
 /** A map of string to string (labels), checked key by key. */
 function IsStringMap(options?: ValidationOptions) {
@@ -38,6 +49,8 @@ function IsStringMap(options?: ValidationOptions) {
   );
 }
 
+@ApiExtraModels(VolumeMountSchema, BindMountSchema, TmpfsMountSchema)
+@ApiSchema({ name: 'CreateContainerRequest' })
 export class CreateContainerDto {
   @ApiPropertyOptional({ description: 'Unique within the team; generated when absent', example: 'web-1', pattern: RESOURCE_NAME.source })
   @IsOptional()
@@ -154,7 +167,8 @@ export class CreateContainerDto {
   healthcheck?: HealthcheckDto;
 
   @ApiPropertyOptional({
-    type: [MountDto],
+    type: 'array',
+    items: MOUNT_SCHEMA,
     description:
       'Named volumes (made when missing; an empty one gets the image’s content at the target unless noCopy), host directories on the team’s allowlist, and tmpfs',
   })
@@ -177,7 +191,7 @@ export class CreateContainerDto {
 
   @ApiPropertyOptional({
     type: 'array',
-    items: { oneOf: [{ type: 'string' }, { $ref: '#/components/schemas/NetworkAttachmentDto' }] },
+    items: { oneOf: [{ type: 'string' }, { $ref: getSchemaPath(NetworkAttachmentDto) }] },
     description: 'Networks to join: a name, or `{name, aliases, ipAddress}`',
     example: ['frontend', { name: 'backend', aliases: ['api'] }],
   })

@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { ArrayMaxSize, IsArray, IsBoolean, IsIn, IsInt, IsNumber, IsOptional, IsString, Matches, Max, Min, ValidateNested } from 'class-validator';
 
@@ -22,6 +22,7 @@ const ULIMIT_NAMES = [
   'stack',
 ] as const;
 
+@ApiSchema({ name: 'Ulimit' })
 export class UlimitDto {
   @ApiProperty({ enum: ULIMIT_NAMES, enumName: 'UlimitName', example: 'nofile' })
   @IsIn(ULIMIT_NAMES)
@@ -32,6 +33,7 @@ export class UlimitDto {
 }
 
 /** Limits enforced through cgroups (v1 and v2) and rlimits. */
+@ApiSchema({ name: 'ContainerResources' })
 export class ContainerResourcesDto {
   @ApiPropertyOptional({ description: 'Memory limit in bytes (at least 6 MiB)', example: 268435456 })
   @IsOptional()
@@ -86,6 +88,7 @@ export class ContainerResourcesDto {
   shmSizeBytes?: number;
 }
 
+@ApiSchema({ name: 'ContainerSecurity' })
 export class ContainerSecurityDto {
   @ApiPropertyOptional({ description: 'Every capability, every device, no seccomp: only for teams whose policy allows it', default: false })
   @IsOptional()

@@ -1,5 +1,5 @@
 import { Body, Controller, Param, Post, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { parseNetworkRequests } from '@berth/domain';
 import { Auth, AuthContext } from '../common/auth-context';
@@ -12,7 +12,6 @@ import { accepted } from './containers.controller';
 
 /** Joining and leaving networks: changes of a container, under the networks' paths. */
 @ApiTags('networks')
-@ApiBearerAuth()
 @Controller('v1/networks')
 export class ContainerNetworksController {
   constructor(

@@ -1,6 +1,7 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
 import { ArrayMaxSize, IsArray, IsOptional, IsString } from 'class-validator';
 
+@ApiSchema({ name: 'ConnectContainerRequest' })
 export class ConnectContainerDto {
   @ApiProperty({ description: 'Container id or name' })
   @IsString()
@@ -19,6 +20,7 @@ export class ConnectContainerDto {
   ipAddress?: string;
 }
 
+@ApiSchema({ name: 'DisconnectContainerRequest' })
 export class DisconnectContainerDto {
   @ApiProperty({ description: 'Container id or name' })
   @IsString()

@@ -1,9 +1,12 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, ApiSchema, getSchemaPath } from '@nestjs/swagger';
 import { ArrayMaxSize, ArrayNotEmpty, IsArray, IsBoolean, IsIn, IsInt, IsIP, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import { HealthStatus, RestartPolicyName } from '@berth/domain';
 
+const MOUNT_TYPES = ['volume', 'bind', 'tmpfs'] as const;
+
 /** The parts a container is made of, in requests and answers alike: restart policy, resolver, health check, mounts, ports, networks. */
 
+@ApiSchema({ name: 'RestartPolicy' })
 export class RestartPolicyDto {
   @ApiProperty({ enum: RestartPolicyName, enumName: 'RestartPolicyName', example: 'on-failure' })
   @IsIn(RestartPolicyName)
@@ -17,6 +20,7 @@ export class RestartPolicyDto {
   maxRetries?: number;
 }
 
+@ApiSchema({ name: 'DnsConfig' })
 export class DnsDto {
   @ApiPropertyOptional({ type: [String], example: ['10.0.0.53'], description: 'Name servers (IPv4), instead of the host’s' })
   @IsOptional()
@@ -42,6 +46,7 @@ export class DnsDto {
   options?: string[];
 }
 
+@ApiSchema({ name: 'Healthcheck' })
 export class HealthcheckDto {
   @ApiProperty({ type: [String], description: 'Run in the container; exit 0 is healthy', example: ['wget', '-q', '-O-', 'http://127.0.0.1/health'] })
   @IsArray()
@@ -66,6 +71,7 @@ export class HealthcheckDto {
   startPeriodMs?: number;
 }
 
+@ApiSchema({ name: 'ContainerHealth' })
 export class ContainerHealthDto {
   @ApiProperty({ enum: HealthStatus, enumName: 'HealthStatus' }) status: HealthStatus;
   @ApiProperty() failingStreak: number;
@@ -74,10 +80,14 @@ export class ContainerHealthDto {
   @ApiPropertyOptional({ format: 'date-time' }) lastCheckAt?: string;
 }
 
+/**
+ * A mount as the request sends it, validated as one class; the contract describes
+ * it as the union of the three kinds below, told apart by `type`.
+ */
 export class MountDto {
-  @ApiProperty({ enum: ['volume', 'bind', 'tmpfs'] })
-  @IsIn(['volume', 'bind', 'tmpfs'])
-  type: 'volume' | 'bind' | 'tmpfs';
+  @ApiProperty({ enum: MOUNT_TYPES, enumName: 'MountType' })
+  @IsIn(MOUNT_TYPES)
+  type: (typeof MOUNT_TYPES)[number];
 
   @ApiPropertyOptional({ description: 'Volume name (an anonymous volume when absent), or the host path of a bind; none for tmpfs', example: 'pgdata' })
   @IsOptional()
@@ -113,10 +123,53 @@ export class MountDto {
   noCopy?: boolean;
 }
 
+const TARGET = { type: 'string', description: 'Absolute path in the container', example: '/data' } as const;
+const READ_ONLY = { type: 'boolean', default: false } as const;
+
+@ApiSchema({ name: 'VolumeMount', description: 'A named volume (made when missing), or an anonymous one when `source` is absent' })
+export class VolumeMountSchema {
+  @ApiProperty({ enum: ['volume'] }) type: 'volume';
+  @ApiPropertyOptional({ description: 'The volume’s name', example: 'pgdata' }) source?: string;
+  @ApiProperty(TARGET) target: string;
+  @ApiPropertyOptional(READ_ONLY) readOnly?: boolean;
+  @ApiPropertyOptional({
+    default: false,
+    description: 'A volume still empty gets a copy of what the image holds at the target unless true (Docker’s nocopy); a volume with data is never written to',
+  })
+  noCopy?: boolean;
+}
+
+@ApiSchema({ name: 'BindMount', description: 'A host directory, which must lie under one of the team’s allowed bind roots' })
+export class BindMountSchema {
+  @ApiProperty({ enum: ['bind'] }) type: 'bind';
+  @ApiProperty({ description: 'Absolute path on the host', example: '/srv/data/app' }) source: string;
+  @ApiProperty(TARGET) target: string;
+  @ApiPropertyOptional(READ_ONLY) readOnly?: boolean;
+}
+
+@ApiSchema({ name: 'TmpfsMount', description: 'A memory-backed file system, empty at each start' })
+export class TmpfsMountSchema {
+  @ApiProperty({ enum: ['tmpfs'] }) type: 'tmpfs';
+  @ApiProperty(TARGET) target: string;
+  @ApiPropertyOptional(READ_ONLY) readOnly?: boolean;
+  @ApiPropertyOptional({ type: 'integer', minimum: 0, description: 'Size limit; unlimited when absent' }) tmpfsSizeBytes?: number;
+}
+
+/** The contract's schema of one requested mount: a union told apart by `type`. */
+export const MOUNT_SCHEMA = {
+  oneOf: [{ $ref: getSchemaPath(VolumeMountSchema) }, { $ref: getSchemaPath(BindMountSchema) }, { $ref: getSchemaPath(TmpfsMountSchema) }],
+  discriminator: {
+    propertyName: 'type',
+    mapping: { volume: getSchemaPath(VolumeMountSchema), bind: getSchemaPath(BindMountSchema), tmpfs: getSchemaPath(TmpfsMountSchema) },
+  },
+};
+
+@ApiSchema({ name: 'ContainerMount' })
 export class ContainerMountDto extends MountDto {
   @ApiPropertyOptional({ description: 'The volume’s id, for volume mounts' }) volumeId?: string;
 }
 
+@ApiSchema({ name: 'Port' })
 export class PortDto {
   @ApiProperty({ example: 8080, description: 'Port on the host' })
   @IsInt()
@@ -130,7 +183,7 @@ export class PortDto {
   @Max(65535)
   containerPort: number;
 
-  @ApiPropertyOptional({ enum: ['tcp', 'udp'], default: 'tcp' })
+  @ApiPropertyOptional({ enum: ['tcp', 'udp'], enumName: 'PortProtocol', default: 'tcp' })
   @IsOptional()
   @IsIn(['tcp', 'udp'])
   protocol?: 'tcp' | 'udp';
@@ -142,12 +195,14 @@ export class PortDto {
   hostIp?: string;
 }
 
+@ApiSchema({ name: 'NetworkAttachment' })
 export class NetworkAttachmentDto {
   @ApiProperty({ example: 'backend', description: 'Network name or id' }) name: string;
   @ApiPropertyOptional({ type: [String], example: ['db'], description: 'More names the container answers to on this network' }) aliases?: string[];
   @ApiPropertyOptional({ example: '10.20.0.10', description: 'A fixed address; the next free one when absent' }) ipAddress?: string;
 }
 
+@ApiSchema({ name: 'ContainerNetwork' })
 export class ContainerNetworkDto {
   @ApiProperty() networkId: string;
   @ApiProperty() name: string;

@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import { ArrayMaxSize, ArrayNotEmpty, IsArray, IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, ValidateNested } from 'class-validator';
 import { ContainerStatus, RESOURCE_NAME, RESOURCE_NAME_RULE, WaitCondition } from '@berth/domain';
@@ -92,6 +92,7 @@ export class LogsQueryDto {
   format?: 'text' | 'ndjson';
 }
 
+@ApiSchema({ name: 'ExecRequest' })
 export class ExecDto {
   @ApiProperty({ type: [String], example: ['sh', '-c', 'echo hi'] })
   @IsArray()
@@ -135,6 +136,7 @@ export class StatsQueryDto {
   stream?: boolean;
 }
 
+@ApiSchema({ name: 'RenameContainerRequest' })
 export class RenameContainerDto {
   @ApiProperty({ example: 'web-2', pattern: RESOURCE_NAME.source })
   @IsString()
@@ -142,6 +144,7 @@ export class RenameContainerDto {
   name: string;
 }
 
+@ApiSchema({ name: 'UpdateContainerRequest' })
 export class UpdateContainerDto {
   @ApiProperty({ type: ContainerResourcesDto, description: 'Limits to change; ulimits and shmSizeBytes cannot change on a created container' })
   @ValidateNested()

@@ -1,15 +1,16 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
 import { Container, ContainerStatus, DesiredState, NetworkMode, PullPolicy, WaitCondition } from '@berth/domain';
 import { ErrorDto } from '../common/problem';
 import { OperationDto } from '../operations/operation.dto';
 import { ContainerResourcesDto, ContainerSecurityDto } from './container-limits.dto';
 import { ContainerHealthDto, ContainerMountDto, ContainerNetworkDto, DnsDto, HealthcheckDto, PortDto, RestartPolicyDto } from './container-parts.dto';
 
+@ApiSchema({ name: 'Container' })
 export class ContainerDto {
   @ApiProperty({ example: 'ctr_01jd8x6w3q0000000000000000' }) id: string;
   @ApiProperty({ example: 'web-1' }) name: string;
   @ApiProperty({ example: 'docker.io/library/busybox:latest' }) image: string;
-  @ApiPropertyOptional({ nullable: true, example: 'sha256:…' }) imageDigest: string | null;
+  @ApiProperty({ type: String, nullable: true, example: 'sha256:…' }) imageDigest: string | null;
   @ApiProperty({ enum: PullPolicy, enumName: 'PullPolicy' }) pullPolicy: PullPolicy;
   @ApiProperty({ enum: ContainerStatus, enumName: 'ContainerStatus' }) status: ContainerStatus;
   @ApiProperty({ enum: DesiredState, enumName: 'ContainerDesiredState' }) desiredState: DesiredState;
@@ -18,9 +19,9 @@ export class ContainerDto {
   @ApiPropertyOptional({ type: [String], nullable: true }) cmd: string[] | null;
   @ApiPropertyOptional({ type: [String], nullable: true }) entrypoint: string[] | null;
   @ApiProperty({ type: [String] }) env: string[];
-  @ApiPropertyOptional({ nullable: true }) workingDir: string | null;
-  @ApiPropertyOptional({ nullable: true }) user: string | null;
-  @ApiPropertyOptional({ nullable: true }) hostname: string | null;
+  @ApiProperty({ type: String, nullable: true }) workingDir: string | null;
+  @ApiProperty({ type: String, nullable: true }) user: string | null;
+  @ApiProperty({ type: String, nullable: true }) hostname: string | null;
   @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } }) labels: Record<string, string>;
   @ApiProperty({ type: ContainerResourcesDto }) resources: ContainerResourcesDto;
   @ApiProperty({ type: ContainerSecurityDto }) security: ContainerSecurityDto;
@@ -35,13 +36,13 @@ export class ContainerDto {
   @ApiProperty({ type: [PortDto] }) ports: PortDto[];
   @ApiPropertyOptional({ type: ContainerHealthDto, nullable: true, description: 'The health check’s verdict for the current start' })
   health: ContainerHealthDto | null;
-  @ApiPropertyOptional({ nullable: true }) exitCode: number | null;
-  @ApiPropertyOptional({ nullable: true }) pid: number | null;
+  @ApiProperty({ type: 'integer', nullable: true }) exitCode: number | null;
+  @ApiProperty({ type: 'integer', nullable: true }) pid: number | null;
   @ApiProperty() oomKilled: boolean;
   @ApiPropertyOptional({ type: ErrorDto, nullable: true }) error: ErrorDto | null;
   @ApiProperty({ format: 'date-time' }) createdAt: string;
-  @ApiPropertyOptional({ format: 'date-time', nullable: true }) startedAt: string | null;
-  @ApiPropertyOptional({ format: 'date-time', nullable: true }) finishedAt: string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) startedAt: string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) finishedAt: string | null;
 }
 
 export function toContainerDto(c: Container): ContainerDto {
@@ -92,24 +93,28 @@ export function toContainerDto(c: Container): ContainerDto {
 }
 
 /** The answer to every change: the container as recorded, and the operation carrying it out. */
+@ApiSchema({ name: 'ContainerOperation' })
 export class ContainerOperationDto {
   @ApiProperty({ type: ContainerDto }) container: ContainerDto;
   @ApiProperty({ type: OperationDto }) operation: OperationDto;
 }
 
+@ApiSchema({ name: 'ContainerPage' })
 export class ContainerPageDto {
   @ApiProperty({ type: [ContainerDto] }) items: ContainerDto[];
-  @ApiPropertyOptional({ nullable: true, description: 'Pass as `cursor` for the next page; null on the last page' }) nextCursor: string | null;
+  @ApiProperty({ type: String, nullable: true, description: 'Pass as `cursor` for the next page; null on the last page' }) nextCursor: string | null;
 }
 
+@ApiSchema({ name: 'ContainerWaitResult' })
 export class ContainerWaitDto {
   @ApiProperty({ enum: WaitCondition, enumName: 'ContainerWaitCondition' }) condition: WaitCondition;
   @ApiProperty({ description: 'Whether the condition was reached before the timeout' }) met: boolean;
   @ApiProperty({ enum: [...ContainerStatus, 'removed'], enumName: 'ContainerWaitStatus' }) status: ContainerStatus | 'removed';
-  @ApiPropertyOptional({ nullable: true }) exitCode: number | null;
+  @ApiProperty({ type: 'integer', nullable: true }) exitCode: number | null;
   @ApiPropertyOptional({ type: ErrorDto, nullable: true }) error: ErrorDto | null;
 }
 
+@ApiSchema({ name: 'ExecResult' })
 export class ExecResultDto {
   @ApiProperty({ example: 0 }) exitCode: number;
   @ApiProperty({ example: 'hi\n' }) stdout: string;
@@ -117,29 +122,35 @@ export class ExecResultDto {
   @ApiProperty({ description: 'Output past 1 MiB per stream was cut' }) truncated: boolean;
 }
 
+@ApiSchema({ name: 'CpuStats' })
 export class CpuStatsDto {
   @ApiProperty() usageNanos: number;
   @ApiPropertyOptional() systemNanos?: number;
   @ApiProperty() onlineCpus: number;
   @ApiPropertyOptional({ description: 'Since the previous sample of a stream; absent on the first' }) percent?: number;
 }
+@ApiSchema({ name: 'MemoryStats' })
 export class MemoryStatsDto {
   @ApiProperty({ description: 'In use, page cache excluded' }) usageBytes: number;
   @ApiPropertyOptional({ description: 'Absent when unlimited' }) limitBytes?: number;
   @ApiPropertyOptional() cacheBytes?: number;
 }
+@ApiSchema({ name: 'PidsStats' })
 export class PidsStatsDto {
   @ApiProperty() current: number;
   @ApiPropertyOptional() limit?: number;
 }
+@ApiSchema({ name: 'BlockIoStats' })
 export class BlockIoStatsDto {
   @ApiProperty() readBytes: number;
   @ApiProperty() writeBytes: number;
 }
+@ApiSchema({ name: 'NetworkStats' })
 export class NetworkStatsDto {
   @ApiProperty() rxBytes: number;
   @ApiProperty() txBytes: number;
 }
+@ApiSchema({ name: 'ContainerStats' })
 export class ContainerStatsDto {
   @ApiProperty({ format: 'date-time' }) read: string;
   @ApiProperty({ type: CpuStatsDto }) cpu: CpuStatsDto;
@@ -149,6 +160,7 @@ export class ContainerStatsDto {
   @ApiPropertyOptional({ type: NetworkStatsDto }) network?: NetworkStatsDto;
 }
 
+@ApiSchema({ name: 'ContainerProcess' })
 export class ContainerProcessDto {
   @ApiProperty() pid: number;
   @ApiProperty() ppid: number;
@@ -157,6 +169,14 @@ export class ContainerProcessDto {
   @ApiProperty({ example: 'sleep' }) command: string;
   @ApiProperty({ type: [String], example: ['sleep', '1000'] }) args: string[];
 }
+@ApiSchema({ name: 'ContainerTop' })
 export class ContainerTopDto {
   @ApiProperty({ type: [ContainerProcessDto] }) processes: ContainerProcessDto[];
+}
+
+@ApiSchema({ name: 'LogLine', description: 'One line of a container’s output' })
+export class LogLineDto {
+  @ApiProperty({ enum: ['stdout', 'stderr'], enumName: 'LogStream' }) stream: 'stdout' | 'stderr';
+  @ApiProperty({ format: 'date-time', description: 'When the line was written (RFC 3339, nanoseconds)' }) time: string;
+  @ApiProperty({ description: 'The line, without its newline', example: 'hello' }) line: string;
 }

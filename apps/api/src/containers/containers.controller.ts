@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiExtraModels, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiExtraModels, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { withCpuPercent } from '@berth/domain';
 import { clientGone } from '../common/abort';
@@ -31,6 +31,7 @@ import {
   ContainerTopDto,
   ContainerWaitDto,
   ExecResultDto,
+  LogLineDto,
   toContainerDto,
 } from './container-response.dto';
 import { ContainersCreateService } from './containers-create.service';
@@ -40,7 +41,6 @@ import { ContainersService } from './containers.service';
 
 @ApiTags('containers')
 @ApiExtraModels(NetworkAttachmentDto)
-@ApiBearerAuth()
 @Controller('v1/containers')
 export class ContainersController {
   constructor(
@@ -208,12 +208,14 @@ export class ContainersController {
   }
 
   @Get(':id/stats')
-  @ApiProduces('application/json', 'application/x-ndjson')
   @Endpoint({
     operationId: 'getContainerStats',
     summary: 'Resource use of a running container: one sample, or a stream',
     description: 'With `stream=true`, one JSON sample per line every second (with CPU percent) until the container stops or the client disconnects.',
-    type: ContainerStatsDto,
+    content: {
+      'application/json': { type: ContainerStatsDto },
+      'application/x-ndjson': { type: ContainerStatsDto, description: 'With `stream=true`: one ContainerStats per line' },
+    },
     errors: [400, 404, 409, 503],
   })
   async stats(@Auth() auth: AuthContext, @Param('id') id: string, @Query() q: StatsQueryDto, @Req() req: Request, @Res() res: Response): Promise<void> {
@@ -258,13 +260,17 @@ export class ContainersController {
   }
 
   @Get(':id/logs')
-  @ApiProduces('text/plain', 'application/x-ndjson')
   @Endpoint({
     operationId: 'getContainerLogs',
     summary: 'Read (or follow) a container’s stdout and stderr',
     description:
       'Text lines by default; `format=ndjson` gives one `{stream, time, line}` object per line. With `follow=true` the response stays open until the container exits or the client disconnects.',
-    type: String,
+    content: {
+      'text/plain': {
+        schema: { type: 'string', example: 'hello\n', description: 'One line of output per line, prefixed with its time when `timestamps=true`' },
+      },
+      'application/x-ndjson': { type: LogLineDto, description: 'With `format=ndjson`: one LogLine per line' },
+    },
     errors: [400, 404, 503],
   })
   async logs(@Auth() auth: AuthContext, @Param('id') id: string, @Query() q: LogsQueryDto, @Req() req: Request, @Res() res: Response): Promise<void> {

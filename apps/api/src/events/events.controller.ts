@@ -1,5 +1,5 @@
 import { Controller, Get, Query, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiExtraModels, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { clientGone } from '../common/abort';
 import { Auth, AuthContext } from '../common/auth-context';
@@ -10,19 +10,27 @@ import { EventDto, EventsQueryDto } from './event.dto';
 const KEEPALIVE_MS = 15_000;
 
 @ApiTags('events')
-@ApiBearerAuth()
 @Controller('v1/events')
 export class EventsController {
   constructor(private readonly events: EventBus) {}
 
   @Get()
-  @ApiProduces('text/event-stream')
+  @ApiExtraModels(EventDto)
   @Endpoint({
     operationId: 'streamEvents',
     summary: 'Follow the team’s events as they happen (server-sent events)',
     description:
       'Each event is an SSE message whose `event` is its type and whose `data` is an Event as JSON. The stream stays open until the client disconnects; a comment line every 15 s keeps proxies from closing it.',
-    type: EventDto,
+    content: {
+      'text/event-stream': {
+        schema: {
+          type: 'string',
+          description: 'Server-sent events: `event` is the type, `data` an Event as JSON (x-berth-data); comment lines keep the stream alive',
+          example: 'event: container.started\ndata: {"type":"container.started","id":"…","at":"…","attributes":{}}\n\n',
+          'x-berth-data': { $ref: getSchemaPath(EventDto) },
+        },
+      },
+    },
     errors: [400],
   })
   stream(@Auth() auth: AuthContext, @Query() q: EventsQueryDto, @Req() req: Request, @Res() res: Response): void {

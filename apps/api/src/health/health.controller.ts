@@ -13,14 +13,14 @@ export class HealthController {
 
   @Public()
   @Get('healthz')
-  @Endpoint({ operationId: 'getHealth', summary: 'Liveness: the process answers', type: HealthDto })
+  @Endpoint({ operationId: 'getHealth', summary: 'Liveness: the process answers', type: HealthDto, public: true })
   health(): HealthDto {
     return { status: 'ok', checks: {} };
   }
 
   @Public()
   @Get('readyz')
-  @Endpoint({ operationId: 'getReadiness', summary: 'Readiness: the database and Redis answer', type: HealthDto, errors: [503] })
+  @Endpoint({ operationId: 'getReadiness', summary: 'Readiness: the database and Redis answer', type: HealthDto, errors: [503], public: true })
   async ready(@Res({ passthrough: true }) res: Response): Promise<HealthDto> {
     const { ok, checks } = await this.checks.readiness();
     if (!ok) res.status(503);

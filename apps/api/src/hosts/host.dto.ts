@@ -1,8 +1,9 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
 import { IsBoolean, IsOptional } from 'class-validator';
 import { Host, HostStatus } from '@berth/domain';
 import { ToBoolean } from '../common/query-boolean';
 
+@ApiSchema({ name: 'Host' })
 export class HostDto {
   @ApiProperty({ example: 'host_01jd8x6w3q0000000000000000' }) id: string;
   @ApiProperty({ example: 'node-1' }) name: string;
@@ -15,9 +16,10 @@ export class HostDto {
   @ApiProperty({ example: 'runc' }) runtime: string;
   @ApiProperty() runcVersion: string;
   @ApiProperty() conmonVersion: string;
-  @ApiProperty({ enum: [1, 2] }) cgroupVersion: number;
+  @ApiProperty({ enum: [1, 2], enumName: 'CgroupVersion' }) cgroupVersion: number;
   @ApiProperty() workerVersion: string;
-  @ApiPropertyOptional({
+  @ApiProperty({
+    type: String,
     nullable: true,
     example: '192.0.2.10',
     description: 'Where other hosts send this host’s network traffic (VXLAN); networks do not span to a host without one',
@@ -27,6 +29,7 @@ export class HostDto {
   @ApiProperty({ format: 'date-time' }) createdAt: string;
 }
 
+@ApiSchema({ name: 'HostList' })
 export class HostListDto {
   @ApiProperty({ type: [HostDto] }) items: HostDto[];
 }

@@ -1,12 +1,11 @@
 import { Controller, Delete, Get, HttpCode, Param, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiTags } from '@nestjs/swagger';
 import { AdminOnly, Auth, AuthContext } from '../common/auth-context';
 import { Endpoint } from '../common/endpoint.decorator';
 import { DeleteHostQueryDto, HostDto, HostListDto, toHostDto } from './host.dto';
 import { HostsService } from './hosts.service';
 
 @ApiTags('hosts')
-@ApiBearerAuth()
 @Controller('v1/hosts')
 export class HostsController {
   constructor(private readonly hosts: HostsService) {}

@@ -1,10 +1,11 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
 import { IsBoolean, IsOptional, IsString, MaxLength } from 'class-validator';
 import { Host, familiarImageReference, parseImageReference } from '@berth/domain';
 import { ToBoolean } from '../common/query-boolean';
 import { OperationDto } from '../operations/operation.dto';
 import type { TeamImage } from './images.service';
 
+@ApiSchema({ name: 'ImageConfig' })
 export class ImageConfigDto {
   @ApiPropertyOptional({ type: [String] }) entrypoint?: string[];
   @ApiPropertyOptional({ type: [String] }) cmd?: string[];
@@ -16,11 +17,13 @@ export class ImageConfigDto {
   @ApiPropertyOptional() stopSignal?: string;
 }
 
+@ApiSchema({ name: 'ImageHost' })
 export class ImageHostDto {
   @ApiProperty() id: string;
   @ApiProperty() name: string;
 }
 
+@ApiSchema({ name: 'Image' })
 export class ImageDto {
   @ApiProperty({ example: 'img_01jd8x6w3q0000000000000000' }) id: string;
   @ApiProperty({ example: 'sha256:…', description: 'Manifest digest' }) digest: string;
@@ -35,6 +38,7 @@ export class ImageDto {
   @ApiProperty({ format: 'date-time' }) createdAt: string;
 }
 
+@ApiSchema({ name: 'ImageHistoryEntry' })
 export class ImageHistoryEntryDto {
   @ApiPropertyOptional({ format: 'date-time' }) created?: string;
   @ApiPropertyOptional({ example: '/bin/sh -c #(nop) CMD ["sh"]' }) createdBy?: string;
@@ -43,10 +47,12 @@ export class ImageHistoryEntryDto {
   @ApiProperty({ description: 'Compressed size of the layer the step made' }) sizeBytes: number;
 }
 
+@ApiSchema({ name: 'ImageHistory' })
 export class ImageHistoryDto {
   @ApiProperty({ type: [ImageHistoryEntryDto], description: 'Newest first' }) items: ImageHistoryEntryDto[];
 }
 
+@ApiSchema({ name: 'PullImageRequest' })
 export class PullImageDto {
   @ApiProperty({ example: 'registry.example.com:5000/team/app:1.2', description: 'What to pull, as Docker spells it' })
   @IsString()
@@ -64,6 +70,7 @@ export class PullImageDto {
   platform?: string;
 }
 
+@ApiSchema({ name: 'TagImageRequest' })
 export class TagImageDto {
   @ApiProperty({ example: 'registry.example.com:5000/team/app:1.3' })
   @IsString()
@@ -71,6 +78,7 @@ export class TagImageDto {
   reference: string;
 }
 
+@ApiSchema({ name: 'PushImageRequest' })
 export class PushImageDto {
   @ApiPropertyOptional({ example: 'registry.example.com:5000/team/app:1.2', description: 'Where to push; the reference in the path when absent' })
   @IsOptional()
@@ -87,6 +95,7 @@ export class ForceQueryDto {
   force?: boolean;
 }
 
+@ApiSchema({ name: 'PruneImagesRequest' })
 export class PruneImagesDto {
   @ApiPropertyOptional({ description: 'Every image no container of the team uses, not only untagged ones', default: false })
   @IsOptional()
@@ -94,16 +103,19 @@ export class PruneImagesDto {
   all?: boolean;
 }
 
+@ApiSchema({ name: 'RemovedImages' })
 export class RemovedImagesDto {
   @ApiProperty({ type: [String], description: 'References taken away' }) untagged: string[];
   @ApiProperty({ type: [String], description: 'Digests of the images the team no longer holds' }) deleted: string[];
   @ApiProperty({ type: [OperationDto], description: 'Clean-up on the hosts; each result says what it freed' }) operations: OperationDto[];
 }
 
+@ApiSchema({ name: 'ImageOperation' })
 export class ImageOperationDto {
   @ApiProperty({ type: OperationDto }) operation: OperationDto;
 }
 
+@ApiSchema({ name: 'ImageList' })
 export class ImageListDto {
   @ApiProperty({ type: [ImageDto] }) items: ImageDto[];
 }
@@ -115,6 +127,7 @@ export class LoadImageQueryDto {
   host?: string;
 }
 
+@ApiSchema({ name: 'ImageLoadAccepted' })
 export class ImageLoadAcceptedDto {
   @ApiProperty({ type: OperationDto, description: 'When it succeeds, `result.images` lists what was loaded' }) operation: OperationDto;
   @ApiProperty() sizeBytes: number;

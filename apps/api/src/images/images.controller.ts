@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Body, Controller, Delete, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiConsumes, ApiExcludeEndpoint, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiConsumes, ApiExcludeEndpoint, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { Host, NotFoundError, familiarImageReference, parseImageReference } from '@berth/domain';
 import { accepted } from '../common/accepted';
@@ -33,7 +33,6 @@ import { UploadStore } from './upload-store.service';
 const REF_NOTE = 'URL-encode a reference that has slashes.';
 
 @ApiTags('images')
-@ApiBearerAuth()
 @Controller('v1/images')
 export class ImagesController {
   constructor(
@@ -116,11 +115,12 @@ export class ImagesController {
   }
 
   @Get(':ref/export')
-  @ApiProduces('application/x-tar')
   @Endpoint({
     operationId: 'exportImage',
     summary: 'Export an image as a tar that `docker load` and OCI tools accept',
     description: `An OCI image layout with a docker-save manifest.json beside it. ${REF_NOTE}`,
+    content: { 'application/x-tar': { schema: { type: 'string', format: 'binary' } } },
+    headers: { 'Content-Disposition': { description: 'attachment; filename="<image>.tar"', schema: { type: 'string' } } },
     errors: [400, 404, 503],
   })
   async export(@Auth() auth: AuthContext, @Param('ref') ref: string, @Req() req: Request, @Res() res: Response): Promise<void> {

@@ -1,14 +1,15 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
 import { IsBoolean, IsIn, IsObject, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { RESOURCE_NAME, RESOURCE_NAME_RULE } from '@berth/domain';
 
+@ApiSchema({ name: 'CreateNetworkRequest' })
 export class CreateNetworkDto {
   @ApiProperty({ example: 'backend' })
   @IsString()
   @Matches(RESOURCE_NAME, { message: `name ${RESOURCE_NAME_RULE}` })
   name: string;
 
-  @ApiPropertyOptional({ enum: ['bridge'], default: 'bridge' })
+  @ApiPropertyOptional({ enum: ['bridge'], enumName: 'NetworkDriver', default: 'bridge' })
   @IsOptional()
   @IsIn(['bridge'])
   driver?: 'bridge';
@@ -42,6 +43,7 @@ export class CreateNetworkDto {
   labels?: Record<string, string>;
 }
 
+@ApiSchema({ name: 'NetworkEndpoint' })
 export class NetworkEndpointDto {
   @ApiProperty() containerId: string;
   @ApiProperty() containerName: string;
@@ -50,13 +52,14 @@ export class NetworkEndpointDto {
   @ApiProperty({ type: [String] }) aliases: string[];
 }
 
+@ApiSchema({ name: 'Network' })
 export class NetworkDto {
   @ApiProperty({ example: 'net_01jd8x6w3q0000000000000000' }) id: string;
   @ApiProperty() name: string;
-  @ApiProperty({ enum: ['bridge'] }) driver: 'bridge';
+  @ApiProperty({ enum: ['bridge'], enumName: 'NetworkDriver' }) driver: 'bridge';
   @ApiProperty({ example: '10.20.0.0/24' }) subnet: string;
   @ApiProperty({ example: '10.20.0.1' }) gateway: string;
-  @ApiPropertyOptional({ nullable: true }) ipRange: string | null;
+  @ApiProperty({ type: String, nullable: true }) ipRange: string | null;
   @ApiProperty() internal: boolean;
   @ApiProperty({ description: 'The team’s default network' }) isDefault: boolean;
   @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } }) labels: Record<string, string>;
@@ -64,10 +67,12 @@ export class NetworkDto {
   @ApiProperty({ format: 'date-time' }) createdAt: string;
 }
 
+@ApiSchema({ name: 'NetworkList' })
 export class NetworkListDto {
   @ApiProperty({ type: [NetworkDto] }) items: NetworkDto[];
 }
 
+@ApiSchema({ name: 'PrunedNetworks' })
 export class PrunedNetworksDto {
   @ApiProperty({ type: [String] }) deleted: string[];
 }

@@ -1,12 +1,11 @@
 import { Body, Controller, Delete, Get, Param, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiTags } from '@nestjs/swagger';
 import { Auth, AuthContext } from '../common/auth-context';
 import { Endpoint } from '../common/endpoint.decorator';
 import { CreateNetworkDto, NetworkDto, NetworkListDto, PrunedNetworksDto } from './network.dto';
 import { NetworkView, NetworksService } from './networks.service';
 
 @ApiTags('networks')
-@ApiBearerAuth()
 @Controller('v1/networks')
 export class NetworksController {
   constructor(private readonly networks: NetworksService) {}

@@ -1,9 +1,10 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, Max, Min } from 'class-validator';
 import { Operation, OperationKind, OperationStatus, TargetKind } from '@berth/domain';
 import { ErrorDto } from '../common/problem';
 
+@ApiSchema({ name: 'OperationProgress' })
 export class OperationProgressDto {
   @ApiProperty() layersDone: number;
   @ApiProperty() layersTotal: number;
@@ -11,6 +12,7 @@ export class OperationProgressDto {
   @ApiProperty() bytesTotal: number;
 }
 
+@ApiSchema({ name: 'Operation' })
 export class OperationDto {
   @ApiProperty({ example: 'op_01jd8x6w3q0000000000000000' }) id: string;
   @ApiProperty({ enum: OperationKind, enumName: 'OperationKind' }) kind: OperationKind;
@@ -23,8 +25,8 @@ export class OperationDto {
   @ApiPropertyOptional({ type: OperationProgressDto, nullable: true, description: 'Layers and bytes done so far (pulls)' })
   progress: OperationProgressDto | null;
   @ApiProperty({ format: 'date-time' }) createdAt: string;
-  @ApiPropertyOptional({ format: 'date-time', nullable: true }) startedAt: string | null;
-  @ApiPropertyOptional({ format: 'date-time', nullable: true }) finishedAt: string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) startedAt: string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) finishedAt: string | null;
 }
 
 export function toOperationDto(op: Operation): OperationDto {

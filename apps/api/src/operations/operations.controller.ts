@@ -1,5 +1,5 @@
 import { Controller, Get, Param, Query, Req } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { clientGone } from '../common/abort';
 import { Auth, AuthContext } from '../common/auth-context';
@@ -8,7 +8,6 @@ import { OperationDto, WaitQueryDto, toOperationDto } from './operation.dto';
 import { OperationsService } from './operations.service';
 
 @ApiTags('operations')
-@ApiBearerAuth()
 @Controller('v1/operations')
 export class OperationsController {
   constructor(private readonly operations: OperationsService) {}

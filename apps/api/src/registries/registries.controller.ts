@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, Param, Post, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { Auth, AuthContext } from '../common/auth-context';
 import { Endpoint } from '../common/endpoint.decorator';
@@ -7,7 +7,6 @@ import { RegistriesService } from './registries.service';
 import { RegistryDto, RegistryListDto, SaveRegistryDto, toRegistryDto } from './registry.dto';
 
 @ApiTags('registries')
-@ApiBearerAuth()
 @Controller('v1/registries')
 export class RegistriesController {
   constructor(private readonly registries: RegistriesService) {}

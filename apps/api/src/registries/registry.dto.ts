@@ -1,7 +1,8 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
 import { IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
 import { RegistryCredential } from '@berth/domain';
 
+@ApiSchema({ name: 'SaveRegistryRequest' })
 export class SaveRegistryDto {
   @ApiProperty({ example: 'registry.example.com:5000', description: 'The registry as image references name it (`host[:port]`); `docker.io` for Docker Hub' })
   @IsString()
@@ -29,6 +30,7 @@ export class SaveRegistryDto {
   token?: string;
 }
 
+@ApiSchema({ name: 'Registry' })
 export class RegistryDto {
   @ApiProperty({ example: 'reg_01jd8x6w3q0000000000000000' }) id: string;
   @ApiProperty({ example: 'registry.example.com:5000' }) server: string;
@@ -37,6 +39,7 @@ export class RegistryDto {
   @ApiProperty({ format: 'date-time' }) updatedAt: string;
 }
 
+@ApiSchema({ name: 'RegistryList' })
 export class RegistryListDto {
   @ApiProperty({ type: [RegistryDto] }) items: RegistryDto[];
 }

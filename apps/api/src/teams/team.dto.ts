@@ -1,7 +1,8 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
 import { ArrayMaxSize, IsArray, IsBoolean, IsOptional, IsString, Matches } from 'class-validator';
 import { DEFAULT_TEAM_POLICY, Team } from '@berth/domain';
 
+@ApiSchema({ name: 'CreateTeamRequest' })
 export class CreateTeamDto {
   @ApiProperty({ example: 'payments', pattern: '^[a-z0-9][a-z0-9-]{0,62}$' })
   @IsString()
@@ -9,6 +10,7 @@ export class CreateTeamDto {
   name: string;
 }
 
+@ApiSchema({ name: 'TeamPolicy' })
 export class TeamPolicyDto {
   @ApiProperty({ description: 'Containers may be privileged or run without seccomp' })
   @IsBoolean()
@@ -37,6 +39,7 @@ export class TeamPolicyDto {
   allowHostNetwork?: boolean;
 }
 
+@ApiSchema({ name: 'Team' })
 export class TeamDto {
   @ApiProperty() id: string;
   @ApiProperty() name: string;
@@ -49,6 +52,7 @@ export function toTeamDto(t: Team): TeamDto {
   return { id: t.id, name: t.name, admin: t.admin, policy: { ...DEFAULT_TEAM_POLICY, ...(t.policy ?? {}) }, createdAt: t.createdAt.toISOString() };
 }
 
+@ApiSchema({ name: 'CreatedTeam' })
 export class CreatedTeamDto {
   @ApiProperty({ type: TeamDto }) team: TeamDto;
   @ApiProperty({ description: 'The team’s first API token. It is shown only once.' }) token: string;

@@ -1,12 +1,11 @@
 import { Body, Controller, Param, Post, Put } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiTags } from '@nestjs/swagger';
 import { AdminOnly } from '../common/auth-context';
 import { Endpoint } from '../common/endpoint.decorator';
 import { CreatedTeamDto, CreateTeamDto, TeamDto, TeamPolicyDto, toTeamDto } from './team.dto';
 import { TeamsService } from './teams.service';
 
 @ApiTags('teams')
-@ApiBearerAuth()
 @Controller('v1/teams')
 export class TeamsController {
   constructor(private readonly teams: TeamsService) {}

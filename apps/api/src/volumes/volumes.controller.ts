@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, Param, Post, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { Auth, AuthContext } from '../common/auth-context';
 import { Endpoint } from '../common/endpoint.decorator';
@@ -9,7 +9,6 @@ import { CreateVolumeDto, VolumeDto, VolumeListDto, VolumeRemovedDto } from './v
 import { VolumeView, VolumesService } from './volumes.service';
 
 @ApiTags('volumes')
-@ApiBearerAuth()
 @Controller('v1/volumes')
 export class VolumesController {
   constructor(
