@@ -45,7 +45,7 @@ const featureBoundaries = {
 };
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.berth/**', 'coverage/**'] },
+  { ignores: ['dist/**', 'node_modules/**', '.berth/**', 'coverage/**', 'test/.generated/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

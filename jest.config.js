@@ -5,13 +5,15 @@ const moduleNameMapper = {
   '^@berth/domain(|/.*)$': '<rootDir>/libs/domain/src$1',
   '^@berth/runtime(|/.*)$': '<rootDir>/libs/runtime/src$1',
 };
+/** Packages that are ES modules only: NestJS 12, and the $ref parser under swagger-parser (the OpenAPI document's check). */
+const ESM_ONLY = '@nestjs|@apidevtools/json-schema-ref-parser';
 const transform = {
   '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', diagnostics: false }],
-  // NestJS 12 is ES modules only: its files become CommonJS for Jest (see the transformer).
-  '^.+/node_modules/@nestjs/.+\\.js$': '<rootDir>/test/support/esm-transform.cjs',
+  // Their files become CommonJS for Jest (see the transformer).
+  [`^.+/node_modules/(${ESM_ONLY})/.+\\.js$`]: '<rootDir>/test/support/esm-transform.cjs',
 };
 /** Jest leaves node_modules alone, except the ES-module packages above. */
-const transformIgnorePatterns = ['/node_modules/(?!@nestjs/)'];
+const transformIgnorePatterns = [`/node_modules/(?!(${ESM_ONLY})/)`];
 
 module.exports = {
   projects: [

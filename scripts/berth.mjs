@@ -187,11 +187,17 @@ async function start() {
 
 /** The checks that keep the code's shape, before any test runs: types (specs included), lint, format, the OpenAPI document. */
 const CHECKS = [
+  // A second generator (oazapfts) writes a client from the document; the types check compiles it with the specs that use it.
+  ['client', ['scripts/generate-second-client.mjs']],
   ['types', ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json', '--noEmit']],
   ['lint', ['node_modules/eslint/bin/eslint.js', '.']],
   ['format', ['node_modules/prettier/bin/prettier.cjs', '--check', '--log-level', 'warn', '.']],
   // The checked-in contract matches the code (regenerate with npm run openapi).
   ['contract', ['dist/apps/api/apps/api/src/openapi-sync.js', '--check']],
+  // It is a valid OpenAPI document (swagger-parser), with unique operationIds.
+  ['openapi', ['scripts/check-openapi.mjs', 'validate']],
+  // Its breaking changes since the newest release (openapi/released/) are announced in docs/api-changes.md.
+  ['breaking changes', ['scripts/check-openapi.mjs', 'breaking']],
 ];
 
 function test() {
