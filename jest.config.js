@@ -4,6 +4,7 @@
 const moduleNameMapper = {
   '^@berth/domain(|/.*)$': '<rootDir>/libs/domain/src$1',
   '^@berth/runtime(|/.*)$': '<rootDir>/libs/runtime/src$1',
+  '^@berth/sdk$': '<rootDir>/libs/sdk/src',
 };
 /** Packages that are ES modules only: NestJS 12, and the $ref parser under swagger-parser (the OpenAPI document's check). */
 const ESM_ONLY = '@nestjs|@apidevtools/json-schema-ref-parser';

@@ -65,7 +65,8 @@ export class RegistryTransport {
       init.body = Readable.toWeb(body) as unknown as ReadableStream;
       init.duplex = 'half';
     } else if (body) {
-      init.body = body;
+      // A Buffer is a Uint8Array view, which fetch takes; the DOM typing wants an ArrayBuffer-backed one.
+      init.body = body as Uint8Array<ArrayBuffer>;
     }
     try {
       const response = await this.fetchImpl(url, init);
