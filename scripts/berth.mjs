@@ -194,6 +194,8 @@ const CHECKS = [
   ['format', ['node_modules/prettier/bin/prettier.cjs', '--check', '--log-level', 'warn', '.']],
   // The checked-in contract matches the code (regenerate with npm run openapi).
   ['contract', ['dist/apps/api/apps/api/src/openapi-sync.js', '--check']],
+  // The SDK's generated half is what the document gives (regenerate with npm run sdk).
+  ['sdk', ['scripts/sdk.mjs', '--check']],
   // It is a valid OpenAPI document (swagger-parser), with unique operationIds.
   ['openapi', ['scripts/check-openapi.mjs', 'validate']],
   // Redocly's recommended rules and Berth's own (redocly.yaml) find nothing, not even a warning.

@@ -90,6 +90,23 @@ describe('the contract against the real server', () => {
     expect({ ...document.data, servers: undefined }).toEqual({ ...checkedIn, servers: undefined });
   });
 
+  it('serves the reference UI at /docs, from this process, over the same document', async () => {
+    // Raw fetch: a browser's page and its assets, not an API call.
+    const page = await fetch(`${env.url}/docs`);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toMatch(/<title>Berth API<\/title>/);
+    const assets = [...html.matchAll(/(?:src|href)="\.?\/?([^"]+\.(?:js|css))"/g)].map((m) => m[1]);
+    expect(assets.length).toBeGreaterThan(0);
+    for (const asset of assets) {
+      expect(asset).not.toMatch(/^https?:/);
+      expect((await fetch(`${env.url}/docs/${asset.replace(/^docs\//, '')}`)).status).toBe(200);
+    }
+    const served = (await (await fetch(`${env.url}/docs/openapi.json`)).json()) as Record<string, unknown>;
+    const checkedIn = JSON.parse(readFileSync(`${__dirname}/../openapi/openapi.json`, 'utf8')) as Record<string, unknown>;
+    expect({ ...served, servers: undefined }).toEqual({ ...checkedIn, servers: undefined });
+  });
+
   it('throws a BerthProblem naming the field for a bad request, itself as documented', async () => {
     const bad = await createContainer({ client, body: { image: 'busybox', cmd: 'echo' as unknown as string[] } }).catch((e: unknown) => e);
     expect(bad).toBeInstanceOf(BerthProblem);

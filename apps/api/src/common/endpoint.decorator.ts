@@ -30,6 +30,8 @@ export interface EndpointOptions {
   /** The success status and body type (JSON). */
   status?: number;
   type?: Type<unknown> | [Type<unknown>];
+  /** Other success statuses with the same body (`saveRegistry`: 201 when new, 200 when replaced), and what each means. */
+  also?: Record<number, string>;
   /** The success body's media types, when it is not JSON of `type` (streams, text, tars). */
   content?: EndpointContent;
   /** Headers of the success response, besides `X-Request-Id` (all) and `Location` (202). */
@@ -71,11 +73,13 @@ export function Endpoint(options: EndpointOptions): MethodDecorator {
   const successHeaders: Record<string, HeaderObject | ReferenceObject> = { 'X-Request-Id': SHARED_HEADERS['X-Request-Id'], ...(options.headers ?? {}) };
   if (status === 202) successHeaders.Location = SHARED_HEADERS.Location;
   const custom = options.content ? mediaTypes(options.content) : undefined;
-  const success = custom
-    ? ApiResponse({ status, description: 'Success', content: custom.content, headers: successHeaders })
-    : options.type
-      ? ApiResponse({ status, description: 'Success', type: options.type, headers: successHeaders })
-      : ApiResponse({ status, description: 'Success', headers: successHeaders });
+  const successResponse = (code: number, description: string) =>
+    custom
+      ? ApiResponse({ status: code, description, content: custom.content, headers: successHeaders })
+      : options.type
+        ? ApiResponse({ status: code, description, type: options.type, headers: successHeaders })
+        : ApiResponse({ status: code, description, headers: successHeaders });
+  const successes = [successResponse(status, 'Success'), ...Object.entries(options.also ?? {}).map(([code, why]) => successResponse(Number(code), why))];
   return applyDecorators(
     HttpCode(status),
     ApiExtraModels(ProblemDto, ...(custom?.models ?? [])),
@@ -85,7 +89,7 @@ export function Endpoint(options: EndpointOptions): MethodDecorator {
       description: options.description,
       ...(options.public ? { security: [] } : {}),
     }),
-    success,
+    ...successes,
     ...errors.map((code) =>
       ApiResponse({
         status: code,

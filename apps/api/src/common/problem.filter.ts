@@ -3,6 +3,8 @@ import type { Request, Response } from 'express';
 import { DomainError, InvalidArgumentError } from '@berth/domain';
 import { ProblemDto, STATUS_BY_CLASS, TITLE_BY_STATUS, problemType } from './problem';
 
+const RETRY_AFTER_SECONDS = 5;
+
 /** The one place errors become HTTP: application/problem+json for everything. */
 @Catch()
 export class ProblemFilter implements ExceptionFilter {
@@ -20,6 +22,8 @@ export class ProblemFilter implements ExceptionFilter {
       res.end();
       return;
     }
+    // A dependency is away (a host, Redis): a client may try again shortly.
+    if (problem.status === 503) res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
     res.status(problem.status).type('application/problem+json').send(JSON.stringify(problem));
   }
 

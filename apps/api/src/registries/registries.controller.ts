@@ -18,7 +18,9 @@ export class RegistriesController {
     description:
       'Pulls, pushes and creates that name an image on this server log in with it. The secret is stored encrypted and never returned. 201 when new, 200 when replaced.',
     status: 201,
+    also: { 200: 'An existing login for the server was replaced' },
     type: RegistryDto,
+    headers: { Location: { description: 'The login’s URL: `/v1/registries/{id}`', schema: { type: 'string' } } },
     errors: [400],
   })
   async save(@Auth() auth: AuthContext, @Body() dto: SaveRegistryDto, @Res({ passthrough: true }) res: Response): Promise<RegistryDto> {

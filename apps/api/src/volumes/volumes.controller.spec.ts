@@ -112,10 +112,11 @@ describe('VolumesController', () => {
     expect(volumes.create).not.toHaveBeenCalled();
   });
 
-  it('POST /v1/volumes answers 503 problem+json when no host is ready', async () => {
+  it('POST /v1/volumes answers 503 problem+json with Retry-After when no host is ready', async () => {
     volumes.create.mockRejectedValue(new UnavailableError('no host is ready to run containers; start a worker', 'NoHostAvailable'));
     const res = await http().post('/v1/volumes').set('Authorization', 'Bearer team').send({}).expect(503);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(res.headers['retry-after']).toBe('5');
     expect(res.body).toMatchObject({ status: 503, detail: 'no host is ready to run containers; start a worker' });
   });
 

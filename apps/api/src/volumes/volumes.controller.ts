@@ -17,7 +17,14 @@ export class VolumesController {
   ) {}
 
   @Post()
-  @Endpoint({ operationId: 'createVolume', summary: 'Create a named volume on a host', status: 201, type: VolumeDto, errors: [400, 404, 409, 503] })
+  @Endpoint({
+    operationId: 'createVolume',
+    summary: 'Create a named volume on a host',
+    status: 201,
+    type: VolumeDto,
+    headers: { Location: { description: 'The volume’s URL: `/v1/volumes/{id}`', schema: { type: 'string' } } },
+    errors: [400, 404, 409, 503],
+  })
   async create(@Auth() auth: AuthContext, @Body() dto: CreateVolumeDto, @Res({ passthrough: true }) res: Response): Promise<VolumeDto> {
     const volume = await this.volumes.create(auth, dto);
     res.setHeader('Location', `/v1/volumes/${volume.id}`);

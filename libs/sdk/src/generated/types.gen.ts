@@ -2863,6 +2863,10 @@ export type SaveRegistryError = SaveRegistryErrors[keyof SaveRegistryErrors];
 
 export type SaveRegistryResponses = {
   /**
+   * An existing login for the server was replaced
+   */
+  200: Registry;
+  /**
    * Success
    */
   201: Registry;
