@@ -1,5 +1,9 @@
 import { WebSocket } from 'ws';
-import { TeamClient, admin, env, uniqueName } from './support/api-client';
+import { createTeam, deleteContainer, waitContainer } from '@berth/sdk';
+import { env, uniqueName } from './support/api-client';
+import { adminSdk, loadImageTar, runContainer } from './support/sdk';
+
+const admin = adminSdk();
 
 interface Frame {
   type: string;
@@ -7,7 +11,7 @@ interface Frame {
   exitCode?: number;
 }
 
-/** Opens the console WebSocket and collects what it sends until it closes. */
+/** Opens the console WebSocket and collects what it sends until it closes (raw: a WebSocket, which the SDK does not speak). */
 function openConsole(containerId: string, query: string, options: { token?: string; subprotocol?: boolean } = {}) {
   const url = `${env.url.replace(/^http/, 'ws')}/v1/containers/${containerId}/exec/ws${query}`;
   const token = options.token ?? env.adminToken;
@@ -45,12 +49,12 @@ describe('the interactive console (TTY exec over WebSocket)', () => {
   let id: string;
 
   beforeAll(async () => {
-    expect((await admin.loadImage(env.busyboxOciTar)).status).toBe('succeeded');
-    id = await admin.run({ image: 'busybox', cmd: ['sleep', '1000'], name: uniqueName('console') });
+    expect((await loadImageTar(admin, env.busyboxOciTar)).status).toBe('succeeded');
+    id = (await runContainer(admin, { image: 'busybox', cmd: ['sleep', '1000'], name: uniqueName('console') })).id;
   });
 
   afterAll(async () => {
-    await admin.delete(`/v1/containers/${id}?force=true`).expect(202);
+    expect((await deleteContainer({ client: admin, path: { id }, query: { force: true } })).response.status).toBe(202);
   });
 
   it('echoes what it is sent, follows a resize and ends with the exit code', async () => {
@@ -78,11 +82,12 @@ describe('the interactive console (TTY exec over WebSocket)', () => {
 
   it('refuses without a token, for another team, and for a stopped container', async () => {
     await expect(openConsole(id, '', { token: 'berth_nope' }).opened).rejects.toThrow('HTTP 401');
-    const other = await admin.post('/v1/teams', { name: uniqueName('console').toLowerCase() }).expect(201);
-    await expect(openConsole(id, '', { token: new TeamClient(other.body.token).token }).opened).rejects.toThrow('HTTP 404');
+    const other = await createTeam({ client: admin, body: { name: uniqueName('console').toLowerCase() } });
+    expect(other.response.status).toBe(201);
+    await expect(openConsole(id, '', { token: other.data.token }).opened).rejects.toThrow('HTTP 404');
     await expect(openConsole(id, '?cols=0').opened).rejects.toThrow('HTTP 400');
-    const stopped = await admin.run({ image: 'busybox', cmd: ['true'] });
-    await admin.waitContainer(stopped, 'exited');
+    const stopped = (await runContainer(admin, { image: 'busybox', cmd: ['true'] })).id;
+    await waitContainer({ client: admin, path: { id: stopped }, query: { condition: 'exited', timeout: 60 } });
     await expect(openConsole(stopped, '').opened).rejects.toThrow('HTTP 409');
   });
 });

@@ -1,6 +1,12 @@
 import { Queue } from 'bullmq';
 import { JobName, hostQueueName, redisOptionsFromUrl } from '@berth/domain';
-import { admin, api, env } from './support/api-client';
+import { pullImage } from '@berth/sdk';
+import { TeamClient, api, env } from './support/api-client';
+import { adminSdk, finished } from './support/sdk';
+
+const admin = adminSdk();
+/** Raw, with the admin token: the internal paths are not in the document (the client's check refuses them), and these tests check they answer nothing. */
+const adminRaw = new TeamClient(env.adminToken);
 
 /**
  * The host protocol at its edges: the one worker→API call left is the signed upload
@@ -10,15 +16,16 @@ import { admin, api, env } from './support/api-client';
 describe('host protocol', () => {
   it('has no registry-login endpoint any more, with or without a team token', async () => {
     for (const path of ['/v1/internal/registry-logins/reg_01hzzzzzzzzzzzzzzzzzzzzzzz?expires=9999999999999&sig=x', '/v1/internal/registry-logins/anything']) {
-      await api().get(path).expect(404);
-      await admin.get(path).expect(404);
+      await api().get(path).expect(404); // raw: no auth header at all, on a path the document does not have
+      await adminRaw.get(path).expect(404); // raw: a path the document does not have
     }
   });
 
   it('refuses an upload download with a team token but no valid signature', async () => {
     const id = 'upl_01hzzzzzzzzzzzzzzzzzzzzzzz';
-    await admin.get(`/v1/internal/uploads/${id}`).expect(404);
-    await admin.get(`/v1/internal/uploads/${id}?expires=${Date.now() + 60_000}&sig=forged`).expect(404);
+    // Raw: the worker's upload link is not in the document, and a forged signature is the point.
+    await adminRaw.get(`/v1/internal/uploads/${id}`).expect(404);
+    await adminRaw.get(`/v1/internal/uploads/${id}?expires=${Date.now() + 60_000}&sig=forged`).expect(404);
   });
 
   it('fails a queued operation whose job is malformed, naming the field, without acting on it', async () => {
@@ -26,15 +33,16 @@ describe('host protocol', () => {
     try {
       // Held while the API enqueues, so the real job can be swapped for a malformed one under the same operation.
       await queue.pause();
-      const res = await admin.post('/v1/images/pull', { reference: 'docker.io/library/busybox:1.36', host: env.hostName }).expect(202);
-      const operationId = res.body.operation.id as string;
+      const res = await pullImage({ client: admin, body: { reference: 'docker.io/library/busybox:1.36', host: env.hostName } });
+      expect(res.response.status).toBe(202);
+      const operationId = res.data.operation.id;
       const real = await queue.getJob(operationId);
       expect(real?.name).toBe(JobName.ImagePull);
       const teamId = (real!.data as { teamId: string }).teamId;
       await real!.remove();
       await queue.add(JobName.ImagePull, { operationId, teamId, reference: '../../UPPER case' }, { jobId: operationId, attempts: 5 });
       await queue.resume();
-      const op = await admin.waitOperation(operationId, 60);
+      const op = await finished(admin, operationId, 60);
       expect(op.status).toBe('failed');
       expect(op.error).toEqual({
         class: 'InvalidArgument',
