@@ -4,12 +4,37 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { buildImageArchive, busyboxLayer, readTarFiles, startRegistry } from '@berth/runtime/testing';
-import { admin, api, env, uniqueName } from './support/api-client';
+import {
+  type BerthClient,
+  BerthProblem,
+  type ContainerWaitCondition,
+  createContainer,
+  deleteContainer,
+  deleteImage,
+  deleteRegistry,
+  exportImage,
+  getContainer,
+  getImage,
+  getImageHistory,
+  getOperation,
+  getRegistry,
+  listRegistries,
+  pruneImages,
+  pullImage,
+  type PullImageRequest,
+  pushImage,
+  saveRegistry,
+  tagImage,
+  waitContainer,
+} from '@berth/sdk';
+import { api, env, uniqueName } from './support/api-client';
+import { adminSdk, finished, loadImageTar, logText, problemOf, runContainer } from './support/sdk';
 
 type Registry = Awaited<ReturnType<typeof startRegistry>>;
 const USER = { username: 'deploy', password: `pw-${process.pid}-secret-value` };
 const sha256 = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const client = adminSdk();
 
 /** An image of two layers over busybox: a file, then a layer that deletes one (a whiteout). */
 async function appArchive(reference: string, message: string): Promise<string> {
@@ -29,17 +54,42 @@ async function appArchive(reference: string, message: string): Promise<string> {
 }
 
 async function waitOk(id: string) {
-  const op = await admin.waitOperation(id, 120);
+  const op = await finished(client, id, 120);
   if (op.status !== 'succeeded') throw new Error(`operation ${id} ${op.status}: ${JSON.stringify(op.error)}`);
   return op;
+}
+
+/** Pushes the image to its registry (202) and answers the push operation's id. */
+async function push(ref: string): Promise<string> {
+  const pushed = await pushImage({ client, path: { ref }, body: {} });
+  expect(pushed.response.status).toBe(202);
+  return pushed.data.operation.id;
+}
+
+/** Pulls the image (202) and answers the pull operation's id. */
+async function pull(ref: string): Promise<string> {
+  const pulled = await pullImage({ client, body: { reference: ref } });
+  expect(pulled.response.status).toBe(202);
+  return pulled.data.operation.id;
+}
+
+/** Waits for a container to reach a condition (long-poll, 60 s). */
+async function waitFor(c: BerthClient, id: string, condition: ContainerWaitCondition) {
+  return (await waitContainer({ client: c, path: { id }, query: { condition, timeout: 60 } })).data;
+}
+
+/** Deletes a container, killing it first (202). */
+async function removeContainer(id: string) {
+  expect((await deleteContainer({ client, path: { id }, query: { force: true } })).response.status).toBe(202);
 }
 
 /** Deletes the team's image and waits for the host to drop it from its store. */
 async function forget(ref: string) {
   await sleep(600); // past the worker's removal grace (500 ms in these tests)
-  const res = await admin.delete(`/v1/images/${encodeURIComponent(ref)}?force=true`).expect(200);
-  for (const op of res.body.operations) await waitOk(op.id);
-  return res.body;
+  const res = await deleteImage({ client, path: { ref }, query: { force: true } });
+  expect(res.response.status).toBe(200);
+  for (const op of res.data.operations) await waitOk(op.id);
+  return res.data;
 }
 
 async function gunzip(b: Buffer): Promise<Buffer> {
@@ -57,42 +107,50 @@ describe('images from registries', () => {
   });
   afterAll(async () => {
     await Promise.all([secured?.stop(), open?.stop()]);
-    await admin.delete(`/v1/registries/${encodeURIComponent(secured.host)}`);
+    // Best effort, as before: an error answer (the login may be gone) does not fail the suite.
+    await deleteRegistry({ client, path: { id: secured.host } }).catch((e: unknown) => {
+      if (!(e instanceof BerthProblem)) throw e;
+    });
   });
 
   it('keeps registry logins sealed: never answered, not readable in the database', async () => {
     const server = `${uniqueName('reg')}.example:5000`;
-    const created = await admin.post('/v1/registries', { server: `https://${server}/v2/`, username: 'ci', password: USER.password }).expect(201);
-    expect(created.body).toEqual({ id: expect.stringMatching(/^reg_/), server, username: 'ci', createdAt: expect.any(String), updatedAt: expect.any(String) });
-    const replaced = await admin.post('/v1/registries', { server, username: 'ci2', token: `${USER.password}-token` }).expect(200);
-    expect(replaced.body).toMatchObject({ id: created.body.id, username: 'ci2' });
-    const listed = (await admin.get('/v1/registries').expect(200)).text;
+    const created = await saveRegistry({ client, body: { server: `https://${server}/v2/`, username: 'ci', password: USER.password } });
+    expect(created.response.status).toBe(201);
+    expect(created.data).toEqual({ id: expect.stringMatching(/^reg_/), server, username: 'ci', createdAt: expect.any(String), updatedAt: expect.any(String) });
+    const replaced = await saveRegistry({ client, body: { server, username: 'ci2', token: `${USER.password}-token` } });
+    expect(replaced.response.status).toBe(200);
+    expect(replaced.data).toMatchObject({ id: created.data.id, username: 'ci2' });
+    const listed = JSON.stringify((await listRegistries({ client })).data);
     expect(listed).toContain(server);
     expect(listed).not.toContain(USER.password);
     for (const file of ['berth.sqlite', 'berth.sqlite-wal']) {
       const path = join(env.dataDir, file);
       if (existsSync(path)) expect(readFileSync(path).includes(USER.password)).toBe(false);
     }
-    const bad = await admin.post('/v1/registries', { server: 'not a host', username: 'x', password: 'y' }).expect(400);
-    expect(bad.body.errors[0].field).toBe('server');
-    const both = await admin.post('/v1/registries', { server, username: 'x', password: 'y', token: 'z' }).expect(400);
-    expect(both.body.reason).toBe('InvalidCredentials');
-    await admin.delete(`/v1/registries/${created.body.id}`).expect(204);
-    await admin.get(`/v1/registries/${created.body.id}`).expect(404);
+    const bad = await problemOf(saveRegistry({ client, body: { server: 'not a host', username: 'x', password: 'y' } }));
+    expect(bad.status).toBe(400);
+    expect(bad.errors[0].field).toBe('server');
+    const both = await problemOf(saveRegistry({ client, body: { server, username: 'x', password: 'y', token: 'z' } }));
+    expect(both.status).toBe(400);
+    expect(both.reason).toBe('InvalidCredentials');
+    expect((await deleteRegistry({ client, path: { id: created.data.id } })).response.status).toBe(204);
+    expect((await problemOf(getRegistry({ client, path: { id: created.data.id } }))).status).toBe(404);
   });
 
   it('pushes to a registry with basic auth, pulls it back byte for byte, and runs it', async () => {
     const ref = `${secured.host}/team/app:1.0`;
-    expect((await admin.loadImage(await appArchive(ref, 'hello from the registry'))).status).toBe('succeeded');
-    const local = (await admin.get(`/v1/images/${encodeURIComponent(ref)}`).expect(200)).body;
+    expect((await loadImageTar(client, await appArchive(ref, 'hello from the registry'))).status).toBe('succeeded');
+    const local = (await getImage({ client, path: { ref } })).data;
 
-    const refused = await admin.waitOperation((await admin.post(`/v1/images/${encodeURIComponent(ref)}/push`, {}).expect(202)).body.operation.id);
+    const refused = await finished(client, await push(ref));
     expect(refused).toMatchObject({ status: 'failed', error: { class: 'PermissionDenied', reason: 'RegistryUnauthorized' } });
 
-    await admin.post('/v1/registries', { server: secured.host, ...USER }).expect(201);
-    const pushed = await waitOk((await admin.post(`/v1/images/${encodeURIComponent(ref)}/push`, {}).expect(202)).body.operation.id);
+    expect((await saveRegistry({ client, body: { server: secured.host, ...USER } })).response.status).toBe(201);
+    const pushed = await waitOk(await push(ref));
     expect(pushed.result).toMatchObject({ digest: local.digest, uploaded: 4 }); // config and three layers
 
+    // Raw: this asks the registry itself, not Berth's API.
     const auth = `Basic ${Buffer.from(`${USER.username}:${USER.password}`).toString('base64')}`;
     const manifest = await fetch(`http://${secured.host}/v2/team/app/manifests/1.0`, {
       headers: { Authorization: auth, Accept: 'application/vnd.oci.image.manifest.v1+json' },
@@ -103,76 +161,78 @@ describe('images from registries', () => {
     const gone = await forget(ref);
     expect(gone.deleted).toEqual([local.digest]);
     expect(gone.operations).toHaveLength(1);
-    await admin.get(`/v1/images/${encodeURIComponent(ref)}`).expect(404);
+    expect((await problemOf(getImage({ client, path: { ref } }))).status).toBe(404);
 
-    const pull = await admin.post('/v1/images/pull', { reference: ref }).expect(202);
-    const pulled = await waitOk(pull.body.operation.id);
-    const op = (await admin.get(`/v1/operations/${pull.body.operation.id}`).expect(200)).body;
+    const pullId = await pull(ref);
+    const pulled = await waitOk(pullId);
+    const op = (await getOperation({ client, path: { id: pullId } })).data;
     expect(op.progress).toMatchObject({ layersDone: 3, layersTotal: 3 });
-    expect(op.progress.bytesDone).toBe(op.progress.bytesTotal);
+    expect(op.progress?.bytesDone).toBe(op.progress?.bytesTotal);
     expect((pulled.result as { images: { digest: string }[] }).images[0].digest).toBe(local.digest);
 
-    const image = (await admin.get(`/v1/images/${encodeURIComponent(ref)}`).expect(200)).body;
+    const image = (await getImage({ client, path: { ref } })).data;
     expect(image).toMatchObject({
       digest: local.digest,
       configDigest: local.configDigest,
       hosts: [{ name: env.hostName }],
       config: { cmd: ['cat', '/app/hello.txt'], labels: { 'org.example.app': 'hello from the registry' } },
     });
-    const history = (await admin.get(`/v1/images/${encodeURIComponent(ref)}/history`).expect(200)).body.items;
+    const history = (await getImageHistory({ client, path: { ref } })).data.items;
     expect(history.length).toBeGreaterThanOrEqual(1);
 
-    const id = await admin.run({ image: ref, pullPolicy: 'never', cmd: ['sh', '-c', 'cat /app/hello.txt; ls /app'] });
-    await admin.waitContainer(id, 'exited');
-    expect((await admin.logs(id)).text).toBe('hello from the registry\nhello.txt\n');
-    await admin.delete(`/v1/containers/${id}?force=true`).expect(202);
+    const { id } = await runContainer(client, { image: ref, pullPolicy: 'never', cmd: ['sh', '-c', 'cat /app/hello.txt; ls /app'] });
+    await waitFor(client, id, 'exited');
+    expect(await logText(client, id)).toBe('hello from the registry\nhello.txt\n');
+    await removeContainer(id);
   });
 
   it('pulls a missing image when a container is created, and not when pullPolicy is never', async () => {
     const ref = `${open.host}/team/tool:2.0`;
-    expect((await admin.loadImage(await appArchive(ref, 'pulled on create'))).status).toBe('succeeded');
-    await waitOk((await admin.post(`/v1/images/${encodeURIComponent(ref)}/push`, {}).expect(202)).body.operation.id);
+    expect((await loadImageTar(client, await appArchive(ref, 'pulled on create'))).status).toBe('succeeded');
+    await waitOk(await push(ref));
     await forget(ref);
 
-    const never = await admin.post('/v1/containers', { image: ref, pullPolicy: 'never' }).expect(202);
-    expect(await admin.waitOperation(never.body.operation.id)).toMatchObject({ status: 'failed', error: { reason: 'ImageNotFound' } });
+    const never = await createContainer({ client, body: { image: ref, pullPolicy: 'never' } });
+    expect(never.response.status).toBe(202);
+    expect(await finished(client, never.data.operation.id)).toMatchObject({ status: 'failed', error: { reason: 'ImageNotFound' } });
 
-    const id = await admin.run({ image: ref });
-    await admin.waitContainer(id, 'exited');
-    expect((await admin.logs(id)).text).toBe('pulled on create\n');
-    const c = (await admin.get(`/v1/containers/${id}`).expect(200)).body;
-    const image = (await admin.get(`/v1/images/${encodeURIComponent(ref)}`).expect(200)).body;
+    const { id } = await runContainer(client, { image: ref });
+    await waitFor(client, id, 'exited');
+    expect(await logText(client, id)).toBe('pulled on create\n');
+    const c = (await getContainer({ client, path: { id } })).data;
+    const image = (await getImage({ client, path: { ref } })).data;
     expect(c).toMatchObject({ pullPolicy: 'missing', imageDigest: image.digest });
-    await admin.delete(`/v1/containers/${id}?force=true`).expect(202);
+    await removeContainer(id);
   });
 
   it('tags, untags, refuses to delete an image in use, and prunes what nothing uses', async () => {
     const ref = `${open.host}/team/tags:1`;
-    expect((await admin.loadImage(await appArchive(ref, 'tags'))).status).toBe('succeeded');
-    const tagged = (await admin.post(`/v1/images/${encodeURIComponent(ref)}/tag`, { reference: 'team/tags:stable' }).expect(200)).body;
+    expect((await loadImageTar(client, await appArchive(ref, 'tags'))).status).toBe('succeeded');
+    const tagged = (await tagImage({ client, path: { ref }, body: { reference: 'team/tags:stable' } })).data;
     expect(tagged.references).toEqual(expect.arrayContaining([`${open.host}/team/tags:1`, 'docker.io/team/tags:stable']));
     expect(tagged.tags).toContain('team/tags:stable');
-    await admin.post(`/v1/images/${encodeURIComponent(ref)}/tag`, { reference: 'bad ref' }).expect(400);
+    expect((await problemOf(tagImage({ client, path: { ref }, body: { reference: 'bad ref' } }))).status).toBe(400);
 
-    const untag = (await admin.delete(`/v1/images/${encodeURIComponent('team/tags:stable')}`).expect(200)).body;
+    const untag = (await deleteImage({ client, path: { ref: 'team/tags:stable' } })).data;
     expect(untag).toEqual({ untagged: ['docker.io/team/tags:stable'], deleted: [], operations: [] });
 
-    const id = await admin.run({ image: ref, pullPolicy: 'never', cmd: ['sleep', '1000'] });
-    const inUse = await admin.delete(`/v1/images/${encodeURIComponent(ref)}`).expect(409);
-    expect(inUse.body.reason).toBe('ImageInUse');
-    expect(inUse.headers['content-type']).toContain('application/problem+json');
-    await admin.get(`/v1/images/${encodeURIComponent(ref)}`).expect(200);
+    const { id } = await runContainer(client, { image: ref, pullPolicy: 'never', cmd: ['sleep', '1000'] });
+    const inUse = await deleteImage({ client, path: { ref }, throwOnError: false });
+    expect(inUse.response.status).toBe(409);
+    expect((inUse.error as BerthProblem).reason).toBe('ImageInUse');
+    expect(inUse.response.headers.get('content-type')).toContain('application/problem+json');
+    expect((await getImage({ client, path: { ref } })).response.status).toBe(200);
 
     // Forced: the team's record goes, the host keeps what the container runs on.
     const forced = await forget(ref);
-    const cleanup = await admin.waitOperation(forced.operations[0].id);
+    const cleanup = await finished(client, forced.operations[0].id);
     expect(cleanup.result).toMatchObject({ removed: [], kept: [tagged.digest] });
-    await admin.delete(`/v1/containers/${id}?force=true`).expect(202);
-    await admin.waitContainer(id, 'removed');
+    await removeContainer(id);
+    await waitFor(client, id, 'removed');
 
     // Now nothing uses it: a prune collects its blobs and layers.
-    const pruned = (await admin.post('/v1/images/prune', {}).expect(200)).body;
-    const results = await Promise.all(pruned.operations.map((o: { id: string }) => waitOk(o.id)));
+    const pruned = (await pruneImages({ client, body: {} })).data;
+    const results = await Promise.all(pruned.operations.map((o) => waitOk(o.id)));
     const removed = results.flatMap((r) => (r.result as { removed: string[] }).removed);
     expect(removed).toContain(tagged.digest);
     expect(results.reduce((n, r) => n + ((r.result as { bytesFreed: number }).bytesFreed ?? 0), 0)).toBeGreaterThan(0);
@@ -180,19 +240,12 @@ describe('images from registries', () => {
 
   it('exports a tar that docker load and OCI tools accept', async () => {
     const ref = `${open.host}/team/export:1`;
-    expect((await admin.loadImage(await appArchive(ref, 'exported'))).status).toBe('succeeded');
-    const image = (await admin.get(`/v1/images/${encodeURIComponent(ref)}`).expect(200)).body;
-    const res = await admin
-      .get(`/v1/images/${encodeURIComponent(ref)}/export`)
-      .buffer(true)
-      .parse((r, cb) => {
-        const chunks: Buffer[] = [];
-        r.on('data', (c: Buffer) => chunks.push(c));
-        r.on('end', () => cb(null, Buffer.concat(chunks)));
-      })
-      .expect(200);
-    expect(res.headers['content-type']).toContain('application/x-tar');
-    const members = await readTarFiles(res.body as Buffer);
+    expect((await loadImageTar(client, await appArchive(ref, 'exported'))).status).toBe('succeeded');
+    const image = (await getImage({ client, path: { ref } })).data;
+    const res = await exportImage({ client, path: { ref }, parseAs: 'arrayBuffer' });
+    expect(res.response.status).toBe(200);
+    expect(res.response.headers.get('content-type')).toContain('application/x-tar');
+    const members = await readTarFiles(Buffer.from(res.data as unknown as ArrayBuffer));
     expect(JSON.parse(members.get('oci-layout')!.toString())).toEqual({ imageLayoutVersion: '1.0.0' });
     const index = JSON.parse(members.get('index.json')!.toString());
     expect(index.manifests[0]).toMatchObject({
@@ -212,11 +265,12 @@ describe('images from registries', () => {
 
   it('refuses a tampered blob, keeping nothing of the pull', async () => {
     const ref = `${open.host}/team/tampered:1`;
-    expect((await admin.loadImage(await appArchive(ref, 'tampered'))).status).toBe('succeeded');
-    const image = (await admin.get(`/v1/images/${encodeURIComponent(ref)}`).expect(200)).body;
-    await waitOk((await admin.post(`/v1/images/${encodeURIComponent(ref)}/push`, {}).expect(202)).body.operation.id);
-    expect((await admin.waitOperation((await forget(ref)).operations[0].id)).result).toMatchObject({ removed: [image.digest] });
+    expect((await loadImageTar(client, await appArchive(ref, 'tampered'))).status).toBe('succeeded');
+    const image = (await getImage({ client, path: { ref } })).data;
+    await waitOk(await push(ref));
+    expect((await finished(client, (await forget(ref)).operations[0].id)).result).toMatchObject({ removed: [image.digest] });
 
+    // Raw: this reads and then damages the registry's own store, not Berth's API.
     const manifest = (await (
       await fetch(`http://${open.host}/v2/team/tampered/manifests/1`, { headers: { Accept: 'application/vnd.oci.image.manifest.v1+json' } })
     ).json()) as { layers: { digest: string }[] };
@@ -225,18 +279,22 @@ describe('images from registries', () => {
     blob[blob.length - 1] ^= 0xff;
     writeFileSync(open.blobPath(top), blob);
 
-    const failed = await admin.waitOperation((await admin.post('/v1/images/pull', { reference: ref }).expect(202)).body.operation.id, 120);
+    const failed = await finished(client, await pull(ref), 120);
     expect(failed).toMatchObject({ status: 'failed', error: { reason: 'DigestMismatch' } });
-    await admin.get(`/v1/images/${encodeURIComponent(ref)}`).expect(404);
-    await admin.get(`/v1/images/${image.digest}`).expect(404);
+    expect((await problemOf(getImage({ client, path: { ref } }))).status).toBe(404);
+    expect((await problemOf(getImage({ client, path: { ref: image.digest } }))).status).toBe(404);
   });
 
   it('answers 400 naming the field for a malformed reference or platform', async () => {
-    const ref = await admin.post('/v1/images/pull', { reference: 'UPPER/Case:tag' }).expect(400);
-    expect(JSON.stringify(ref.body)).toContain('reference');
-    const platform = await admin.post('/v1/images/pull', { reference: 'busybox', platform: 'linux' }).expect(400);
-    expect(JSON.stringify(platform.body)).toContain('platform');
-    await admin.post('/v1/images/pull', { reference: 'busybox', extra: 1 }).expect(400);
+    const ref = await problemOf(pullImage({ client, body: { reference: 'UPPER/Case:tag' } }));
+    expect(ref.status).toBe(400);
+    expect(JSON.stringify(ref.problem)).toContain('reference');
+    const platform = await problemOf(pullImage({ client, body: { reference: 'busybox', platform: 'linux' } }));
+    expect(platform.status).toBe(400);
+    expect(JSON.stringify(platform.problem)).toContain('platform');
+    const extra = { reference: 'busybox', extra: 1 } as unknown as PullImageRequest;
+    expect((await problemOf(pullImage({ client, body: extra }))).status).toBe(400);
+    // Raw: no Authorization header at all, which is the point of the 401.
     await api().post('/v1/images/pull').send({ reference: 'busybox' }).expect(401);
   });
 });

@@ -1,53 +1,81 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildImageArchive, busyboxLayer, type LayerEntry } from '@berth/runtime/testing';
-import { TeamClient, admin, api, env, uniqueName } from './support/api-client';
+import {
+  type BerthClient,
+  type BerthProblem,
+  type ContainerWaitCondition,
+  type CreateContainerRequest,
+  createContainer,
+  createTeam,
+  createVolume,
+  deleteContainer,
+  deleteVolume,
+  getOpenApiDocument,
+  getVolume,
+  listContainers,
+  listVolumes,
+  pruneVolumes,
+  setTeamPolicy,
+  waitContainer,
+} from '@berth/sdk';
+import { env, uniqueName } from './support/api-client';
+import { adminSdk, finished, loadImageTar, logText, problemOf, runContainer, sdkClient } from './support/sdk';
+
+type Mounts = NonNullable<CreateContainerRequest['mounts']>;
+const admin = adminSdk();
+
+/** Waits for a container to reach a condition (long-poll, 60 s). */
+async function waitFor(client: BerthClient, id: string, condition: ContainerWaitCondition) {
+  return (await waitContainer({ client, path: { id }, query: { condition, timeout: 60 } })).data;
+}
 
 /** Runs a shell command (busybox's, unless another image is named) to its end; answers its exit code and output. */
-async function sh(client: TeamClient, script: string, mounts: object[], image = 'busybox') {
-  const id = await client.run({ image, cmd: ['sh', '-c', script], mounts });
-  const waited = await client.waitContainer(id, 'exited');
-  const logs = (await client.logs(id)).text;
+async function sh(client: BerthClient, script: string, mounts: Mounts, image = 'busybox') {
+  const { id } = await runContainer(client, { image, cmd: ['sh', '-c', script], mounts });
+  const waited = await waitFor(client, id, 'exited');
+  const logs = await logText(client, id);
   return { id, exitCode: waited.exitCode, logs };
 }
 
 describe('volumes and mounts', () => {
   beforeAll(async () => {
-    expect((await admin.loadImage(env.busyboxOciTar)).status).toBe('succeeded');
+    expect((await loadImageTar(admin, env.busyboxOciTar)).status).toBe('succeeded');
   });
 
   it('keeps a volume’s data after the container that wrote it is deleted, and shows where it lives and who uses it', async () => {
     const name = uniqueName('vol');
-    const created = await admin.post('/v1/volumes', { name, labels: { app: 'db' } }).expect(201);
-    expect(created.body).toMatchObject({ id: expect.stringMatching(/^vol_/), name, driver: 'local', labels: { app: 'db' }, usedBy: [] });
+    const created = await createVolume({ client: admin, body: { name, labels: { app: 'db' } } });
+    expect(created.response.status).toBe(201);
+    expect(created.data).toMatchObject({ id: expect.stringMatching(/^vol_/), name, driver: 'local', labels: { app: 'db' }, usedBy: [] });
 
     const writer = await sh(admin, 'echo kept > /data/file && echo written', [{ type: 'volume', source: name, target: '/data' }]);
     expect(writer).toMatchObject({ exitCode: 0, logs: 'written\n' });
-    const inUse = (await admin.get(`/v1/volumes/${name}`).expect(200)).body;
+    const inUse = (await getVolume({ client: admin, path: { id: name } })).data;
     expect(inUse.usedBy).toEqual([{ id: writer.id, name: expect.any(String) }]);
     expect(inUse.sizeBytes).toBe(5);
-    expect(existsSync(join(inUse.mountpoint, 'file'))).toBe(true);
-    await admin.delete(`/v1/volumes/${name}`).expect(409);
+    expect(existsSync(join(inUse.mountpoint!, 'file'))).toBe(true);
+    expect((await problemOf(deleteVolume({ client: admin, path: { id: name } }))).status).toBe(409);
 
-    await admin.delete(`/v1/containers/${writer.id}`).expect(202);
-    await admin.waitContainer(writer.id, 'removed');
+    expect((await deleteContainer({ client: admin, path: { id: writer.id } })).response.status).toBe(202);
+    await waitFor(admin, writer.id, 'removed');
     const reader = await sh(admin, 'cat /data/file', [{ type: 'volume', source: name, target: '/data', readOnly: true }]);
     expect(reader).toMatchObject({ exitCode: 0, logs: 'kept\n' });
-    await admin.delete(`/v1/containers/${reader.id}`).expect(202);
-    await admin.waitContainer(reader.id, 'removed');
+    expect((await deleteContainer({ client: admin, path: { id: reader.id } })).response.status).toBe(202);
+    await waitFor(admin, reader.id, 'removed');
 
-    const removed = (await admin.delete(`/v1/volumes/${name}`).expect(200)).body;
+    const removed = (await deleteVolume({ client: admin, path: { id: name } })).data;
     expect(removed.deleted).toEqual([name]);
-    expect((await admin.waitOperation(removed.operations[0].id)).status).toBe('succeeded');
-    expect(existsSync(inUse.mountpoint)).toBe(false);
-    await admin.get(`/v1/volumes/${name}`).expect(404);
+    expect((await finished(admin, removed.operations[0].id)).status).toBe('succeeded');
+    expect(existsSync(inUse.mountpoint!)).toBe(false);
+    expect((await problemOf(getVolume({ client: admin, path: { id: name } }))).status).toBe(404);
   });
 
   it('makes a named volume that does not exist yet, and a read-only mount refuses writes', async () => {
     const name = uniqueName('auto');
     const first = await sh(admin, 'echo hi > /v/x; echo $?', [{ type: 'volume', source: name, target: '/v' }]);
     expect(first.logs).toBe('0\n');
-    expect((await admin.get(`/v1/volumes/${name}`).expect(200)).body.name).toBe(name);
+    expect((await getVolume({ client: admin, path: { id: name } })).data.name).toBe(name);
     const ro = await sh(admin, 'cat /v/x; echo no > /v/y', [{ type: 'volume', source: name, target: '/v', readOnly: true }]);
     expect(ro.exitCode).not.toBe(0);
     expect(ro.logs).toContain('hi\n');
@@ -64,52 +92,64 @@ describe('volumes and mounts', () => {
   });
 
   it('refuses bind mounts outside the team’s allowlist (403, nothing created), and allows them under it', async () => {
-    const team = await admin.post('/v1/teams', { name: uniqueName('binds').toLowerCase() }).expect(201);
-    const client = new TeamClient(team.body.token);
-    expect((await client.loadImage(env.busyboxOciTar)).status).toBe('succeeded');
+    const team = await createTeam({ client: admin, body: { name: uniqueName('binds').toLowerCase() } });
+    expect(team.response.status).toBe(201);
+    const client = sdkClient(team.data.token);
+    expect((await loadImageTar(client, env.busyboxOciTar)).status).toBe('succeeded');
     const allowed = mkdtempSync(join(env.dataDir, 'allowed-'));
     writeFileSync(join(allowed, 'hello.txt'), 'from the host\n');
     mkdirSync(join(allowed, 'sub'));
     symlinkSync('/etc', join(allowed, 'sub', 'escape'));
 
     const volume = uniqueName('never');
-    const refused = await client
-      .post('/v1/containers', {
-        image: 'busybox',
-        mounts: [
-          { type: 'volume', source: volume, target: '/v' },
-          { type: 'bind', source: '/etc', target: '/host-etc' },
-        ],
-      })
-      .expect(403);
-    expect(refused.body).toMatchObject({ reason: 'BindNotAllowed' });
-    expect((await client.get('/v1/containers').expect(200)).body.items).toEqual([]);
-    expect((await client.get('/v1/volumes').expect(200)).body.items).toEqual([]);
+    const refused = await problemOf(
+      createContainer({
+        client,
+        body: {
+          image: 'busybox',
+          mounts: [
+            { type: 'volume', source: volume, target: '/v' },
+            { type: 'bind', source: '/etc', target: '/host-etc' },
+          ],
+        },
+      }),
+    );
+    expect(refused).toMatchObject({ status: 403, reason: 'BindNotAllowed' });
+    expect((await listContainers({ client })).data.items).toEqual([]);
+    expect((await listVolumes({ client })).data.items).toEqual([]);
 
-    await admin.put(`/v1/teams/${team.body.team.id}/policy`, { allowPrivileged: false, allowedCapabilities: [], allowedBindPaths: [allowed] }).expect(200);
+    const policy = await setTeamPolicy({
+      client: admin,
+      path: { id: team.data.team.id },
+      body: { allowPrivileged: false, allowedCapabilities: [], allowedBindPaths: [allowed] },
+    });
+    expect(policy.response.status).toBe(200);
     const read = await sh(client, 'cat /host/hello.txt', [{ type: 'bind', source: allowed, target: '/host', readOnly: true }]);
     expect(read).toMatchObject({ exitCode: 0, logs: 'from the host\n' });
 
     // A symlink under the allowed directory that leads out of it is caught on the host.
-    const escape = await client
-      .post('/v1/containers', { image: 'busybox', mounts: [{ type: 'bind', source: join(allowed, 'sub', 'escape'), target: '/x' }] })
-      .expect(202);
-    expect(await client.waitOperation(escape.body.operation.id)).toMatchObject({ status: 'failed', error: { reason: 'BindNotAllowed' } });
+    const escape = await createContainer({
+      client,
+      body: { image: 'busybox', mounts: [{ type: 'bind', source: join(allowed, 'sub', 'escape'), target: '/x' }] },
+    });
+    expect(escape.response.status).toBe(202);
+    expect(await finished(client, escape.data.operation.id)).toMatchObject({ status: 'failed', error: { reason: 'BindNotAllowed' } });
 
-    const bad = await client.post('/v1/containers', { image: 'busybox', mounts: [{ type: 'bind', source: allowed, target: 'relative' }] }).expect(400);
-    expect(bad.body.errors[0].field).toBe('mounts[0].target');
+    const bad = await problemOf(createContainer({ client, body: { image: 'busybox', mounts: [{ type: 'bind', source: allowed, target: 'relative' }] } }));
+    expect(bad.status).toBe(400);
+    expect(bad.errors[0].field).toBe('mounts[0].target');
   });
 
   it('prunes the volumes no container mounts', async () => {
     const used = uniqueName('used');
     const idle = uniqueName('idle');
-    await admin.post('/v1/volumes', { name: idle }).expect(201);
-    const id = await admin.run({ image: 'busybox', cmd: ['sleep', '1000'], mounts: [{ type: 'volume', source: used, target: '/d' }] });
-    const pruned = (await admin.post('/v1/volumes/prune').expect(200)).body;
+    expect((await createVolume({ client: admin, body: { name: idle } })).response.status).toBe(201);
+    const { id } = await runContainer(admin, { image: 'busybox', cmd: ['sleep', '1000'], mounts: [{ type: 'volume', source: used, target: '/d' }] });
+    const pruned = (await pruneVolumes({ client: admin })).data;
     expect(pruned.deleted).toContain(idle);
     expect(pruned.deleted).not.toContain(used);
-    await admin.get(`/v1/volumes/${used}`).expect(200);
-    await admin.delete(`/v1/containers/${id}?force=true`).expect(202);
+    expect((await getVolume({ client: admin, path: { id: used } })).response.status).toBe(200);
+    expect((await deleteContainer({ client: admin, path: { id }, query: { force: true } })).response.status).toBe(202);
   });
 
   describe('copy-up of the image’s content into a new volume', () => {
@@ -129,12 +169,12 @@ describe('volumes and mounts', () => {
       const layers = [await busyboxLayer(), data, [dataDir, { path: 'data/gone.txt', type: 'whiteout' as const }]];
       const file = join(env.dataDir, `${uniqueName('copy-up')}.tar`);
       writeFileSync(file, await buildImageArchive({ format: 'oci', images: [{ references: [image], layers, config: { cmd: ['sh'], env: ['PATH=/bin'] } }] }));
-      expect((await admin.loadImage(file)).status).toBe('succeeded');
+      expect((await loadImageTar(admin, file)).status).toBe('succeeded');
     });
 
     it('fills a new volume with what the image holds at the target, and never writes into it again once it has data', async () => {
       const name = uniqueName('seeded');
-      const mounts = [{ type: 'volume', source: name, target: '/data' }];
+      const mounts: Mounts = [{ type: 'volume', source: name, target: '/data' }];
       const first = await sh(
         admin,
         "cd /data && find . | sort && stat -c '%u:%g %a %n' . hello.txt && readlink sub/link && cat sub/link && echo changed > hello.txt && rm sub/link",
@@ -155,37 +195,38 @@ describe('volumes and mounts', () => {
       const name = uniqueName('empty');
       const res = await sh(admin, "find /data && stat -c '%u:%g %a' /data", [{ type: 'volume', source: name, target: '/data', noCopy: true }], image);
       expect(res).toMatchObject({ exitCode: 0, logs: '/data\n0:0 755\n' });
-      expect((await admin.get(`/v1/volumes/${name}`).expect(200)).body.sizeBytes).toBe(0);
+      expect((await getVolume({ client: admin, path: { id: name } })).data.sizeBytes).toBe(0);
     });
 
     it('resolves a symlink at the target inside the image, never on the host', async () => {
       const name = uniqueName('escape');
       const res = await sh(admin, 'ls /etc', [{ type: 'volume', source: name, target: '/escape' }], image);
       expect(res).toMatchObject({ exitCode: 0, logs: 'group\npasswd\n' });
-      const { mountpoint } = (await admin.get(`/v1/volumes/${name}`).expect(200)).body;
-      expect(readdirSync(mountpoint).sort()).toEqual(['group', 'passwd']);
-      expect(readFileSync(join(mountpoint, 'passwd'), 'utf8')).toContain('berth:x:1000:1000');
+      const { mountpoint } = (await getVolume({ client: admin, path: { id: name } })).data;
+      expect(readdirSync(mountpoint!).sort()).toEqual(['group', 'passwd']);
+      expect(readFileSync(join(mountpoint!, 'passwd'), 'utf8')).toContain('berth:x:1000:1000');
     });
 
     it('documents noCopy, and refuses it on other mounts or when not a boolean, naming the field (400, nothing created)', async () => {
       const name = uniqueName('never');
-      const onTmpfs = await admin
-        .post('/v1/containers', {
-          image,
-          mounts: [
-            { type: 'volume', source: name, target: '/v' },
-            { type: 'tmpfs', target: '/t', noCopy: true },
-          ],
-        })
-        .expect(400);
-      expect(onTmpfs.headers['content-type']).toMatch(/^application\/problem\+json/);
-      expect(onTmpfs.body.errors).toEqual([{ field: 'mounts[1].noCopy', message: 'is for volume mounts only' }]);
-      const notBoolean = await admin.post('/v1/containers', { image, mounts: [{ type: 'volume', source: name, target: '/v', noCopy: 'yes' }] }).expect(400);
-      expect(notBoolean.body.errors).toEqual([{ field: 'mounts.0.noCopy', message: expect.stringContaining('boolean') }]);
-      await admin.get(`/v1/volumes/${name}`).expect(404);
+      // The types forbid noCopy on a tmpfs mount; the server must refuse it too.
+      const onTmpfsMounts = [
+        { type: 'volume', source: name, target: '/v' },
+        { type: 'tmpfs', target: '/t', noCopy: true },
+      ] as unknown as Mounts;
+      const onTmpfs = await createContainer({ client: admin, body: { image, mounts: onTmpfsMounts }, throwOnError: false });
+      expect(onTmpfs.response.status).toBe(400);
+      expect(onTmpfs.response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect((onTmpfs.error as BerthProblem).errors).toEqual([{ field: 'mounts[1].noCopy', message: 'is for volume mounts only' }]);
+      const notBooleanMounts = [{ type: 'volume', source: name, target: '/v', noCopy: 'yes' }] as unknown as Mounts;
+      const notBoolean = await problemOf(createContainer({ client: admin, body: { image, mounts: notBooleanMounts } }));
+      expect(notBoolean.status).toBe(400);
+      expect(notBoolean.errors).toEqual([{ field: 'mounts.0.noCopy', message: expect.stringContaining('boolean') }]);
+      expect((await problemOf(getVolume({ client: admin, path: { id: name } }))).status).toBe(404);
 
-      const { schemas } = (await api().get('/openapi.json').expect(200)).body.components;
-      expect(schemas.MountDto.properties.noCopy).toMatchObject({ type: 'boolean', default: false, description: expect.stringContaining('nocopy') });
+      // The document's schema for a volume mount (MountDto before the schemas were named for what they are).
+      const { schemas } = (await getOpenApiDocument({ client: admin })).data.components as { schemas: Record<string, { properties: Record<string, unknown> }> };
+      expect(schemas.VolumeMount.properties.noCopy).toMatchObject({ type: 'boolean', default: false, description: expect.stringContaining('nocopy') });
     });
   });
 });
