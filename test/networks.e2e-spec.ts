@@ -1,21 +1,82 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { TeamClient, admin, env, uniqueName } from './support/api-client';
+import {
+  type BerthClient,
+  BerthProblem,
+  type ContainerWaitCondition,
+  type CreateNetworkRequest,
+  connectContainer,
+  createContainer,
+  createNetwork,
+  createTeam,
+  deleteContainer,
+  deleteNetwork,
+  disconnectContainer,
+  execInContainer,
+  getContainer,
+  getNetwork,
+  listContainers,
+  listNetworks,
+  setTeamPolicy,
+  waitContainer,
+} from '@berth/sdk';
+import { env, uniqueName } from './support/api-client';
+import { adminSdk, finished, loadImageTar, logText, problemOf, runContainer, sdkClient } from './support/sdk';
+
+const admin = adminSdk();
 
 const SERVE = 'mkdir -p /www && echo "hello from $(hostname)" > /www/index.html && exec httpd -f -p 8080 -h /www';
+
+/** Creates a network (201) and answers it. */
+async function newNetwork(body: CreateNetworkRequest, client: BerthClient = admin) {
+  const res = await createNetwork({ client, body });
+  expect(res.response.status).toBe(201);
+  return res.data;
+}
+
+/** Deletes a network (204). */
+async function removeNetwork(id: string, client: BerthClient = admin) {
+  expect((await deleteNetwork({ client, path: { id } })).response.status).toBe(204);
+}
+
+/** Force-deletes a container (202) and answers its operation. */
+async function forceDelete(id: string, client: BerthClient = admin) {
+  const res = await deleteContainer({ client, path: { id }, query: { force: true } });
+  expect(res.response.status).toBe(202);
+  return res.data.operation;
+}
+
+/** Waits for a container's condition and answers what the wait saw. */
+async function waitFor(id: string, condition: ContainerWaitCondition, client: BerthClient = admin, timeout = 60) {
+  return (await waitContainer({ client, path: { id }, query: { condition, timeout } })).data;
+}
+
+/** Runs a command in a running container (200) and answers its stdout. */
+async function execOut(id: string, cmd: string[]) {
+  const res = await execInContainer({ client: admin, path: { id }, body: { cmd } });
+  expect(res.response.status).toBe(200);
+  return res.data.stdout;
+}
+
+/** A call whose error answer does not matter here (an answer the document does not describe still fails). */
+async function tolerating(call: Promise<unknown>): Promise<void> {
+  await call.catch((e: unknown) => {
+    if (!(e instanceof BerthProblem)) throw e;
+  });
+}
 
 /**
  * An HTTP GET from a new container on `networks`, with busybox nc (the static
  * busybox's wget crashes in its own start-up; nc resolves names the same way, from
  * /etc/hosts): answers the last line of the answer and nc's exit code.
  */
-async function fetchFrom(networks: unknown[], host: string) {
+async function fetchFrom(networks: NonNullable<Parameters<typeof runContainer>[1]['networks']>, host: string) {
   const script = `out=$(printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 ${host} 8080 2>&1); rc=$?; echo "$out" | tail -n 1; echo "exit=$rc"`;
-  const id = await admin.run({ image: 'busybox', cmd: ['sh', '-c', script], networks });
-  await admin.waitContainer(id, 'exited');
-  const out = (await admin.logs(id)).text;
-  await admin.delete(`/v1/containers/${id}?force=true`).expect(202);
+  const { id } = await runContainer(admin, { image: 'busybox', cmd: ['sh', '-c', script], networks });
+  await waitFor(id, 'exited');
+  const out = await logText(admin, id);
+  await forceDelete(id);
   return out;
 }
 
@@ -27,16 +88,16 @@ const hostRules = () => execFileSync('iptables-save', [], { encoding: 'utf8' });
 
 describe('networks', () => {
   beforeAll(async () => {
-    expect((await admin.loadImage(env.busyboxOciTar)).status).toBe('succeeded');
+    expect((await loadImageTar(admin, env.busyboxOciTar)).status).toBe('succeeded');
   });
 
   // Last: every container these tests made is deleted, and then nothing of them is left on the host.
   afterAll(async () => {
     const ours = (name: string) => name.includes(`-${process.pid}-`);
     // One more, running, on two networks with a published port, so there is surely something to clean.
-    const a = (await admin.post('/v1/networks', { name: uniqueName('last-a') }).expect(201)).body;
-    const b = (await admin.post('/v1/networks', { name: uniqueName('last-b'), internal: true }).expect(201)).body;
-    const last = await admin.run({
+    const a = await newNetwork({ name: uniqueName('last-a') });
+    const b = await newNetwork({ name: uniqueName('last-b'), internal: true });
+    const { id: last } = await runContainer(admin, {
       image: 'busybox',
       cmd: ['sleep', '1000'],
       networks: [a.name, b.name],
@@ -44,12 +105,10 @@ describe('networks', () => {
     });
     expect(hostLinks()).toContain(`berth-${a.id.slice(-9)}`);
     expect(execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })).toContain(last);
-    const mine = (await admin.get('/v1/containers?limit=100').expect(200)).body.items.filter((c: { networks: { name: string }[] }) =>
-      c.networks.some((n) => ours(n.name)),
-    );
-    const ids: string[] = mine.map((c: { id: string }) => c.id);
-    await Promise.all(ids.map((id) => admin.delete(`/v1/containers/${id}?force=true`)));
-    for (const id of ids) await admin.waitContainer(id, 'removed');
+    const mine = (await listContainers({ client: admin, query: { limit: 100 } })).data.items.filter((c) => c.networks.some((n) => ours(n.name)));
+    const ids = mine.map((c) => c.id);
+    await Promise.all(ids.map((id) => tolerating(deleteContainer({ client: admin, path: { id }, query: { force: true } }))));
+    for (const id of ids) await waitFor(id, 'removed');
     const netns = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
     const mounts = execFileSync('cat', ['/proc/mounts'], { encoding: 'utf8' });
     const rules = hostRules();
@@ -59,14 +118,14 @@ describe('networks', () => {
       expect(rules).not.toContain(id);
     }
     expect(ids).toContain(last);
-    for (const n of (await admin.get('/v1/networks').expect(200)).body.items as { id: string; name: string; containers: unknown[] }[]) {
+    for (const n of (await listNetworks({ client: admin })).data.items) {
       if (ours(n.name)) expect(n.containers).toEqual([]);
       if (!n.containers.length) expect(hostLinks()).not.toContain(`berth-${n.id.slice(-9)}`);
     }
   });
 
   it('creates networks with a subnet from the pool or given, refusing overlaps and bad input with the field named', async () => {
-    const auto = (await admin.post('/v1/networks', { name: uniqueName('auto'), labels: { tier: 'web' } }).expect(201)).body;
+    const auto = await newNetwork({ name: uniqueName('auto'), labels: { tier: 'web' } });
     expect(auto).toMatchObject({
       id: expect.stringMatching(/^net_/),
       driver: 'bridge',
@@ -76,77 +135,81 @@ describe('networks', () => {
       containers: [],
       labels: { tier: 'web' },
     });
-    const fixed = (
-      await admin
-        .post('/v1/networks', { name: uniqueName('fixed'), subnet: '10.230.7.0/24', gateway: '10.230.7.254', ipRange: '10.230.7.128/25', internal: true })
-        .expect(201)
-    ).body;
+    const fixed = await newNetwork({ name: uniqueName('fixed'), subnet: '10.230.7.0/24', gateway: '10.230.7.254', ipRange: '10.230.7.128/25', internal: true });
     expect(fixed).toMatchObject({ subnet: '10.230.7.0/24', gateway: '10.230.7.254', ipRange: '10.230.7.128/25', internal: true });
-    expect((await admin.post('/v1/networks', { name: uniqueName('overlap'), subnet: '10.230.0.0/16' }).expect(409)).body.reason).toBe('SubnetInUse');
-    expect((await admin.post('/v1/networks', { name: fixed.name }).expect(409)).body.reason).toBe('NetworkNameInUse');
-    expect((await admin.post('/v1/networks', { name: uniqueName('bad'), subnet: '10.230.8.1/24' }).expect(400)).body.errors[0].field).toBe('subnet');
-    expect(
-      (await admin.post('/v1/networks', { name: uniqueName('bad'), subnet: '10.230.9.0/24', gateway: '10.231.0.1' }).expect(400)).body.errors[0].field,
-    ).toBe('gateway');
-    expect(
-      (await admin.post('/v1/networks', { name: uniqueName('bad'), subnet: '10.230.10.0/24', ipRange: '10.230.11.0/25' }).expect(400)).body.errors[0].field,
-    ).toBe('ipRange');
-    expect((await admin.post('/v1/networks', { name: 'bad name!' }).expect(400)).body.errors[0].field).toBe('name');
-    await admin.delete(`/v1/networks/${fixed.id}`).expect(204);
-    await admin.get(`/v1/networks/${fixed.id}`).expect(404);
+    const refused = (body: CreateNetworkRequest) => problemOf(createNetwork({ client: admin, body }));
+    expect(await refused({ name: uniqueName('overlap'), subnet: '10.230.0.0/16' })).toMatchObject({ status: 409, reason: 'SubnetInUse' });
+    expect(await refused({ name: fixed.name })).toMatchObject({ status: 409, reason: 'NetworkNameInUse' });
+    const badSubnet = await refused({ name: uniqueName('bad'), subnet: '10.230.8.1/24' });
+    expect(badSubnet.status).toBe(400);
+    expect(badSubnet.errors[0].field).toBe('subnet');
+    const badGateway = await refused({ name: uniqueName('bad'), subnet: '10.230.9.0/24', gateway: '10.231.0.1' });
+    expect(badGateway.status).toBe(400);
+    expect(badGateway.errors[0].field).toBe('gateway');
+    const badRange = await refused({ name: uniqueName('bad'), subnet: '10.230.10.0/24', ipRange: '10.230.11.0/25' });
+    expect(badRange.status).toBe(400);
+    expect(badRange.errors[0].field).toBe('ipRange');
+    const badName = await refused({ name: 'bad name!' });
+    expect(badName.status).toBe(400);
+    expect(badName.errors[0].field).toBe('name');
+    await removeNetwork(fixed.id);
+    expect((await problemOf(getNetwork({ client: admin, path: { id: fixed.id } }))).status).toBe(404);
   });
 
   it('gives 50 concurrent creates on one network 50 distinct addresses, and frees them on delete', async () => {
-    const net = (await admin.post('/v1/networks', { name: uniqueName('busy') }).expect(201)).body;
+    const net = await newNetwork({ name: uniqueName('busy') });
     const created = await Promise.all(
       Array.from({ length: 50 }, (_, i) =>
-        admin.post('/v1/containers', { image: 'busybox', cmd: ['true'], start: false, name: uniqueName(`c${i}`), networks: [net.name] }).expect(202),
+        createContainer({ client: admin, body: { image: 'busybox', cmd: ['true'], start: false, name: uniqueName(`c${i}`), networks: [net.name] } }),
       ),
     );
-    const addresses = created.map((r) => r.body.container.networks[0].ipAddress as string);
+    for (const r of created) expect(r.response.status).toBe(202);
+    const addresses = created.map((r) => r.data.container.networks[0].ipAddress);
     expect(new Set(addresses).size).toBe(50);
     for (const a of addresses) expect(a.startsWith(net.subnet.split('.').slice(0, 3).join('.'))).toBe(true);
     expect(addresses).not.toContain(net.gateway);
-    const listed = (await admin.get(`/v1/networks/${net.id}`).expect(200)).body.containers;
+    const listed = (await getNetwork({ client: admin, path: { id: net.id } })).data.containers;
     expect(listed).toHaveLength(50);
 
-    expect((await admin.delete(`/v1/networks/${net.id}`).expect(409)).body.reason).toBe('NetworkInUse');
-    for (const r of created) await admin.waitOperation(r.body.operation.id);
-    await Promise.all(created.map((r) => admin.delete(`/v1/containers/${r.body.container.id}?force=true`).expect(202)));
-    for (const r of created) await admin.waitContainer(r.body.container.id, 'removed');
-    expect((await admin.get(`/v1/networks/${net.id}`).expect(200)).body.containers).toEqual([]);
-    await admin.delete(`/v1/networks/${net.id}`).expect(204);
+    expect(await problemOf(deleteNetwork({ client: admin, path: { id: net.id } }))).toMatchObject({ status: 409, reason: 'NetworkInUse' });
+    for (const r of created) await finished(admin, r.data.operation.id);
+    await Promise.all(created.map((r) => forceDelete(r.data.container.id)));
+    for (const r of created) await waitFor(r.data.container.id, 'removed');
+    expect((await getNetwork({ client: admin, path: { id: net.id } })).data.containers).toEqual([]);
+    await removeNetwork(net.id);
   });
 
   it('takes fixed addresses and aliases, refusing a taken or foreign address', async () => {
-    const net = (await admin.post('/v1/networks', { name: uniqueName('fixed'), subnet: '10.231.3.0/24' }).expect(201)).body;
-    const first = await admin
-      .post('/v1/containers', { image: 'busybox', cmd: ['true'], start: false, networks: [{ name: net.name, ipAddress: '10.231.3.50', aliases: ['db'] }] })
-      .expect(202);
-    expect(first.body.container.networks).toEqual([expect.objectContaining({ name: net.name, ipAddress: '10.231.3.50', aliases: ['db'] })]);
-    expect((await admin.post('/v1/containers', { image: 'busybox', networks: [{ name: net.name, ipAddress: '10.231.3.50' }] }).expect(409)).body.reason).toBe(
-      'AddressInUse',
-    );
-    expect(
-      (await admin.post('/v1/containers', { image: 'busybox', networks: [{ name: net.name, ipAddress: '10.231.4.2' }] }).expect(400)).body.errors[0].field,
-    ).toBe('networks[0].ipAddress');
-    expect((await admin.post('/v1/containers', { image: 'busybox', networks: ['no-such-network'] }).expect(404)).body.reason).toBe('NetworkNotFound');
-    expect(
-      (await admin.post('/v1/containers', { image: 'busybox', networks: [{ name: net.name, aliases: ['bad alias'] }] }).expect(400)).body.errors[0].field,
-    ).toBe('networks[0].aliases');
-    expect((await admin.post('/v1/containers', { image: 'busybox', networkMode: 'none', networks: [net.name] }).expect(400)).body.reason).toBe(
-      'ConflictingOptions',
-    );
-    expect((await admin.post('/v1/containers', { image: 'busybox', networkMode: 'host' }).expect(403)).body.reason).toBe('HostNetworkNotAllowed');
-    await admin.waitOperation(first.body.operation.id);
-    await admin.delete(`/v1/containers/${first.body.container.id}?force=true`).expect(202);
+    const net = await newNetwork({ name: uniqueName('fixed'), subnet: '10.231.3.0/24' });
+    const first = await createContainer({
+      client: admin,
+      body: { image: 'busybox', cmd: ['true'], start: false, networks: [{ name: net.name, ipAddress: '10.231.3.50', aliases: ['db'] }] },
+    });
+    expect(first.response.status).toBe(202);
+    expect(first.data.container.networks).toEqual([expect.objectContaining({ name: net.name, ipAddress: '10.231.3.50', aliases: ['db'] })]);
+    const refused = (body: Parameters<typeof runContainer>[1]) => problemOf(createContainer({ client: admin, body }));
+    expect(await refused({ image: 'busybox', networks: [{ name: net.name, ipAddress: '10.231.3.50' }] })).toMatchObject({
+      status: 409,
+      reason: 'AddressInUse',
+    });
+    const foreign = await refused({ image: 'busybox', networks: [{ name: net.name, ipAddress: '10.231.4.2' }] });
+    expect(foreign.status).toBe(400);
+    expect(foreign.errors[0].field).toBe('networks[0].ipAddress');
+    expect(await refused({ image: 'busybox', networks: ['no-such-network'] })).toMatchObject({ status: 404, reason: 'NetworkNotFound' });
+    const badAlias = await refused({ image: 'busybox', networks: [{ name: net.name, aliases: ['bad alias'] }] });
+    expect(badAlias.status).toBe(400);
+    expect(badAlias.errors[0].field).toBe('networks[0].aliases');
+    expect(await refused({ image: 'busybox', networkMode: 'none', networks: [net.name] })).toMatchObject({ status: 400, reason: 'ConflictingOptions' });
+    expect(await refused({ image: 'busybox', networkMode: 'host' })).toMatchObject({ status: 403, reason: 'HostNetworkNotAllowed' });
+    await finished(admin, first.data.operation.id);
+    await forceDelete(first.data.container.id);
   });
 
   it('gives containers the host’s reachable name servers, or their own dns settings', async () => {
-    const resolvConf = async (body: object) => {
-      const id = await admin.run({ image: 'busybox', cmd: ['sleep', '1000'], ...body });
-      const out = (await admin.post(`/v1/containers/${id}/exec`, { cmd: ['cat', '/etc/resolv.conf'] }).expect(200)).body.stdout as string;
-      await admin.delete(`/v1/containers/${id}?force=true`).expect(202);
+    const resolvConf = async (body: Partial<Parameters<typeof runContainer>[1]>) => {
+      const { id } = await runContainer(admin, { image: 'busybox', cmd: ['sleep', '1000'], ...body });
+      const out = await execOut(id, ['cat', '/etc/resolv.conf']);
+      await forceDelete(id);
       return out;
     };
     const own = await resolvConf({ dns: { servers: ['10.9.9.9', '10.9.9.10'], search: ['svc.example.internal'], options: ['ndots:2'] } });
@@ -158,62 +221,72 @@ describe('networks', () => {
       .filter((ip) => !ip.startsWith('127.'));
     for (const ip of hostServers) expect(inherited).toContain(`nameserver ${ip}\n`);
     expect(await resolvConf({ networkMode: 'none', dns: { servers: ['10.9.9.9'] } })).not.toContain('nameserver');
-    expect((await admin.post('/v1/containers', { image: 'busybox', dns: { servers: ['resolver.example'] } }).expect(400)).body.errors[0].field).toBe(
-      'dns.servers',
-    );
-    expect((await admin.post('/v1/containers', { image: 'busybox', dns: { options: ['rm -rf'] } }).expect(400)).body.errors[0].field).toBe('dns.options');
+    const badServer = await problemOf(createContainer({ client: admin, body: { image: 'busybox', dns: { servers: ['resolver.example'] } } }));
+    expect(badServer.status).toBe(400);
+    expect(badServer.errors[0].field).toBe('dns.servers');
+    const badOption = await problemOf(createContainer({ client: admin, body: { image: 'busybox', dns: { options: ['rm -rf'] } } }));
+    expect(badOption.status).toBe(400);
+    expect(badOption.errors[0].field).toBe('dns.options');
   });
 
   it('puts a container that names no network on the team’s default network', async () => {
-    const res = await admin.post('/v1/containers', { image: 'busybox', cmd: ['true'], start: false }).expect(202);
-    expect(res.body.container.networkMode).toBe('bridge');
-    expect(res.body.container.networks).toEqual([expect.objectContaining({ name: 'default' })]);
-    const def = (await admin.get('/v1/networks/default').expect(200)).body;
+    const res = await createContainer({ client: admin, body: { image: 'busybox', cmd: ['true'], start: false } });
+    expect(res.response.status).toBe(202);
+    expect(res.data.container.networkMode).toBe('bridge');
+    expect(res.data.container.networks).toEqual([expect.objectContaining({ name: 'default' })]);
+    const def = (await getNetwork({ client: admin, path: { id: 'default' } })).data;
     expect(def.isDefault).toBe(true);
-    await admin.waitOperation(res.body.operation.id);
-    await admin.delete(`/v1/containers/${res.body.container.id}?force=true`).expect(202);
+    await finished(admin, res.data.operation.id);
+    await forceDelete(res.data.container.id);
   });
 
   it('lets containers on one network reach each other by name and alias, and keeps other networks out', async () => {
-    const front = (await admin.post('/v1/networks', { name: uniqueName('front') }).expect(201)).body;
-    const other = (await admin.post('/v1/networks', { name: uniqueName('other') }).expect(201)).body;
+    const front = await newNetwork({ name: uniqueName('front') });
+    const other = await newNetwork({ name: uniqueName('other') });
     const name = uniqueName('web');
-    const server = await admin.run({ image: 'busybox', name, hostname: 'web', cmd: ['sh', '-c', SERVE], networks: [{ name: front.name, aliases: ['site'] }] });
-    await admin.waitContainer(server, 'running');
+    const { id: server } = await runContainer(admin, {
+      image: 'busybox',
+      name,
+      hostname: 'web',
+      cmd: ['sh', '-c', SERVE],
+      networks: [{ name: front.name, aliases: ['site'] }],
+    });
+    await waitFor(server, 'running');
 
-    const ipFirst = (await admin.get(`/v1/containers/${server}`).expect(200)).body.networks[0].ipAddress;
+    const ipFirst = (await getContainer({ client: admin, path: { id: server } })).data.networks[0].ipAddress;
     expect(await fetchFrom([front.name], ipFirst)).toBe('hello from web\nexit=0\n');
     expect(await fetchFrom([front.name], name)).toBe('hello from web\nexit=0\n');
     expect(await fetchFrom([front.name], 'site')).toBe('hello from web\nexit=0\n');
-    const ip = (await admin.get(`/v1/containers/${server}`).expect(200)).body.networks[0].ipAddress;
+    const ip = (await getContainer({ client: admin, path: { id: server } })).data.networks[0].ipAddress;
     const outsider = await fetchFrom([other.name], ip);
     expect(outsider).not.toContain('hello');
     expect(outsider).toMatch(/exit=[1-9]/);
 
     const bridge = `berth-${front.id.slice(-9)}`;
     expect(hostLinks()).toContain(bridge);
-    await admin.delete(`/v1/containers/${server}?force=true`).expect(202);
-    await admin.waitContainer(server, 'removed');
+    await forceDelete(server);
+    await waitFor(server, 'removed');
     // The last container on the network is gone: so are its bridge, veths and rules.
     expect(hostLinks()).not.toContain(bridge);
     expect(hostRules()).not.toContain(server);
-    await admin.delete(`/v1/networks/${front.id}`).expect(204);
-    await admin.delete(`/v1/networks/${other.id}`).expect(204);
+    await removeNetwork(front.id);
+    await removeNetwork(other.id);
   });
 
   it('publishes a port on 127.0.0.1, and refuses a port that is taken before creating anything', async () => {
-    const net = (await admin.post('/v1/networks', { name: uniqueName('pub') }).expect(201)).body;
+    const net = await newNetwork({ name: uniqueName('pub') });
     const port = await freePort();
-    const server = await admin.run({
+    const { id: server } = await runContainer(admin, {
       image: 'busybox',
       hostname: 'pub',
       cmd: ['sh', '-c', SERVE],
       networks: [net.name],
       ports: [{ hostPort: port, containerPort: 8080, hostIp: '127.0.0.1' }],
     });
-    await admin.waitContainer(server, 'running');
+    await waitFor(server, 'running');
     let body = '';
     for (let i = 0; i < 50 && !body; i++) {
+      // Raw: this is the container's own httpd on the published port, not the Berth API.
       body = await fetch(`http://127.0.0.1:${port}/`)
         .then((r) => r.text())
         .catch(() => '');
@@ -221,88 +294,106 @@ describe('networks', () => {
     }
     expect(body).toBe('hello from pub\n');
 
-    const again = await admin.post('/v1/containers', { image: 'busybox', networks: [net.name], ports: [{ hostPort: port, containerPort: 80 }] }).expect(409);
-    expect(again.body.reason).toBe('PortInUse');
+    const again = await problemOf(
+      createContainer({ client: admin, body: { image: 'busybox', networks: [net.name], ports: [{ hostPort: port, containerPort: 80 }] } }),
+    );
+    expect(again.status).toBe(409);
+    expect(again.reason).toBe('PortInUse');
     // Another team is refused too, without learning the name of the container that holds the port.
-    const team = await admin.post('/v1/teams', { name: uniqueName('ports').toLowerCase() }).expect(201);
-    const stranger = await new TeamClient(team.body.token)
-      .post('/v1/containers', { image: 'busybox', ports: [{ hostPort: port, containerPort: 80 }] })
-      .expect(409);
-    expect(stranger.body.reason).toBe('PortInUse');
-    const serverName = (await admin.get(`/v1/containers/${server}`).expect(200)).body.name;
-    expect(JSON.stringify(stranger.body)).not.toContain(serverName);
+    const team = await createTeam({ client: admin, body: { name: uniqueName('ports').toLowerCase() } });
+    expect(team.response.status).toBe(201);
+    const stranger = await problemOf(
+      createContainer({ client: sdkClient(team.data.token), body: { image: 'busybox', ports: [{ hostPort: port, containerPort: 80 }] } }),
+    );
+    expect(stranger.status).toBe(409);
+    expect(stranger.reason).toBe('PortInUse');
+    const serverName = (await getContainer({ client: admin, path: { id: server } })).data.name;
+    expect(JSON.stringify(stranger.problem)).not.toContain(serverName);
 
     // A port some other process on the host holds: the worker refuses it before it makes anything.
     const holder = createServer().listen(0, '127.0.0.1');
     await new Promise((r) => holder.once('listening', r));
     const held = (holder.address() as { port: number }).port;
     try {
-      const res = await admin
-        .post('/v1/containers', { image: 'busybox', networks: [net.name], ports: [{ hostPort: held, containerPort: 80, hostIp: '127.0.0.1' }] })
-        .expect(202);
-      expect(await admin.waitOperation(res.body.operation.id)).toMatchObject({ status: 'failed', error: { reason: 'PortInUse' } });
-      expect(hostRules()).not.toContain(res.body.container.id);
-      await admin.delete(`/v1/containers/${res.body.container.id}?force=true`).expect(202);
+      const res = await createContainer({
+        client: admin,
+        body: { image: 'busybox', networks: [net.name], ports: [{ hostPort: held, containerPort: 80, hostIp: '127.0.0.1' }] },
+      });
+      expect(res.response.status).toBe(202);
+      expect(await finished(admin, res.data.operation.id)).toMatchObject({ status: 'failed', error: { reason: 'PortInUse' } });
+      expect(hostRules()).not.toContain(res.data.container.id);
+      await forceDelete(res.data.container.id);
     } finally {
       holder.close();
     }
-    await admin.delete(`/v1/containers/${server}?force=true`).expect(202);
-    await admin.waitContainer(server, 'removed');
+    await forceDelete(server);
+    await waitFor(server, 'removed');
     expect(hostRules()).not.toContain(`${port}`.padStart(1));
   });
 
   it('gives an internal network no route out', async () => {
-    const net = (await admin.post('/v1/networks', { name: uniqueName('internal'), internal: true }).expect(201)).body;
-    const id = await admin.run({ image: 'busybox', cmd: ['sh', '-c', 'ip route; echo done'], networks: [net.name] });
-    await admin.waitContainer(id, 'exited');
-    const routes = (await admin.logs(id)).text;
+    const net = await newNetwork({ name: uniqueName('internal'), internal: true });
+    const { id } = await runContainer(admin, { image: 'busybox', cmd: ['sh', '-c', 'ip route; echo done'], networks: [net.name] });
+    await waitFor(id, 'exited');
+    const routes = await logText(admin, id);
     expect(routes).toContain(net.subnet);
     expect(routes).not.toMatch(/^default/m);
-    await admin.delete(`/v1/containers/${id}?force=true`).expect(202);
+    await forceDelete(id);
   });
 
   it('connects a running container to a network and disconnects it, keeping names current', async () => {
-    const front = (await admin.post('/v1/networks', { name: uniqueName('join') }).expect(201)).body;
-    const elsewhere = (await admin.post('/v1/networks', { name: uniqueName('away') }).expect(201)).body;
+    const front = await newNetwork({ name: uniqueName('join') });
+    const elsewhere = await newNetwork({ name: uniqueName('away') });
     const name = uniqueName('svc');
-    const server = await admin.run({ image: 'busybox', name, hostname: 'svc', cmd: ['sh', '-c', SERVE], networks: [front.name] });
-    const client = await admin.run({ image: 'busybox', cmd: ['sleep', '1000'], networks: [elsewhere.name] });
-    await admin.waitContainer(server, 'running');
+    const { id: server } = await runContainer(admin, { image: 'busybox', name, hostname: 'svc', cmd: ['sh', '-c', SERVE], networks: [front.name] });
+    const { id: client } = await runContainer(admin, { image: 'busybox', cmd: ['sleep', '1000'], networks: [elsewhere.name] });
+    await waitFor(server, 'running');
     const get = async () => {
       const script = `out=$(printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 2 ${name} 8080 2>&1); echo "$out" | tail -n 1`;
-      return (await admin.post(`/v1/containers/${client}/exec`, { cmd: ['sh', '-c', script] }).expect(200)).body.stdout as string;
+      return execOut(client, ['sh', '-c', script]);
     };
     expect(await get()).not.toContain('hello');
 
-    const joined = await admin.post(`/v1/networks/${front.name}/connect`, { container: client, aliases: ['cli'] }).expect(202);
-    expect(joined.body.container.networks.map((n: { name: string }) => n.name)).toEqual([elsewhere.name, front.name]);
-    expect((await admin.waitOperation(joined.body.operation.id)).status).toBe('succeeded');
+    const joined = await connectContainer({ client: admin, path: { id: front.name }, body: { container: client, aliases: ['cli'] } });
+    expect(joined.response.status).toBe(202);
+    expect(joined.data.container.networks.map((n) => n.name)).toEqual([elsewhere.name, front.name]);
+    expect((await finished(admin, joined.data.operation.id)).status).toBe('succeeded');
     expect(await get()).toBe('hello from svc\n');
-    expect((await admin.post(`/v1/networks/${front.name}/connect`, { container: client }).expect(409)).body.reason).toBe('AlreadyConnected');
+    expect(await problemOf(connectContainer({ client: admin, path: { id: front.name }, body: { container: client } }))).toMatchObject({
+      status: 409,
+      reason: 'AlreadyConnected',
+    });
 
-    const left = await admin.post(`/v1/networks/${front.id}/disconnect`, { container: client }).expect(202);
-    expect((await admin.waitOperation(left.body.operation.id)).status).toBe('succeeded');
+    const left = await disconnectContainer({ client: admin, path: { id: front.id }, body: { container: client } });
+    expect(left.response.status).toBe(202);
+    expect((await finished(admin, left.data.operation.id)).status).toBe('succeeded');
     expect(await get()).not.toContain('hello');
-    expect((await admin.get(`/v1/networks/${front.id}`).expect(200)).body.containers.map((c: { containerId: string }) => c.containerId)).toEqual([server]);
+    expect((await getNetwork({ client: admin, path: { id: front.id } })).data.containers.map((c) => c.containerId)).toEqual([server]);
 
-    for (const id of [server, client]) await admin.delete(`/v1/containers/${id}?force=true`).expect(202);
+    for (const id of [server, client]) await forceDelete(id);
   });
 
   it('runs on the host’s network only when the team’s policy allows it', async () => {
-    const team = await admin.post('/v1/teams', { name: uniqueName('hostnet').toLowerCase() }).expect(201);
-    const client = new TeamClient(team.body.token);
-    expect((await client.loadImage(env.busyboxOciTar)).status).toBe('succeeded');
-    await client.post('/v1/containers', { image: 'busybox', networkMode: 'host' }).expect(403);
-    await admin.put(`/v1/teams/${team.body.team.id}/policy`, { allowPrivileged: false, allowedCapabilities: [], allowHostNetwork: true }).expect(200);
-    const id = await client.run({ image: 'busybox', cmd: ['cat', '/proc/net/dev'], networkMode: 'host' });
-    await client.waitContainer(id, 'exited');
+    const team = await createTeam({ client: admin, body: { name: uniqueName('hostnet').toLowerCase() } });
+    expect(team.response.status).toBe(201);
+    const client = sdkClient(team.data.token);
+    expect((await loadImageTar(client, env.busyboxOciTar)).status).toBe('succeeded');
+    expect((await problemOf(createContainer({ client, body: { image: 'busybox', networkMode: 'host' } }))).status).toBe(403);
+    const policy = await setTeamPolicy({
+      client: admin,
+      path: { id: team.data.team.id },
+      body: { allowPrivileged: false, allowedCapabilities: [], allowHostNetwork: true },
+    });
+    expect(policy.response.status).toBe(200);
+    const { id } = await runContainer(client, { image: 'busybox', cmd: ['cat', '/proc/net/dev'], networkMode: 'host' });
+    await waitFor(id, 'exited', client);
     const hostDevices = execFileSync('cat', ['/proc/net/dev'], { encoding: 'utf8' })
       .split('\n')
       .slice(2)
       .map((l) => l.split(':')[0].trim())
       .filter(Boolean);
-    const seen = (await client.logs(id)).text;
+    const seen = await logText(client, id);
     for (const dev of hostDevices.filter((d) => !d.startsWith('berth'))) expect(seen).toContain(dev);
-    expect((await client.get(`/v1/containers/${id}`).expect(200)).body).toMatchObject({ networkMode: 'host', networks: [] });
+    expect((await getContainer({ client, path: { id } })).data).toMatchObject({ networkMode: 'host', networks: [] });
   });
 });
