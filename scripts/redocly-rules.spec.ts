@@ -81,7 +81,7 @@ describe("redocly.yaml: Redocly's recommended rules and Berth's own", () => {
     expect(found.map((p) => p.message).join('\n')).toMatch(/404 response must be application\/problem\+json only/);
   });
 
-  it('berth/operation-shape: a verb-first operationId, one tag, a summary, 401 when a token is needed, Location on a 202', () => {
+  it('berth/operation-shape: a verb-first operationId, one tag, a summary, 401 when a token is needed, 400 when it takes input, Location on a 202', () => {
     const d = good();
     const get = d.paths['/v1/things/{id}'].get as Record<string, unknown> & { responses: Record<string, unknown> };
     get.operationId = 'thingGetter';
@@ -89,6 +89,7 @@ describe("redocly.yaml: Redocly's recommended rules and Berth's own", () => {
     delete get.summary;
     delete get.responses['401'];
     get.responses['202'] = { description: 'accepted' };
+    (get.parameters as object[]).push({ name: 'verbose', in: 'query', schema: { type: 'boolean' } });
     const messages = berth(lint(d)).map((p) => p.message);
     expect(messages).toEqual(
       expect.arrayContaining([
@@ -96,6 +97,7 @@ describe("redocly.yaml: Redocly's recommended rules and Berth's own", () => {
         expect.stringMatching(/exactly one tag/),
         expect.stringMatching(/has a summary/),
         expect.stringMatching(/documents 401/),
+        expect.stringMatching(/takes a body or query parameters, so it documents 400/),
         expect.stringMatching(/202 response has a Location header/),
       ]),
     );

@@ -29,7 +29,8 @@ function ProblemErrors() {
 
 /**
  * Every operation: a verb-first operationId, exactly one tag, a summary; one
- * that needs a token documents 401; a 202 points at its operation (`Location`).
+ * that needs a token documents 401, one that takes a body or a query documents
+ * 400; a 202 points at its operation (`Location`).
  */
 function OperationShape() {
   return {
@@ -49,6 +50,10 @@ function OperationShape() {
             const security = operation.security ?? globalSecurity;
             if (security.length > 0 && !operation.responses?.['401']) {
               ctx.report({ message: `${name}: it needs a token, so it documents 401.`, location: where.child('responses') });
+            }
+            const takesInput = operation.requestBody || (operation.parameters ?? []).some((p) => p.in === 'query' || p.in === 'header');
+            if (takesInput && !operation.responses?.['400']) {
+              ctx.report({ message: `${name}: it takes a body or query parameters, so it documents 400.`, location: where.child('responses') });
             }
             const accepted = operation.responses?.['202'];
             if (accepted && !accepted.headers?.Location) {

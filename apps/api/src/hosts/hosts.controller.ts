@@ -31,7 +31,7 @@ export class HostsController {
     description:
       'Stop its worker first: a host that is still `ready` is refused unless `force=true`, and a worker that keeps running registers its host again with its next heartbeat. The host’s image records go with it.',
     status: 204,
-    errors: [403, 404, 409],
+    errors: [400, 403, 404, 409],
   })
   async remove(@Auth() auth: AuthContext, @Param('id') id: string, @Query() query: DeleteHostQueryDto): Promise<void> {
     await this.hosts.remove(auth, id, query.force === true);

@@ -84,6 +84,7 @@ export class ImagesController {
     operationId: 'pruneImages',
     summary: 'Delete the team’s untagged images (or all unused ones) and collect unreferenced blobs and layers on the hosts',
     type: RemovedImagesDto,
+    errors: [400],
   })
   async prune(@Auth() auth: AuthContext, @Body() dto: PruneImagesDto): Promise<RemovedImagesDto> {
     return toRemovedDto(await this.removals.prune(auth, dto.all === true));

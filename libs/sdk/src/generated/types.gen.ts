@@ -2000,6 +2000,10 @@ export type DeleteHostData = {
 
 export type DeleteHostErrors = {
   /**
+   * The request is not valid; `errors` names the fields
+   */
+  400: Problem;
+  /**
    * Missing or unknown bearer token
    */
   401: Problem;
@@ -2157,6 +2161,10 @@ export type PruneImagesData = {
 };
 
 export type PruneImagesErrors = {
+  /**
+   * The request is not valid; `errors` names the fields
+   */
+  400: Problem;
   /**
    * Missing or unknown bearer token
    */
