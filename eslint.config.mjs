@@ -45,7 +45,18 @@ const featureBoundaries = {
 };
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.berth/**', 'coverage/**', 'test/.generated/**', 'libs/sdk/src/generated/**', 'libs/sdk/.generated-check/**', 'libs/sdk/dist/**'] },
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      '.berth/**',
+      'coverage/**',
+      'test/.generated/**',
+      'libs/sdk/src/generated/**',
+      'libs/sdk/.generated-check/**',
+      'libs/sdk/dist/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
