@@ -26,7 +26,7 @@ export class EventsController {
         schema: {
           type: 'string',
           description: 'Server-sent events: `event` is the type, `data` an Event as JSON (x-berth-data); comment lines keep the stream alive',
-          example: 'event: container.started\ndata: {"type":"container.started","id":"…","at":"…","attributes":{}}\n\n',
+          example: 'event: container.running\ndata: {"type":"container.running","id":"…","at":"…","attributes":{}}\n\n',
           'x-berth-data': { $ref: getSchemaPath(EventDto) },
         },
       },
