@@ -1,5 +1,4 @@
 import {
-  BerthProblem,
   type CreateContainerRequest,
   type ListContainersData,
   type LogLine,
@@ -11,17 +10,11 @@ import {
   listContainers,
   startContainer,
   stopContainer,
-  waitContainer,
 } from '@berth/sdk';
 import { env, uniqueName } from './support/api-client';
-import { adminSdk, finished, loadImageTar, logText, problemOf, runContainer } from './support/sdk';
+import { adminSdk, finished, loadImageTar, logText, problemOf, runContainer, waitForContainer, problemAnswer } from './support/sdk';
 
 const admin = adminSdk();
-
-/** Waits for a container to meet a condition; answers what the wait found. */
-async function waitFor(id: string, condition: 'exited' | 'running' | 'removed', timeout = 60) {
-  return (await waitContainer({ client: admin, path: { id }, query: { condition, timeout } })).data;
-}
 
 /** Reads a followed log (an open stream) to its end. */
 async function followedLog(id: string): Promise<string> {
@@ -31,13 +24,6 @@ async function followedLog(id: string): Promise<string> {
   let text = '';
   for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) text += decoder.decode(chunk.value, { stream: true });
   return text + decoder.decode();
-}
-
-/** The BerthProblem of an error answer beside the answer itself, for what its headers say (call with `throwOnError: false`). */
-async function problemAnswer(call: Promise<{ error?: unknown; response?: Response }>): Promise<{ problem: BerthProblem; response: Response }> {
-  const { error, response } = await call;
-  if (!(error instanceof BerthProblem) || !response) throw new Error(`expected a BerthProblem, got ${error === undefined ? 'success' : String(error)}`);
-  return { problem: error, response };
 }
 
 const ndjson = async (id: string): Promise<LogLine[]> =>
@@ -65,7 +51,7 @@ describe('containers on real runc', () => {
 
     const op = await finished(admin, res.data.operation.id);
     expect(op.status).toBe('succeeded');
-    const exited = await waitFor(res.data.container.id, 'exited');
+    const exited = await waitForContainer(admin, res.data.container.id, 'exited');
     expect(exited).toMatchObject({ met: true, status: 'exited', exitCode: 0 });
 
     const logs = await getContainerLogs({ client: admin, path: { id: res.data.container.id }, parseAs: 'text' });
@@ -79,7 +65,7 @@ describe('containers on real runc', () => {
 
   it('keeps stdout and stderr apart, honours tail, and answers ndjson with timestamps', async () => {
     const { id } = await runContainer(admin, { image: 'busybox', cmd: ['sh', '-c', 'echo one; echo two >&2; echo three; exit 3'] });
-    const exited = await waitFor(id, 'exited');
+    const exited = await waitForContainer(admin, id, 'exited');
     expect(exited.exitCode).toBe(3);
     expect(await logText(admin, id, { stderr: false })).toBe('one\nthree\n');
     expect(await logText(admin, id, { stdout: false })).toBe('two\n');
@@ -106,7 +92,7 @@ describe('containers on real runc', () => {
       user: 'berth',
       hostname: 'box1',
     });
-    await waitFor(id, 'exited');
+    await waitForContainer(admin, id, 'exited');
     expect(await logText(admin, id)).toBe('hi /tmp 1000:1000 box1\n');
   });
 
@@ -114,7 +100,7 @@ describe('containers on real runc', () => {
     const res = await createContainer({ client: admin, body: { image: 'busybox', cmd: ['sh', '-c', 'for i in 1 2 3; do echo line$i; sleep 0.4; done'] } });
     expect(res.response.status).toBe(202);
     const id = res.data.container.id;
-    expect(await waitFor(id, 'running')).toMatchObject({ met: true });
+    expect(await waitForContainer(admin, id, 'running')).toMatchObject({ met: true });
     expect(await followedLog(id)).toBe('line1\nline2\nline3\n');
     expect((await getContainer({ client: admin, path: { id } })).data.status).toBe('exited');
 
@@ -128,11 +114,11 @@ describe('containers on real runc', () => {
       image: 'busybox',
       cmd: ['sh', '-c', 'trap "echo bye; exit 0" TERM; echo ready; while true; do sleep 0.1; done'],
     });
-    await waitFor(id, 'running');
+    await waitForContainer(admin, id, 'running');
     const stop = await stopContainer({ client: admin, path: { id }, query: { timeout: 30 } });
     expect(stop.response.status).toBe(202);
     expect((await finished(admin, stop.data.operation.id)).status).toBe('succeeded');
-    expect(await waitFor(id, 'exited')).toMatchObject({ met: true, exitCode: 0 });
+    expect(await waitForContainer(admin, id, 'exited')).toMatchObject({ met: true, exitCode: 0 });
     expect(await logText(admin, id)).toBe('ready\nbye\n');
   });
 
@@ -148,7 +134,7 @@ describe('containers on real runc', () => {
     expect(stop.response.status).toBe(202);
     expect(stop.data.operation.kind).toBe('container.stop');
     expect((await finished(admin, stop.data.operation.id)).status).toBe('succeeded');
-    expect(await waitFor(id, 'exited')).toMatchObject({ met: true, exitCode: 137 });
+    expect(await waitForContainer(admin, id, 'exited')).toMatchObject({ met: true, exitCode: 137 });
 
     const start = await startContainer({ client: admin, path: { id } });
     expect(start.response.status).toBe(202);
@@ -165,7 +151,7 @@ describe('containers on real runc', () => {
     const kill9 = await killContainer({ client: admin, path: { id }, query: { signal: 'KILL' } });
     expect(kill9.response.status).toBe(202);
     expect((await finished(admin, kill9.data.operation.id)).status).toBe('succeeded');
-    expect(await waitFor(id, 'exited')).toMatchObject({ met: true, exitCode: 137 });
+    expect(await waitForContainer(admin, id, 'exited')).toMatchObject({ met: true, exitCode: 137 });
 
     expect((await problemOf(killContainer({ client: admin, path: { id } }))).status).toBe(409);
     const del = await deleteContainer({ client: admin, path: { id } });
@@ -180,7 +166,7 @@ describe('containers on real runc', () => {
     expect(del.response.status).toBe(202);
     expect(del.data.container.status).toBe('removing');
     expect((await finished(admin, del.data.operation.id)).status).toBe('succeeded');
-    expect(await waitFor(id, 'removed', 30)).toMatchObject({ met: true, status: 'removed' });
+    expect(await waitForContainer(admin, id, 'removed', 30)).toMatchObject({ met: true, status: 'removed' });
     expect((await problemOf(getContainer({ client: admin, path: { id } }))).status).toBe(404);
   });
 
@@ -190,7 +176,7 @@ describe('containers on real runc', () => {
     expect((await finished(admin, res.data.operation.id)).status).toBe('succeeded');
     expect((await getContainer({ client: admin, path: { id: res.data.container.id } })).data.status).toBe('created');
     expect((await startContainer({ client: admin, path: { id: res.data.container.id } })).response.status).toBe(202);
-    expect(await waitFor(res.data.container.id, 'exited')).toMatchObject({ met: true, exitCode: 0 });
+    expect(await waitForContainer(admin, res.data.container.id, 'exited')).toMatchObject({ met: true, exitCode: 0 });
   });
 
   it('refuses a second container with the same name (409) and keeps the first', async () => {
@@ -242,7 +228,7 @@ describe('containers on real runc', () => {
     const label = uniqueName('batch');
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) ids.push((await runContainer(admin, { image: 'busybox', cmd: ['true'], labels: { batch: label, n: String(i) } })).id);
-    for (const id of ids) await waitFor(id, 'exited');
+    for (const id of ids) await waitForContainer(admin, id, 'exited');
     const page1 = (await listContainers({ client: admin, query: { label: [`batch=${label}`], limit: 2 } })).data;
     expect(page1.items.map((c) => c.id)).toEqual([ids[2], ids[1]]);
     expect(page1.nextCursor).toEqual(expect.any(String));

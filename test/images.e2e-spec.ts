@@ -5,9 +5,7 @@ import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { buildImageArchive, busyboxLayer, readTarFiles, startRegistry } from '@berth/runtime/testing';
 import {
-  type BerthClient,
   BerthProblem,
-  type ContainerWaitCondition,
   createContainer,
   deleteContainer,
   deleteImage,
@@ -25,10 +23,9 @@ import {
   pushImage,
   saveRegistry,
   tagImage,
-  waitContainer,
 } from '@berth/sdk';
 import { api, env, uniqueName } from './support/api-client';
-import { adminSdk, finished, loadImageTar, logText, problemOf, runContainer } from './support/sdk';
+import { adminSdk, finished, loadImageTar, logText, problemOf, runContainer, waitForContainer } from './support/sdk';
 
 type Registry = Awaited<ReturnType<typeof startRegistry>>;
 const USER = { username: 'deploy', password: `pw-${process.pid}-secret-value` };
@@ -71,11 +68,6 @@ async function pull(ref: string): Promise<string> {
   const pulled = await pullImage({ client, body: { reference: ref } });
   expect(pulled.response.status).toBe(202);
   return pulled.data.operation.id;
-}
-
-/** Waits for a container to reach a condition (long-poll, 60 s). */
-async function waitFor(c: BerthClient, id: string, condition: ContainerWaitCondition) {
-  return (await waitContainer({ client: c, path: { id }, query: { condition, timeout: 60 } })).data;
 }
 
 /** Deletes a container, killing it first (202). */
@@ -181,7 +173,7 @@ describe('images from registries', () => {
     expect(history.length).toBeGreaterThanOrEqual(1);
 
     const { id } = await runContainer(client, { image: ref, pullPolicy: 'never', cmd: ['sh', '-c', 'cat /app/hello.txt; ls /app'] });
-    await waitFor(client, id, 'exited');
+    await waitForContainer(client, id, 'exited');
     expect(await logText(client, id)).toBe('hello from the registry\nhello.txt\n');
     await removeContainer(id);
   });
@@ -197,7 +189,7 @@ describe('images from registries', () => {
     expect(await finished(client, never.data.operation.id)).toMatchObject({ status: 'failed', error: { reason: 'ImageNotFound' } });
 
     const { id } = await runContainer(client, { image: ref });
-    await waitFor(client, id, 'exited');
+    await waitForContainer(client, id, 'exited');
     expect(await logText(client, id)).toBe('pulled on create\n');
     const c = (await getContainer({ client, path: { id } })).data;
     const image = (await getImage({ client, path: { ref } })).data;
@@ -228,7 +220,7 @@ describe('images from registries', () => {
     const cleanup = await finished(client, forced.operations[0].id);
     expect(cleanup.result).toMatchObject({ removed: [], kept: [tagged.digest] });
     await removeContainer(id);
-    await waitFor(client, id, 'removed');
+    await waitForContainer(client, id, 'removed');
 
     // Now nothing uses it: a prune collects its blobs and layers.
     const pruned = (await pruneImages({ client, body: {} })).data;

@@ -1,7 +1,5 @@
 import {
-  BerthProblem,
   type BerthClient,
-  type ContainerWaitCondition,
   type CreateContainerRequest,
   type Event,
   type ExecRequest,
@@ -22,11 +20,10 @@ import {
   streamEvents,
   unpauseContainer,
   updateContainer,
-  waitContainer,
 } from '@berth/sdk';
 import { env, uniqueName } from './support/api-client';
 import { ContractValidator } from './support/contract';
-import { adminSdk, finished, loadImageTar, logText, problemOf, runContainer, sdkClient } from './support/sdk';
+import { adminSdk, finished, loadImageTar, logText, problemOf, runContainer, sdkClient, waitForContainer, problemAnswer } from './support/sdk';
 
 const DOCKER_DEFAULT_CAPS = '00000000a80425fb';
 
@@ -37,23 +34,11 @@ async function exec(client: BerthClient, id: string, body: ExecRequest) {
   return (await execInContainer({ client, path: { id }, body })).data;
 }
 
-/** Waits for a container to meet a condition; answers what the wait found. */
-async function waitFor(client: BerthClient, id: string, condition: ContainerWaitCondition, timeout = 60) {
-  return (await waitContainer({ client, path: { id }, query: { condition, timeout } })).data;
-}
-
 /** Force-deletes a container and checks the API took it (202). */
 async function forceDelete(client: BerthClient, id: string) {
   const del = await deleteContainer({ client, path: { id }, query: { force: true } });
   expect(del.response.status).toBe(202);
   return del.data;
-}
-
-/** The BerthProblem of an error answer beside the answer itself, for what its headers say (call with `throwOnError: false`). */
-async function problemAnswer(call: Promise<{ error?: unknown; response?: Response }>): Promise<{ problem: BerthProblem; response: Response }> {
-  const { error, response } = await call;
-  if (!(error instanceof BerthProblem) || !response) throw new Error(`expected a BerthProblem, got ${error === undefined ? 'success' : String(error)}`);
-  return { problem: error, response };
 }
 
 const getC = async (client: BerthClient, id: string) => (await getContainer({ client, path: { id } })).data;
@@ -85,7 +70,7 @@ describe('container lifecycle, limits and isolation', () => {
     expect((await problemOf(execInContainer({ client: admin, path: { id }, body: { cmd: 'ls' as unknown as string[] } }))).status).toBe(400);
     await forceDelete(admin, id);
     const stopped = await runContainer(admin, { image: 'busybox', cmd: ['true'] });
-    await waitFor(admin, stopped.id, 'exited');
+    await waitForContainer(admin, stopped.id, 'exited');
     const refused = await problemOf(execInContainer({ client: admin, path: { id: stopped.id }, body: { cmd: ['true'] } }));
     expect(refused.status).toBe(409);
     expect(refused.reason).toBe('ContainerNotRunning');
@@ -140,7 +125,7 @@ describe('container lifecycle, limits and isolation', () => {
       cmd: ['sh', '-c', 'x=a; while true; do x="$x$x"; done'],
       resources: { memoryBytes: 32 * 1024 * 1024, memorySwapBytes: 32 * 1024 * 1024 },
     });
-    expect(await waitFor(admin, id, 'exited', 120)).toMatchObject({ met: true, exitCode: 137 });
+    expect(await waitForContainer(admin, id, 'exited', 120)).toMatchObject({ met: true, exitCode: 137 });
     const c = await getC(admin, id);
     expect(c.oomKilled).toBe(true);
     expect(c.resources).toMatchObject({ memoryBytes: 32 * 1024 * 1024 });
@@ -294,7 +279,7 @@ describe('container lifecycle, limits and isolation', () => {
     const res = await createContainer({ client: admin, body: { image: 'busybox', cmd: ['sh', '-c', 'echo bye'], autoRemove: true } });
     expect(res.response.status).toBe(202);
     expect(res.data.container.autoRemove).toBe(true);
-    expect(await waitFor(admin, res.data.container.id, 'removed', 60)).toMatchObject({ met: true, status: 'removed' });
+    expect(await waitForContainer(admin, res.data.container.id, 'removed', 60)).toMatchObject({ met: true, status: 'removed' });
     expect((await problemOf(getContainer({ client: admin, path: { id: res.data.container.id } }))).status).toBe(404);
   });
 
@@ -323,11 +308,11 @@ describe('container lifecycle, limits and isolation', () => {
     const kill = await killContainer({ client: admin, path: { id: killed } });
     expect(kill.response.status).toBe(202);
     expect((await finished(admin, kill.data.operation.id)).status).toBe('succeeded');
-    expect(await waitFor(admin, killed, 'exited')).toMatchObject({ met: true, exitCode: 137 });
+    expect(await waitForContainer(admin, killed, 'exited')).toMatchObject({ met: true, exitCode: 137 });
     await new Promise((r) => setTimeout(r, 1000));
     expect(await getC(admin, killed)).toMatchObject({ status: 'exited', restartCount: 0 });
     expect((await startContainer({ client: admin, path: { id: killed } })).response.status).toBe(202);
-    expect(await waitFor(admin, killed, 'running')).toMatchObject({ met: true });
+    expect(await waitForContainer(admin, killed, 'running')).toMatchObject({ met: true });
     await forceDelete(admin, killed);
 
     const { id: handled } = await runContainer(admin, {
@@ -364,7 +349,7 @@ describe('container lifecycle, limits and isolation', () => {
         cmd: ['sh', '-c', 'touch /tmp/ok; sleep 1000'],
         healthcheck: { cmd: ['sh', '-c', 'test -e /tmp/ok'], intervalMs: 200, timeoutMs: 2000, retries: 2 },
       });
-      expect(await waitFor(admin, sick, 'healthy', 30)).toMatchObject({ met: true });
+      expect(await waitForContainer(admin, sick, 'healthy', 30)).toMatchObject({ met: true });
       expect((await getC(admin, sick)).health).toMatchObject({ status: 'healthy', failingStreak: 0, lastExitCode: 0 });
 
       await exec(admin, sick, { cmd: ['rm', '/tmp/ok'] });
@@ -375,7 +360,7 @@ describe('container lifecycle, limits and isolation', () => {
       }
       expect(c.health).toMatchObject({ status: 'unhealthy', lastExitCode: 1 });
       expect(c.health!.failingStreak).toBeGreaterThanOrEqual(2);
-      expect(await waitFor(admin, sick, 'healthy', 5)).toMatchObject({ met: false });
+      expect(await waitForContainer(admin, sick, 'healthy', 5)).toMatchObject({ met: false });
 
       const seen = await events.until((e) => e.id === sick && e.type === 'container.health_status' && e.attributes?.status === 'unhealthy', 10_000);
       const mine = seen.filter((e) => e.id === sick);
@@ -393,7 +378,7 @@ describe('container lifecycle, limits and isolation', () => {
     const theirs = openEventStream(team, '');
     try {
       const { id: mine } = await runContainer(admin, { image: 'busybox', cmd: ['true'] });
-      await waitFor(admin, mine, 'exited');
+      await waitForContainer(admin, mine, 'exited');
       const { id: own } = await runContainer(team, { image: 'busybox', cmd: ['true'] });
       const seen = await theirs.until((e) => e.id === own && e.type === 'container.exited', 10_000);
       expect(seen.some((e) => e.id === mine)).toBe(false);

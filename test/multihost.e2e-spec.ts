@@ -4,9 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  type BerthClient,
   BerthProblem,
-  type ContainerWaitCondition,
   type CreateContainerRequest,
   connectContainer,
   createContainer,
@@ -20,11 +18,10 @@ import {
   getHost,
   loadImage,
   renameContainer,
-  waitContainer,
 } from '@berth/sdk';
 import { env, uniqueName } from './support/api-client';
 import { E2E_WORKER_ENV } from './support/e2e-env';
-import { adminSdk, finished, logText, problemOf, runContainer, sdkClient } from './support/sdk';
+import { adminSdk, finished, logText, problemOf, runContainer, sdkClient, waitForContainer } from './support/sdk';
 
 const admin = adminSdk();
 
@@ -38,11 +35,6 @@ async function newNetwork(name: string) {
 /** Force-deletes a container (202). */
 async function forceDelete(id: string) {
   expect((await deleteContainer({ client: admin, path: { id }, query: { force: true } })).response.status).toBe(202);
-}
-
-/** Waits for a container's condition and answers what the wait saw. */
-async function waitFor(id: string, condition: ContainerWaitCondition, client: BerthClient = admin, timeout = 60) {
-  return (await waitContainer({ client, path: { id }, query: { condition, timeout } })).data;
 }
 
 /** Runs a command in a running container (200) and answers its stdout. */
@@ -88,10 +80,10 @@ const SERVE = 'mkdir -p /www && echo "hello from $(hostname)" > /www/index.html 
 async function fetchFrom(host: string, networks: NonNullable<CreateContainerRequest['networks']>, target: string, path = '/') {
   const script = `out=$(printf 'GET ${path} HTTP/1.0\\r\\n\\r\\n' | nc -w 3 ${target} 8080 2>&1); rc=$?; echo "$out" | tail -n 1; echo "exit=$rc"`;
   const { id } = await runContainer(admin, { image: 'busybox', host, cmd: ['sh', '-c', script], networks });
-  await waitFor(id, 'exited');
+  await waitForContainer(admin, id, 'exited');
   const out = await logText(admin, id);
   await forceDelete(id);
-  await waitFor(id, 'removed');
+  await waitForContainer(admin, id, 'removed');
   return out;
 }
 
@@ -181,7 +173,7 @@ describe('a network across hosts', () => {
 
   afterAll(async () => {
     await Promise.all(containers.map((id) => tolerating(deleteContainer({ client: admin, path: { id }, query: { force: true } }))));
-    for (const id of containers) await waitFor(id, 'removed').catch(() => undefined);
+    for (const id of containers) await waitForContainer(admin, id, 'removed').catch(() => undefined);
     for (const child of workers) await stack.stopProcess(child);
     // Whatever a failed test left behind on these hosts goes too.
     for (const [i, dir] of dataDirs.entries()) await stack.removeLeftoverContainers(join(dir, 'runtime'), { hostNetns: HOSTS[i].netns });
@@ -217,7 +209,7 @@ describe('a network across hosts', () => {
       networks: [{ name: net.name, aliases: ['web'] }],
     });
     containers.push(server);
-    await waitFor(server, 'running');
+    await waitForContainer(admin, server, 'running');
     const { id: client } = await runContainer(admin, { image: 'busybox', host: B.name, cmd: ['sleep', '1000'], networks: [net.name] });
     containers.push(client);
     const created = (await getContainer({ client: admin, path: { id: server } })).data;
@@ -247,7 +239,7 @@ describe('a network across hosts', () => {
 
     // When the server goes, host B forgets it and leaves host A's segment.
     await forceDelete(server);
-    await waitFor(server, 'removed');
+    await waitForContainer(admin, server, 'removed');
     expect(await hostsFileUntil(client, (c) => !c.includes(renamed))).not.toContain(renamed);
     for (let i = 0; i < 50 && ip('-n', B.ns, '-br', 'link').includes(`bvx-${net.id.slice(-9)}`); i++) await stack.sleep(200);
     expect(ip('-n', B.ns, '-br', 'link')).not.toContain(`bvx-${net.id.slice(-9)}`);
@@ -265,7 +257,7 @@ describe('a network across hosts', () => {
       networks: [net.name],
     });
     containers.push(server);
-    await waitFor(server, 'running');
+    await waitForContainer(admin, server, 'running');
     const { id: client } = await runContainer(admin, { image: 'busybox', host: B.name, cmd: ['sleep', '1000'], networkMode: 'none' });
     containers.push(client);
     // networkMode none cannot join networks; a bridged client on another network can.
@@ -292,7 +284,7 @@ describe('a network across hosts', () => {
     expect(ip('-n', B.ns, '-br', 'link')).not.toContain(`berth-${net.id.slice(-9)}`);
     expect(ip('-n', B.ns, '-br', 'link')).not.toContain(`bvx-${net.id.slice(-9)}`);
     for (const id of [server, client, bridged]) await forceDelete(id);
-    for (const id of [server, client, bridged]) await waitFor(id, 'removed');
+    for (const id of [server, client, bridged]) await waitForContainer(admin, id, 'removed');
   });
 
   it('keeps members reaching each other across a restart of a worker, leaving its network as it was', async () => {
@@ -307,7 +299,7 @@ describe('a network across hosts', () => {
       networks: [net.name],
     });
     containers.push(server);
-    await waitFor(server, 'running');
+    await waitForContainer(admin, server, 'running');
     const { id: client } = await runContainer(admin, { image: 'busybox', host: B.name, cmd: ['sleep', '1000'], networks: [net.name] });
     containers.push(client);
     await hostsFileUntil(client, (c) => c.includes(serverName));
@@ -332,7 +324,7 @@ describe('a network across hosts', () => {
     expect(await fetchByExec(client, serverName)).toBe('hello from steady-web\n');
     expect(await fetchFrom(B.name, [net.name], serverName)).toBe('hello from steady-web\nexit=0\n');
     for (const id of [server, client]) await forceDelete(id);
-    for (const id of [server, client]) await waitFor(id, 'removed');
+    for (const id of [server, client]) await waitForContainer(admin, id, 'removed');
   });
 
   it('refuses to forget a host that still has containers, or that is ready, and only for admins', async () => {
@@ -340,7 +332,7 @@ describe('a network across hosts', () => {
     containers.push(id);
     expect(await problemOf(deleteHost({ client: admin, path: { id: A.name }, query: { force: true } }))).toMatchObject({ status: 409, reason: 'HostInUse' });
     await forceDelete(id);
-    await waitFor(id, 'removed');
+    await waitForContainer(admin, id, 'removed');
     expect(await problemOf(deleteHost({ client: admin, path: { id: A.name } }))).toMatchObject({ status: 409, reason: 'HostReady' });
     // Not a boolean, on purpose: the SDK sends it as it is (force=maybe).
     const badForce = await problemOf(deleteHost({ client: admin, path: { id: A.name }, query: { force: 'maybe' as unknown as boolean } }));

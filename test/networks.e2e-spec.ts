@@ -4,7 +4,6 @@ import { createServer } from 'node:net';
 import {
   type BerthClient,
   BerthProblem,
-  type ContainerWaitCondition,
   type CreateNetworkRequest,
   connectContainer,
   createContainer,
@@ -19,10 +18,9 @@ import {
   listContainers,
   listNetworks,
   setTeamPolicy,
-  waitContainer,
 } from '@berth/sdk';
 import { env, uniqueName } from './support/api-client';
-import { adminSdk, finished, loadImageTar, logText, problemOf, runContainer, sdkClient } from './support/sdk';
+import { adminSdk, finished, loadImageTar, logText, problemOf, runContainer, sdkClient, waitForContainer } from './support/sdk';
 
 const admin = adminSdk();
 
@@ -47,11 +45,6 @@ async function forceDelete(id: string, client: BerthClient = admin) {
   return res.data.operation;
 }
 
-/** Waits for a container's condition and answers what the wait saw. */
-async function waitFor(id: string, condition: ContainerWaitCondition, client: BerthClient = admin, timeout = 60) {
-  return (await waitContainer({ client, path: { id }, query: { condition, timeout } })).data;
-}
-
 /** Runs a command in a running container (200) and answers its stdout. */
 async function execOut(id: string, cmd: string[]) {
   const res = await execInContainer({ client: admin, path: { id }, body: { cmd } });
@@ -74,7 +67,7 @@ async function tolerating(call: Promise<unknown>): Promise<void> {
 async function fetchFrom(networks: NonNullable<Parameters<typeof runContainer>[1]['networks']>, host: string) {
   const script = `out=$(printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 ${host} 8080 2>&1); rc=$?; echo "$out" | tail -n 1; echo "exit=$rc"`;
   const { id } = await runContainer(admin, { image: 'busybox', cmd: ['sh', '-c', script], networks });
-  await waitFor(id, 'exited');
+  await waitForContainer(admin, id, 'exited');
   const out = await logText(admin, id);
   await forceDelete(id);
   return out;
@@ -108,7 +101,7 @@ describe('networks', () => {
     const mine = (await listContainers({ client: admin, query: { limit: 100 } })).data.items.filter((c) => c.networks.some((n) => ours(n.name)));
     const ids = mine.map((c) => c.id);
     await Promise.all(ids.map((id) => tolerating(deleteContainer({ client: admin, path: { id }, query: { force: true } }))));
-    for (const id of ids) await waitFor(id, 'removed');
+    for (const id of ids) await waitForContainer(admin, id, 'removed');
     const netns = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
     const mounts = execFileSync('cat', ['/proc/mounts'], { encoding: 'utf8' });
     const rules = hostRules();
@@ -174,7 +167,7 @@ describe('networks', () => {
     expect(await problemOf(deleteNetwork({ client: admin, path: { id: net.id } }))).toMatchObject({ status: 409, reason: 'NetworkInUse' });
     for (const r of created) await finished(admin, r.data.operation.id);
     await Promise.all(created.map((r) => forceDelete(r.data.container.id)));
-    for (const r of created) await waitFor(r.data.container.id, 'removed');
+    for (const r of created) await waitForContainer(admin, r.data.container.id, 'removed');
     expect((await getNetwork({ client: admin, path: { id: net.id } })).data.containers).toEqual([]);
     await removeNetwork(net.id);
   });
@@ -251,7 +244,7 @@ describe('networks', () => {
       cmd: ['sh', '-c', SERVE],
       networks: [{ name: front.name, aliases: ['site'] }],
     });
-    await waitFor(server, 'running');
+    await waitForContainer(admin, server, 'running');
 
     const ipFirst = (await getContainer({ client: admin, path: { id: server } })).data.networks[0].ipAddress;
     expect(await fetchFrom([front.name], ipFirst)).toBe('hello from web\nexit=0\n');
@@ -265,7 +258,7 @@ describe('networks', () => {
     const bridge = `berth-${front.id.slice(-9)}`;
     expect(hostLinks()).toContain(bridge);
     await forceDelete(server);
-    await waitFor(server, 'removed');
+    await waitForContainer(admin, server, 'removed');
     // The last container on the network is gone: so are its bridge, veths and rules.
     expect(hostLinks()).not.toContain(bridge);
     expect(hostRules()).not.toContain(server);
@@ -283,7 +276,7 @@ describe('networks', () => {
       networks: [net.name],
       ports: [{ hostPort: port, containerPort: 8080, hostIp: '127.0.0.1' }],
     });
-    await waitFor(server, 'running');
+    await waitForContainer(admin, server, 'running');
     let body = '';
     for (let i = 0; i < 50 && !body; i++) {
       // Raw: this is the container's own httpd on the published port, not the Berth API.
@@ -327,14 +320,14 @@ describe('networks', () => {
       holder.close();
     }
     await forceDelete(server);
-    await waitFor(server, 'removed');
+    await waitForContainer(admin, server, 'removed');
     expect(hostRules()).not.toContain(`${port}`.padStart(1));
   });
 
   it('gives an internal network no route out', async () => {
     const net = await newNetwork({ name: uniqueName('internal'), internal: true });
     const { id } = await runContainer(admin, { image: 'busybox', cmd: ['sh', '-c', 'ip route; echo done'], networks: [net.name] });
-    await waitFor(id, 'exited');
+    await waitForContainer(admin, id, 'exited');
     const routes = await logText(admin, id);
     expect(routes).toContain(net.subnet);
     expect(routes).not.toMatch(/^default/m);
@@ -347,7 +340,7 @@ describe('networks', () => {
     const name = uniqueName('svc');
     const { id: server } = await runContainer(admin, { image: 'busybox', name, hostname: 'svc', cmd: ['sh', '-c', SERVE], networks: [front.name] });
     const { id: client } = await runContainer(admin, { image: 'busybox', cmd: ['sleep', '1000'], networks: [elsewhere.name] });
-    await waitFor(server, 'running');
+    await waitForContainer(admin, server, 'running');
     const get = async () => {
       const script = `out=$(printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 2 ${name} 8080 2>&1); echo "$out" | tail -n 1`;
       return execOut(client, ['sh', '-c', script]);
@@ -386,7 +379,7 @@ describe('networks', () => {
     });
     expect(policy.response.status).toBe(200);
     const { id } = await runContainer(client, { image: 'busybox', cmd: ['cat', '/proc/net/dev'], networkMode: 'host' });
-    await waitFor(id, 'exited', client);
+    await waitForContainer(client, id, 'exited');
     const hostDevices = execFileSync('cat', ['/proc/net/dev'], { encoding: 'utf8' })
       .split('\n')
       .slice(2)

@@ -4,7 +4,6 @@ import { buildImageArchive, busyboxLayer, type LayerEntry } from '@berth/runtime
 import {
   type BerthClient,
   type BerthProblem,
-  type ContainerWaitCondition,
   type CreateContainerRequest,
   createContainer,
   createTeam,
@@ -17,23 +16,17 @@ import {
   listVolumes,
   pruneVolumes,
   setTeamPolicy,
-  waitContainer,
 } from '@berth/sdk';
 import { env, uniqueName } from './support/api-client';
-import { adminSdk, finished, loadImageTar, logText, problemOf, runContainer, sdkClient } from './support/sdk';
+import { adminSdk, finished, loadImageTar, logText, problemOf, runContainer, sdkClient, waitForContainer } from './support/sdk';
 
 type Mounts = NonNullable<CreateContainerRequest['mounts']>;
 const admin = adminSdk();
 
-/** Waits for a container to reach a condition (long-poll, 60 s). */
-async function waitFor(client: BerthClient, id: string, condition: ContainerWaitCondition) {
-  return (await waitContainer({ client, path: { id }, query: { condition, timeout: 60 } })).data;
-}
-
 /** Runs a shell command (busybox's, unless another image is named) to its end; answers its exit code and output. */
 async function sh(client: BerthClient, script: string, mounts: Mounts, image = 'busybox') {
   const { id } = await runContainer(client, { image, cmd: ['sh', '-c', script], mounts });
-  const waited = await waitFor(client, id, 'exited');
+  const waited = await waitForContainer(client, id, 'exited');
   const logs = await logText(client, id);
   return { id, exitCode: waited.exitCode, logs };
 }
@@ -58,11 +51,11 @@ describe('volumes and mounts', () => {
     expect((await problemOf(deleteVolume({ client: admin, path: { id: name } }))).status).toBe(409);
 
     expect((await deleteContainer({ client: admin, path: { id: writer.id } })).response.status).toBe(202);
-    await waitFor(admin, writer.id, 'removed');
+    await waitForContainer(admin, writer.id, 'removed');
     const reader = await sh(admin, 'cat /data/file', [{ type: 'volume', source: name, target: '/data', readOnly: true }]);
     expect(reader).toMatchObject({ exitCode: 0, logs: 'kept\n' });
     expect((await deleteContainer({ client: admin, path: { id: reader.id } })).response.status).toBe(202);
-    await waitFor(admin, reader.id, 'removed');
+    await waitForContainer(admin, reader.id, 'removed');
 
     const removed = (await deleteVolume({ client: admin, path: { id: name } })).data;
     expect(removed.deleted).toEqual([name]);

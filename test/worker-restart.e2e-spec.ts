@@ -1,27 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import {
-  BerthProblem,
-  type ContainerWaitCondition,
-  deleteContainer,
-  deleteVolume,
-  getContainer,
-  getHost,
-  getOperation,
-  stopContainer,
-  waitContainer,
-} from '@berth/sdk';
+import { BerthProblem, deleteContainer, deleteVolume, getContainer, getHost, getOperation, stopContainer } from '@berth/sdk';
 import { env, uniqueName } from './support/api-client';
 import { E2E_MAIN_WORKER_ENV, e2eEnv, recordWorker } from './support/e2e-env';
-import { adminSdk, finished, loadImageTar, logText, runContainer } from './support/sdk';
+import { adminSdk, finished, loadImageTar, logText, runContainer, waitForContainer } from './support/sdk';
 
 const admin = adminSdk();
-
-/** Waits for a container's condition and answers what the wait saw. */
-async function waitFor(id: string, condition: ContainerWaitCondition, timeout = 60) {
-  return (await waitContainer({ client: admin, path: { id }, query: { condition, timeout } })).data;
-}
 
 /** Deletes a container (202). */
 async function remove(id: string, force?: boolean) {
@@ -102,9 +87,9 @@ describe('a worker restart', () => {
 
     await startWorker();
 
-    expect(await waitFor(dies, 'exited', 60)).toMatchObject({ met: true, exitCode: 137 });
+    expect(await waitForContainer(admin, dies, 'exited', 60)).toMatchObject({ met: true, exitCode: 137 });
     expect((await finished(admin, stop.data.operation.id)).status).toBe('succeeded');
-    expect(await waitFor(keep, 'exited', 60)).toMatchObject({ met: true, exitCode: 137 });
+    expect(await waitForContainer(admin, keep, 'exited', 60)).toMatchObject({ met: true, exitCode: 137 });
 
     // restart always: the new worker starts it again, and counts the restart.
     let c = (await getContainer({ client: admin, path: { id: always } })).data;
@@ -125,7 +110,7 @@ describe('a worker restart', () => {
       cmd: ['sh', '-c', 'echo "$0" > /data/note', secret],
       mounts: [{ type: 'volume', source: volume, target: '/data' }],
     });
-    expect(await waitFor(writer, 'exited')).toMatchObject({ met: true, exitCode: 0 });
+    expect(await waitForContainer(admin, writer, 'exited')).toMatchObject({ met: true, exitCode: 0 });
 
     await stopWorker();
     await startWorker();
@@ -135,11 +120,11 @@ describe('a worker restart', () => {
       cmd: ['cat', '/data/note'],
       mounts: [{ type: 'volume', source: volume, target: '/data', readOnly: true }],
     });
-    expect(await waitFor(reader, 'exited')).toMatchObject({ met: true, exitCode: 0 });
+    expect(await waitForContainer(admin, reader, 'exited')).toMatchObject({ met: true, exitCode: 0 });
     expect(await logText(admin, reader)).toBe(`${secret}\n`);
     for (const id of [writer, reader]) {
       await remove(id);
-      await waitFor(id, 'removed');
+      await waitForContainer(admin, id, 'removed');
     }
     expect((await deleteVolume({ client: admin, path: { id: volume } })).response.status).toBe(200);
   });

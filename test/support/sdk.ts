@@ -3,12 +3,15 @@ import {
   type BerthClient,
   BerthProblem,
   type Container,
+  type ContainerWaitCondition,
+  type ContainerWaitResult,
   type CreateContainerRequest,
   createBerthClient,
   createContainer,
   getContainerLogs,
   loadImage,
   type Operation,
+  waitContainer,
   waitOperation,
 } from '@berth/sdk';
 import { ContractValidator } from './contract';
@@ -92,4 +95,16 @@ export async function problemOf(call: Promise<unknown>): Promise<BerthProblem> {
   );
   if (!(outcome instanceof BerthProblem)) throw new Error(`expected a BerthProblem, got ${outcome === undefined ? 'success' : String(outcome)}`);
   return outcome;
+}
+
+/** Waits for a container to reach a condition; answers what the wait saw (`met` false when the timeout passed first). */
+export async function waitForContainer(client: BerthClient, id: string, condition: ContainerWaitCondition, timeoutSec = 60): Promise<ContainerWaitResult> {
+  return (await waitContainer({ client, path: { id }, query: { condition, timeout: timeoutSec } })).data;
+}
+
+/** The BerthProblem of an error answer beside the answer itself, for what its headers say (call with `throwOnError: false`). */
+export async function problemAnswer(call: Promise<{ error?: unknown; response?: Response }>): Promise<{ problem: BerthProblem; response: Response }> {
+  const { error, response } = await call;
+  if (!(error instanceof BerthProblem) || !response) throw new Error(`expected a BerthProblem, got ${error === undefined ? 'success' : String(error)}`);
+  return { problem: error, response };
 }
