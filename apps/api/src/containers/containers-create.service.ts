@@ -64,7 +64,7 @@ export class ContainersCreateService {
       return { container: await this.containers.get(auth, id), operation };
     });
     await this.jobs.enqueue(change.operation);
-    this.attachments.announce();
+    void this.tx.afterCommit(() => this.attachments.announce());
     return change;
   }
 }

@@ -89,7 +89,7 @@ export class ContainersLifecycleService {
       const joined = await this.networks.allocate(c.teamId, c.hostId, c.id, [request]);
       return { spec: { ...c.spec, networks: [...(c.spec.networks ?? []), ...joined] } };
     });
-    void this.networks.flushSyncs(); // the hosts hear of it; nothing to wait for (it never throws)
+    void this.tx.afterCommit(() => void this.networks.flushSyncs()); // the hosts hear of it once it commits; nothing to wait for
     return change;
   }
 
@@ -101,7 +101,7 @@ export class ContainersLifecycleService {
       await this.networks.releaseOne(c.id, networkId);
       return { spec: { ...c.spec, networks: left, ...(left.length ? {} : { ports: undefined }) } };
     });
-    void this.networks.flushSyncs(); // the hosts hear of it; nothing to wait for (it never throws)
+    void this.tx.afterCommit(() => void this.networks.flushSyncs()); // the hosts hear of it once it commits; nothing to wait for
     return change;
   }
 
@@ -116,7 +116,7 @@ export class ContainersLifecycleService {
       await this.networks.touch(await this.networks.networksOf({ containerId: c.id }));
       return updated;
     });
-    void this.networks.flushSyncs(); // the hosts hear of it; nothing to wait for (it never throws)
+    void this.tx.afterCommit(() => void this.networks.flushSyncs()); // the hosts hear of it once it commits; nothing to wait for
     return renamed;
   }
 

@@ -45,6 +45,53 @@ describe('Transactions', () => {
     expect(managers[0]).toBe(managers[1]);
     expect(managers[0]).not.toBe(db.manager);
   });
+  it('runs what waits for the commit only once the outermost transaction has committed, and never after a rollback', async () => {
+    const seen: string[] = [];
+    await tx.run(async () => {
+      await rename('committed');
+      await tx.afterCommit(async () => void seen.push(`after: ${await nameNow()}`));
+      await tx.run(async () => void (await tx.afterCommit(() => void seen.push('inner'))));
+      seen.push('inside');
+    });
+    expect(seen).toEqual(['inside', 'after: committed', 'inner']);
+    await expect(
+      tx.run(async () => {
+        await tx.afterCommit(() => void seen.push('rolled back'));
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    expect(seen).not.toContain('rolled back');
+    await tx.afterCommit(() => void seen.push('now'));
+    expect(seen.at(-1)).toBe('now');
+  });
+
+  it('on SQLite runs one transaction at a time, and a query from outside waits instead of landing inside it', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const order: string[] = [];
+    const first = tx.run(async () => {
+      await rename('first');
+      await held;
+      order.push('first rolls back');
+      throw new Error('rolled back');
+    });
+    // Let the first transaction take the connection.
+    await new Promise((r) => setTimeout(r, 20));
+    const outside = rename('outside').then(() => void order.push('outside wrote'));
+    const second = tx.run(async () => {
+      order.push('second began');
+      await tx.repository(Team).findOneByOrFail({ id: team.id });
+    });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(order).toEqual([]);
+    release();
+    await expect(first).rejects.toThrow('rolled back');
+    await Promise.all([outside, second]);
+    expect(order.slice(0, 1)).toEqual(['first rolls back']);
+    expect(order).toHaveLength(3);
+    // The write from outside was not rolled back with the first transaction.
+    await expect(nameNow()).resolves.toBe('outside');
+  });
 });
 
 describe('updateVersioned', () => {
