@@ -1,28 +1,14 @@
-import { execFileSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
 import type { DataSource } from 'typeorm';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { startPostgres } = require('../scripts/lib/postgres.cjs') as { startPostgres(o: { dir: string; port: number }): { url: string; stop(): void } };
 
 /**
  * The same migrations on a real PostgreSQL: a private cluster in a temp dir,
  * listening on loopback only, run as the `postgres` user.
  */
-const PG_BIN = ['/usr/lib/postgresql']
-  .flatMap((root) =>
-    existsSync(root)
-      ? readdirSync(root)
-          .sort()
-          .reverse()
-          .map((v) => join(root, v, 'bin'))
-      : [],
-  )
-  .find((bin) => existsSync(join(bin, 'initdb')));
-
-function asPostgres(cmd: string, args: string[]) {
-  return execFileSync('runuser', ['-u', 'postgres', '--', cmd, ...args], { stdio: 'pipe' });
-}
-
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
     const s = createServer().listen(0, '127.0.0.1', () => {
@@ -35,26 +21,14 @@ function freePort(): Promise<number> {
 describe('migrations on PostgreSQL', () => {
   const dir = mkdtempSync('/var/tmp/berth-pg-');
   let ds: DataSource;
+  let pg: { url: string; stop(): void } | undefined;
   let schema: typeof import('./testing/schema-checks');
 
   beforeAll(async () => {
-    if (!PG_BIN) throw new Error('PostgreSQL is not installed (npm test installs the postgresql package)');
-    chownSync(dir, Number(execFileSync('id', ['-u', 'postgres']).toString()), Number(execFileSync('id', ['-g', 'postgres']).toString()));
-    const port = await freePort();
-    asPostgres(join(PG_BIN, 'initdb'), ['-D', join(dir, 'data'), '-A', 'trust', '-U', 'postgres', '--no-sync']);
-    asPostgres(join(PG_BIN, 'pg_ctl'), [
-      '-D',
-      join(dir, 'data'),
-      '-l',
-      join(dir, 'log'),
-      '-w',
-      '-o',
-      `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off`,
-      'start',
-    ]);
-    asPostgres(join(PG_BIN, 'createdb'), ['-h', dir, '-p', String(port), 'berth']);
+    const cluster = startPostgres({ dir, port: await freePort() });
+    pg = cluster;
     // Column types are chosen from DATABASE_URL when the entities load: set it first.
-    process.env.DATABASE_URL = `postgres://postgres@127.0.0.1:${port}/berth`;
+    process.env.DATABASE_URL = cluster.url;
     const { openDatabase } = await import('./data-source');
     schema = await import('./testing/schema-checks');
     ds = await openDatabase({ url: process.env.DATABASE_URL, sqlitePath: '' });
@@ -62,9 +36,8 @@ describe('migrations on PostgreSQL', () => {
 
   afterAll(async () => {
     await ds?.destroy();
-    if (PG_BIN && existsSync(join(dir, 'data', 'postmaster.pid'))) asPostgres(join(PG_BIN, 'pg_ctl'), ['-D', join(dir, 'data'), '-m', 'immediate', 'stop']);
+    pg?.stop();
     delete process.env.DATABASE_URL;
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('build exactly the schema the entities describe (nothing left to generate)', async () => {
