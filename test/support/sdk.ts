@@ -25,12 +25,12 @@ const STREAMING = new Set(['text/event-stream']);
 const BINARY = new Set(['application/x-tar', 'application/octet-stream']);
 
 /**
- * An SDK client for one token against the e2e stack, which checks every answer
+ * An SDK client for one token against the e2e stack (or `baseUrl`), which checks every answer
  * against the checked-in OpenAPI document: a status, media type or body the
  * document does not describe fails the call that got it.
  */
-export function sdkClient(token: string): BerthClient {
-  const client = createBerthClient({ baseUrl: e2eEnv().url, token });
+export function sdkClient(token: string, options: { baseUrl?: string; fetch?: typeof fetch } = {}): BerthClient {
+  const client = createBerthClient({ baseUrl: options.baseUrl ?? e2eEnv().url, token, fetch: options.fetch });
   client.interceptors.response.use(async (response, _request, options) => {
     const method = options.method ?? 'GET';
     const template = options.url;
