@@ -26,8 +26,14 @@ export class ContainerReportsRepository {
     return this.tx.repository(Container);
   }
 
+  /**
+   * The row a report changes. On PostgreSQL, inside the report's transaction, it is
+   * locked until the commit: replicas apply reports side by side, and the second
+   * to come must see what the first wrote (a newer sequence, a finished status).
+   */
   find(id: string): Promise<Container | null> {
-    return this.rows.findOneBy({ id });
+    const lock = this.tx.dialect === 'postgres' && this.tx.inTransaction ? { mode: 'pessimistic_write' as const } : undefined;
+    return this.rows.findOne({ where: { id }, lock });
   }
 
   /** Writes what a report observed. The changes bump the version, so a user's change based on the row read before is refused. */

@@ -17,8 +17,14 @@ export class OperationReportsRepository {
     return this.tx.repository(Operation);
   }
 
+  /**
+   * The row a report changes. On PostgreSQL, inside the report's transaction, it is
+   * locked until the commit: replicas apply reports side by side, and the second
+   * to come must see what the first wrote (a newer sequence, a finished status).
+   */
   find(id: string): Promise<Operation | null> {
-    return this.rows.findOneBy({ id });
+    const lock = this.tx.dialect === 'postgres' && this.tx.inTransaction ? { mode: 'pessimistic_write' as const } : undefined;
+    return this.rows.findOne({ where: { id }, lock });
   }
 
   async update(id: string, changes: Partial<Pick<Operation, 'status' | 'startedAt' | 'finishedAt' | 'error' | 'result' | 'progress'>>): Promise<void> {
